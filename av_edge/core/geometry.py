@@ -1,0 +1,59 @@
+"""Rigid transforms for sensor extrinsics (base_link <- sensor)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from av_edge.core.config import bounded
+from av_edge.core.errors import WrongFrameError
+
+
+@dataclass(frozen=True)
+class Extrinsic:
+    """Pose of a sensor in base_link: translation in metres, roll/pitch/yaw in radians (ZYX order)."""
+
+    x: float = bounded(-20.0, 20.0)
+    y: float = bounded(-20.0, 20.0)
+    z: float = bounded(-5.0, 10.0)
+    roll: float = bounded(-np.pi, np.pi)
+    pitch: float = bounded(-np.pi, np.pi)
+    yaw: float = bounded(-np.pi, np.pi)
+
+    def matrix(self) -> np.ndarray:
+        """4x4 homogeneous transform mapping sensor-frame points into base_link."""
+        return pose_matrix(self.x, self.y, self.z, self.roll, self.pitch, self.yaw)
+
+
+def rotation_rpy(roll: float, pitch: float, yaw: float) -> np.ndarray:
+    """3x3 rotation R = Rz(yaw) @ Ry(pitch) @ Rx(roll), the ROS/URDF convention."""
+    cr, sr, cp, sp, cy, sy = np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch), np.cos(yaw), np.sin(yaw)
+    return np.array(
+        [
+            [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
+            [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
+            [-sp, cp * sr, cp * cr],
+        ]
+    )
+
+
+def pose_matrix(x: float, y: float, z: float, roll: float, pitch: float, yaw: float) -> np.ndarray:
+    """4x4 homogeneous transform from a translation and roll/pitch/yaw."""
+    matrix = np.eye(4)
+    matrix[:3, :3] = rotation_rpy(roll, pitch, yaw)
+    matrix[:3, 3] = (x, y, z)
+    return matrix
+
+
+def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Apply a 4x4 transform to ``(N, 3)`` points; keeps the input float dtype."""
+    rotation = matrix[:3, :3].astype(points.dtype, copy=False)
+    translation = matrix[:3, 3].astype(points.dtype, copy=False)
+    return points @ rotation.T + translation
+
+
+def require_frame(frame_id: str, expected: str) -> None:
+    """Raise WrongFrameError unless ``frame_id`` is ``expected`` (extrinsics are per frame)."""
+    if frame_id != expected:
+        raise WrongFrameError(f"frame_id '{frame_id}', expected '{expected}'")

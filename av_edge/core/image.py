@@ -1,0 +1,88 @@
+"""``sensor_msgs/Image`` <-> numpy arrays (rgb8, bgr8, rgba8, bgra8, mono8, mono16), honouring ``step`` padding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from av_edge.core.errors import MalformedImageError, UnsupportedEncodingError
+
+#: encoding -> (numpy scalar code, channels)
+ENCODINGS: dict[str, tuple[str, int]] = {
+    "rgb8": ("u1", 3),
+    "bgr8": ("u1", 3),
+    "rgba8": ("u1", 4),
+    "bgra8": ("u1", 4),
+    "mono8": ("u1", 1),
+    "mono16": ("u2", 1),
+}
+
+
+class ImageLike(Protocol):
+    height: int
+    width: int
+    encoding: str
+    is_bigendian: int | bool
+    step: int
+    data: bytes | bytearray | memoryview | Sequence[int]
+
+
+@dataclass(frozen=True)
+class ImageBuffer:
+    """An Image body without the header."""
+
+    height: int
+    width: int
+    encoding: str
+    is_bigendian: bool
+    step: int
+    data: bytes
+
+
+def image_to_array(msg: ImageLike) -> np.ndarray:
+    """Read-only view ``(H, W)`` for mono encodings, ``(H, W, C)`` otherwise; channel order as encoded."""
+    if msg.encoding not in ENCODINGS:
+        raise UnsupportedEncodingError(f"unsupported image encoding '{msg.encoding}' (supported: {sorted(ENCODINGS)})")
+    code, channels = ENCODINGS[msg.encoding]
+    dtype = np.dtype((">" if msg.is_bigendian else "<") + code)
+    pixel = dtype.itemsize * channels
+    height, width, step = msg.height, msg.width, msg.step
+    buffer = memoryview(msg.data).cast("B")  # type: ignore[arg-type]
+    if height < 0 or width < 0:
+        raise MalformedImageError(f"negative size {height}x{width}")
+    if step < width * pixel:
+        raise MalformedImageError(f"step {step} < width {width} * {pixel} bytes per pixel ({msg.encoding})")
+    if len(buffer) != step * height:
+        raise MalformedImageError(f"data has {len(buffer)} bytes, expected height {height} * step {step}")
+    shape: tuple[int, ...] = (height, width, channels)
+    strides: tuple[int, ...] = (step, pixel, dtype.itemsize)
+    if channels == 1:
+        shape, strides = shape[:2], strides[:2]
+    if height * width == 0:
+        return np.zeros(shape, dtype=dtype)
+    return np.ndarray(shape, dtype=dtype, buffer=buffer, strides=strides)
+
+
+def array_to_image(array: np.ndarray, encoding: str) -> ImageBuffer:
+    """Pack an ``(H, W)`` or ``(H, W, C)`` array as an Image body with the given encoding (no padding)."""
+    if encoding not in ENCODINGS:
+        raise UnsupportedEncodingError(f"unsupported image encoding '{encoding}' (supported: {sorted(ENCODINGS)})")
+    code, channels = ENCODINGS[encoding]
+    expected_ndim = 2 if channels == 1 else 3
+    if array.ndim != expected_ndim or (channels > 1 and array.shape[2] != channels):
+        raise ValueError(f"{encoding} needs shape (H, W{'' if channels == 1 else f', {channels}'}), got {array.shape}")
+    if array.dtype.kind != "u" or array.dtype.itemsize != np.dtype(code).itemsize:
+        raise ValueError(f"{encoding} needs dtype {np.dtype(code)}, got {array.dtype}")
+    big_endian = array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and not np.little_endian)
+    contiguous = np.ascontiguousarray(array)
+    return ImageBuffer(
+        height=array.shape[0],
+        width=array.shape[1],
+        encoding=encoding,
+        is_bigendian=bool(big_endian and array.dtype.itemsize > 1),
+        step=array.shape[1] * channels * array.dtype.itemsize,
+        data=contiguous.tobytes(),
+    )

@@ -1,0 +1,125 @@
+"""Closed-loop simulator node: publishes LiDAR scans and odometry, applies brake commands, writes a result.
+
+Real-time mode: a 100 Hz timer advances :class:`av_edge.sim.simulation.Simulation` on the ROS clock.
+Brake commands arrive on their own callback group so a ray cast in progress does not delay them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import rclpy
+from geometry_msgs.msg import AccelStamped
+from nav_msgs.msg import Odometry
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import PointCloud2
+
+from av_edge import topics
+from av_edge.core.config import bounded
+from av_edge.core.pointcloud import array_to_cloud
+from av_edge.ros import node_setup
+from av_edge.ros.messages import cloud_msg, header, stamp_to_ns
+from av_edge.ros.qos import qos_profile
+from av_edge.sim.simulation import SimConfig, Simulation
+
+
+@dataclass(frozen=True)
+class SimulatorNodeConfig:
+    sim: SimConfig
+    lidar_frame: str
+    result_path: str
+    physics_rate_hz: float = bounded(10.0, 1000.0)
+    odometry_rate_hz: float = bounded(1.0, 200.0)
+    wait_for_stack_s: float = bounded(0.0, 120.0, "wait this long for the AEB to connect before starting")
+
+
+class SimulatorNode(Node):
+    def __init__(self) -> None:
+        super().__init__("simulator_node", automatically_declare_parameters_from_overrides=True)
+        self.config = node_setup.load_config(self, SimulatorNodeConfig)
+        self._lock = threading.Lock()
+        self._sim: Simulation | None = None
+        self._created_ns = self._now_ns()
+        self._cloud = self.create_publisher(PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos))
+        self._odometry = self.create_publisher(Odometry, topics.ODOMETRY.name, qos_profile(topics.ODOMETRY.qos))
+        self._brake_topic = topics.BRAKE_COMMAND.name
+        self.create_subscription(
+            AccelStamped, self._brake_topic, self._on_brake, qos_profile(topics.BRAKE_COMMAND.qos),
+            callback_group=MutuallyExclusiveCallbackGroup(),
+        )
+        self._next_scan_ns = 0
+        self._next_odometry_ns = 0
+        self.create_timer(1.0 / self.config.physics_rate_hz, self._tick, callback_group=MutuallyExclusiveCallbackGroup())
+
+    def _now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    def _stack_connected(self) -> bool:
+        return self._cloud.get_subscription_count() > 0 and self.count_publishers(self._brake_topic) > 0
+
+    def _on_brake(self, msg: AccelStamped) -> None:
+        now_ns = self._now_ns()
+        with self._lock:
+            if self._sim is not None:
+                self._sim.advance(now_ns)
+                self._sim.on_brake_command(msg.accel.linear.x, stamp_to_ns(msg.header.stamp), now_ns)
+
+    def _tick(self) -> None:
+        now_ns = self._now_ns()
+        if self._sim is None and not self._start(now_ns):
+            return
+        assert self._sim is not None
+        with self._lock:
+            self._sim.advance(now_ns)
+            state = self._sim.state()
+            finished = self._sim.finished(now_ns)
+        if finished:
+            self._finish()
+            return
+        if now_ns >= self._next_odometry_ns:
+            self._next_odometry_ns = now_ns + int(1e9 / self.config.odometry_rate_hz)
+            self._publish_odometry(state.x, state.speed_mps, now_ns)
+        if now_ns >= self._next_scan_ns:
+            self._next_scan_ns += int(1e9 / self.config.sim.lidar.rate_hz)
+            points = self._sim.lidar.scan(state.x, state.y, state.yaw, self._sim.boxes)
+            self._cloud.publish(cloud_msg(array_to_cloud(points), now_ns, self.config.lidar_frame))
+
+    def _start(self, now_ns: int) -> bool:
+        waited_s = (now_ns - self._created_ns) / 1e9
+        if not self._stack_connected() and waited_s < self.config.wait_for_stack_s:
+            return False
+        if not self._stack_connected():
+            self.get_logger().error("no AEB connected; running the scenario without one")
+        self._sim = Simulation(self.config.sim, now_ns)
+        self._next_scan_ns = self._next_odometry_ns = now_ns
+        scenario = self.config.sim.scenario
+        self.get_logger().info(f"scenario '{scenario.name}' started at {scenario.ego_speed_kmh:.0f} km/h")
+        return True
+
+    def _publish_odometry(self, x: float, speed_mps: float, now_ns: int) -> None:
+        msg = Odometry(header=header(now_ns, "odom"), child_frame_id="base_link")
+        msg.pose.pose.position.x = x
+        msg.pose.pose.orientation.w = 1.0
+        msg.twist.twist.linear.x = speed_mps
+        self._odometry.publish(msg)
+
+    def _finish(self) -> None:
+        assert self._sim is not None
+        result = self._sim.result()
+        path = Path(self.config.result_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        self.get_logger().info(f"finished: {result['outcome']}, result in {path}")
+        rclpy.try_shutdown()
+
+
+def main() -> int:
+    return node_setup.run(SimulatorNode, threads=2)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Start av_edge nodes as separate OS processes with the transport profile and an isolated DDS domain.
+
+Used by the demo, the benchmarks and the integration tests; ``ros2 launch`` does the same on a full
+ROS 2 install (launch/av_edge.launch.py).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from av_edge.paths import FASTDDS_PROFILE, config_file
+
+NODES = ("aeb_node", "simulator_node")
+
+
+def dds_environment(domain_id: int | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for av_edge processes: shipped Fast DDS profile, localhost discovery, a domain id.
+
+    An explicit ``FASTDDS_DEFAULT_PROFILES_FILE`` or ``ROS_DOMAIN_ID`` in ``base`` is kept.
+    """
+    env = dict(os.environ if base is None else base)
+    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(config_file(FASTDDS_PROFILE)))
+    env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    env.setdefault("ROS_LOCALHOST_ONLY", "1")  # Humble's spelling of the same
+    if domain_id is not None:
+        env["ROS_DOMAIN_ID"] = str(domain_id)
+    env.setdefault("ROS_DOMAIN_ID", str(random_domain_id()))
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def random_domain_id() -> int:
+    """A domain id in 100..199, away from the default 0 other ROS users share."""
+    return random.randint(100, 199)
+
+
+def node_command(node: str, params: Sequence[str] = (), params_file: Path | None = None) -> list[str]:
+    """Command line running ``node`` with its params file from config/ and ``name:=value`` overrides."""
+    if node not in NODES:
+        raise ValueError(f"unknown node '{node}' (known: {', '.join(NODES)})")
+    params_file = params_file or config_file(f"{node.removesuffix('_node')}.params.yaml")
+    command = [sys.executable, "-m", f"av_edge.nodes.{node}", "--ros-args", "--params-file", str(params_file)]
+    for param in params:
+        command += ["-p", param]
+    return command
+
+
+def start(command: Sequence[str], env: Mapping[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child process
+    return subprocess.Popen(list(command), env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[bytes], timeout_s: float = 5.0) -> int:
+    """SIGINT (clean rclpy shutdown), then SIGKILL if it does not exit in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode

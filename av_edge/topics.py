@@ -1,0 +1,68 @@
+"""The one registry of av_edge topics and their QoS (pure data; ``av_edge.ros.qos`` makes rclpy profiles).
+
+Inputs from sensor drivers are subscribed best-effort (accepts best-effort and reliable publishers);
+commands are published reliable (accepted by reliable and best-effort subscribers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QosSpec:
+    reliable: bool
+    depth: int
+    transient_local: bool = False
+
+    def describe(self) -> str:
+        durability = ", transient local" if self.transient_local else ""
+        return f"{'reliable' if self.reliable else 'best effort'}, keep last {self.depth}{durability}"
+
+
+SENSOR_QOS = QosSpec(reliable=False, depth=1)
+COMMAND_QOS = QosSpec(reliable=True, depth=1)
+DIAGNOSTICS_QOS = QosSpec(reliable=True, depth=10)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    msg_type: str
+    qos: QosSpec
+    frame: str
+    rate: str
+    role: str
+    description: str
+
+
+LIDAR_POINTS = TopicSpec(
+    "/sensing/lidar/points", "sensor_msgs/msg/PointCloud2", SENSOR_QOS, "lidar", "10 Hz", "input",
+    "LiDAR scan, stamped at capture; needs fields x, y, z (float32/64); NaN/inf points are dropped",
+)
+ODOMETRY = TopicSpec(
+    "/localization/odometry", "nav_msgs/msg/Odometry", SENSOR_QOS, "odom -> base_link", "50 Hz", "input",
+    "ego pose and velocity; twist.twist.linear.x is the longitudinal speed",
+)
+BRAKE_COMMAND = TopicSpec(
+    "/av_edge/aeb/brake_cmd", "geometry_msgs/msg/AccelStamped", COMMAND_QOS, "base_link", "one per LiDAR scan",
+    "output",
+    "requested longitudinal acceleration (m/s^2; 0 = no braking, negative = brake); header.stamp = the "
+    "triggering scan's stamp; doubles as a heartbeat",
+)
+DIAGNOSTICS = TopicSpec(
+    "/diagnostics", "diagnostic_msgs/msg/DiagnosticArray", DIAGNOSTICS_QOS, "-", "1 Hz", "output",
+    "health, state, input rate and staleness, rejected inputs, sensor->decision latency p50/p99",
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (LIDAR_POINTS, ODOMETRY, BRAKE_COMMAND, DIAGNOSTICS)
+
+
+def markdown_table(topics: tuple[TopicSpec, ...] = ALL_TOPICS) -> str:
+    """The README's topic table, generated from this registry."""
+    rows = ["| topic | type | role | QoS | frame | rate | meaning |", "|---|---|---|---|---|---|---|"]
+    rows += [
+        f"| `{t.name}` | `{t.msg_type}` | {t.role} | {t.qos.describe()} | {t.frame} | {t.rate} | {t.description} |"
+        for t in topics
+    ]
+    return "\n".join(rows)
