@@ -51,15 +51,18 @@ def format_table(records: Sequence[dict[str, Any]]) -> str:
     for record in records:
         cells.append(["-" if record.get(key) is None else fmt.format(record[key]) for _, key, fmt in COLUMNS])
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in cells]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
 
 def main(speed_kmh: float, gap_m: float, report: Path, domain_id: int | None) -> int:
     with tempfile.TemporaryDirectory(prefix="av_edge_demo_") as tmp:
-        params = [f"sim.scenario.ego_speed_kmh:={speed_kmh}", f"sim.scenario.lead_gap_m:={gap_m}",
-                  f"sim.scenario.name:=stalled_car_{speed_kmh:.0f}kmh"]
+        params = [
+            f"sim.scenario.ego_speed_kmh:={speed_kmh}",
+            f"sim.scenario.lead_gap_m:={gap_m}",
+            f"sim.scenario.name:=stalled_car_{speed_kmh:.0f}kmh",
+        ]
         try:
             record = run_scenario(params, domain_id=domain_id, log_dir=Path(tmp))
         except RuntimeError as err:

@@ -37,21 +37,40 @@ class TopicSpec:
 
 
 LIDAR_POINTS = TopicSpec(
-    "/sensing/lidar/points", "sensor_msgs/msg/PointCloud2", SENSOR_QOS, "lidar", "10 Hz", "input",
+    "/sensing/lidar/points",
+    "sensor_msgs/msg/PointCloud2",
+    SENSOR_QOS,
+    "lidar",
+    "10 Hz",
+    "input",
     "LiDAR scan, stamped at capture; needs fields x, y, z (float32/64); NaN/inf points are dropped",
 )
 ODOMETRY = TopicSpec(
-    "/localization/odometry", "nav_msgs/msg/Odometry", SENSOR_QOS, "odom -> base_link", "50 Hz", "input",
+    "/localization/odometry",
+    "nav_msgs/msg/Odometry",
+    SENSOR_QOS,
+    "odom -> base_link",
+    "50 Hz",
+    "input",
     "ego pose and velocity; twist.twist.linear.x is the longitudinal speed",
 )
 BRAKE_COMMAND = TopicSpec(
-    "/av_edge/aeb/brake_cmd", "geometry_msgs/msg/AccelStamped", COMMAND_QOS, "base_link", "one per LiDAR scan",
+    "/av_edge/aeb/brake_cmd",
+    "geometry_msgs/msg/AccelStamped",
+    COMMAND_QOS,
+    "base_link",
+    "one per LiDAR scan",
     "output",
     "requested longitudinal acceleration (m/s^2; 0 = no braking, negative = brake); header.stamp = the "
     "triggering scan's stamp; doubles as a heartbeat",
 )
 DIAGNOSTICS = TopicSpec(
-    "/diagnostics", "diagnostic_msgs/msg/DiagnosticArray", DIAGNOSTICS_QOS, "-", "1 Hz", "output",
+    "/diagnostics",
+    "diagnostic_msgs/msg/DiagnosticArray",
+    DIAGNOSTICS_QOS,
+    "-",
+    "1 Hz",
+    "output",
     "health, state, input rate and staleness, rejected inputs, sensor->decision latency p50/p99",
 )
 

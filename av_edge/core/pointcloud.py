@@ -198,9 +198,9 @@ def _as_buffer(data: object) -> memoryview:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return memoryview(data).cast("B")
     if isinstance(data, np.ndarray):
-        return memoryview(np.ascontiguousarray(data, dtype=np.uint8))
+        return np.ascontiguousarray(data, dtype=np.uint8).data
     # rclpy exposes uint8[] as array.array('B'), which supports the buffer protocol.
     try:
         return memoryview(data).cast("B")  # type: ignore[arg-type]
     except TypeError:
-        return memoryview(np.asarray(data, dtype=np.uint8))
+        return np.ascontiguousarray(data, dtype=np.uint8).data

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
-from diagnostic_msgs.msg import DiagnosticArray
 
 from av_edge import topics
 from av_edge.core.aeb import AebConfig, AebCore

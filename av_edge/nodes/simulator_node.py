@@ -48,12 +48,17 @@ class SimulatorNode(Node):
         self._odometry = self.create_publisher(Odometry, topics.ODOMETRY.name, qos_profile(topics.ODOMETRY.qos))
         self._brake_topic = topics.BRAKE_COMMAND.name
         self.create_subscription(
-            AccelStamped, self._brake_topic, self._on_brake, qos_profile(topics.BRAKE_COMMAND.qos),
+            AccelStamped,
+            self._brake_topic,
+            self._on_brake,
+            qos_profile(topics.BRAKE_COMMAND.qos),
             callback_group=MutuallyExclusiveCallbackGroup(),
         )
         self._next_scan_ns = 0
         self._next_odometry_ns = 0
-        self.create_timer(1.0 / self.config.physics_rate_hz, self._tick, callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_timer(
+            1.0 / self.config.physics_rate_hz, self._tick, callback_group=MutuallyExclusiveCallbackGroup()
+        )
 
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds

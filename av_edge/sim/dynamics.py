@@ -38,7 +38,7 @@ class EgoDynamics:
         step_ns = int(self.config.substep_s * 1e9)
         while self.time_ns < now_ns:
             t = min(self.time_ns + step_ns, now_ns)
-            while self._pending and self._pending[0][0] <= t:
+            while self._pending and self._pending[0][0] <= self.time_ns:
                 self._target = self._pending.popleft()[1]
             dt = (t - self.time_ns) / 1e9
             limit = self.config.brake_jerk_mps3 * dt

@@ -22,6 +22,7 @@ OBJECT_INTENSITY = 0.6
 
 @dataclass(frozen=True)
 class LidarConfig:
+    extrinsic: Extrinsic
     n_azimuth: int = bounded(8, 10000, "columns per revolution")
     n_beams: int = bounded(1, 256)
     min_elevation_deg: float = bounded(-90.0, 90.0)
@@ -29,7 +30,6 @@ class LidarConfig:
     max_range_m: float = bounded(1.0, 500.0)
     range_noise_m: float = bounded(0.0, 1.0, "1-sigma range noise")
     rate_hz: float = bounded(1.0, 100.0)
-    extrinsic: Extrinsic
 
 
 class LidarModel:
@@ -67,7 +67,7 @@ class LidarModel:
         measured = ranges.reshape(-1)[valid].astype(np.float32)
         measured += self._rng.standard_normal(valid.size, dtype=np.float32) * np.float32(self.config.range_noise_m)
         points = np.empty(valid.size, dtype=XYZI_DTYPE)
-        for axis, unit in zip("xyz", self._unit_planes):
+        for axis, unit in zip("xyz", self._unit_planes, strict=True):
             points[axis] = unit[valid] * measured
         points["intensity"] = intensity.reshape(-1)[valid]
         return points

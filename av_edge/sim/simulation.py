@@ -96,15 +96,16 @@ class Simulation:
     def finished(self, now_ns: int) -> bool:
         if self.contact_speed_mps is not None:
             return True
-        if self._stopped_since_ns is not None:
-            if (now_ns - self._stopped_since_ns) / 1e9 >= self.config.standstill_hold_s:
-                return True
+        stopped_ns = self._stopped_since_ns
+        if stopped_ns is not None and (now_ns - stopped_ns) / 1e9 >= self.config.standstill_hold_s:
+            return True
         return (now_ns - self.start_ns) / 1e9 >= self.config.scenario.duration_s
 
     def result(self) -> dict[str, Any]:
         """The run's outcome as a JSON-ready record."""
         latency = self.latency.summary()
-        contact = self.contact_speed_mps is not None
+        contact_speed = self.contact_speed_mps
+        contact = contact_speed is not None
         return {
             "scenario": self.config.scenario.name,
             "ego_kmh": self.config.scenario.ego_speed_kmh,
@@ -112,7 +113,7 @@ class Simulation:
             "passed": not contact,
             "stop_gap_m": None if contact else _rounded(self.gap_m()),
             "min_gap_m": _rounded(max(self.min_gap_m, 0.0)),
-            "impact_kmh": _rounded(self.contact_speed_mps * 3.6) if contact else 0.0,
+            "impact_kmh": 0.0 if contact_speed is None else _rounded(contact_speed * 3.6),
             "final_speed_kmh": _rounded(self.ego.speed * 3.6),
             "max_decel_mps2": _rounded(self.max_decel_mps2),
             "brake_onset_s": _rounded(self.brake_onset_s),

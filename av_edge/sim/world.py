@@ -47,6 +47,4 @@ class StalledCarScenario:
 
     def obstacles(self, ego_front_x: float) -> tuple[Box, ...]:
         lead_x = ego_front_x + self.lead_gap_m + self.lead_length_m / 2
-        return (
-            Box(lead_x, self.lead_lateral_offset_m, self.lead_length_m, self.lead_width_m, self.lead_height_m),
-        )
+        return (Box(lead_x, self.lead_lateral_offset_m, self.lead_length_m, self.lead_width_m, self.lead_height_m),)

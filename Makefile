@@ -1,0 +1,28 @@
+# The two commands a new user needs: `make demo` and `make test`. Both create .venv on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.bootstrapped
+
+.PHONY: demo test lint pytest bench clean
+
+$(STAMP): setup.py requirements/base.txt requirements/dev.txt requirements/ros-pip.txt tools/bootstrap.sh
+	VENV=$(VENV) bash tools/bootstrap.sh
+
+demo: $(STAMP)  ## closed-loop stalled-car scenario, simulator and AEB in separate processes over DDS
+	$(VENV)/bin/av-edge demo
+
+test: lint pytest  ## lint, type-check, unit + multi-process DDS integration tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)  ## benchmarks -> bench/results.json
+	$(VENV)/bin/av-edge bench
+
+clean:
+	rm -rf $(VENV) build install log report bench/results.json .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,98 @@
+"""Benchmarks behind ``make bench``: each adds named metrics to the flat ``bench/results.json``.
+
+Performance targets are checked here, never by timed assertions in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from av_edge import processes
+from av_edge.core.config import build_config, load_params_file
+from av_edge.core.pointcloud import array_to_cloud
+from av_edge.paths import config_file
+from av_edge.ros.messages import cloud_msg
+from av_edge.sim.simulation import SimConfig, Simulation
+
+Metrics = dict[str, float]
+
+
+def aeb_latency(frames: int = 200, rate_hz: float = 10.0, warmup: int = 10) -> Metrics:
+    """Sensor stamp -> brake command received, across processes over DDS with the shipped profile.
+
+    A probe process replays simulated ~100k-point scans of an approach to a stalled car at real time
+    (stamped as it publishes, like a driver) to an ``aeb_node`` process and times each answer.
+    The first ``warmup`` frames (discovery still settling) are not counted.
+    """
+    env = processes.dds_environment()
+    os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = env["FASTDDS_DEFAULT_PROFILES_FILE"]
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    from av_edge.ros.probe import VehicleProbe
+
+    scans = _approach_scans(count=20)
+    with tempfile.TemporaryDirectory() as tmp:
+        aeb = processes.start(processes.node_command("aeb_node"), env, Path(tmp) / "aeb.log")
+        probe = VehicleProbe(int(env["ROS_DOMAIN_ID"]), "bench_probe")
+        try:
+            if not probe.wait_for_aeb(30.0):
+                raise RuntimeError("aeb_node did not come up: " + (Path(tmp) / "aeb.log").read_text()[-2000:])
+            latencies, lost = [], 0
+            period = 1.0 / rate_hz
+            next_time = time.monotonic()
+            for i in range(warmup + frames):
+                probe.publish_speed(13.9)
+                stamp = probe.publish_cloud(scans[i % len(scans)])
+                sample = probe.brake_for(stamp, timeout_s=period * 0.9)
+                if i < warmup:
+                    pass
+                elif sample is None:
+                    lost += 1
+                else:
+                    latencies.append(sample.latency_ms)
+                next_time += period
+                time.sleep(max(0.0, next_time - time.monotonic()))
+        finally:
+            probe.close()
+            processes.stop(aeb)
+    p50, p99 = np.percentile(latencies, [50, 99])
+    return {"aeb_latency_p50_ms": round(float(p50), 2), "aeb_latency_p99_ms": round(float(p99), 2),
+            "aeb_latency_lost_frames": float(lost)}
+
+
+def _approach_scans(count: int) -> list:  # type: ignore[type-arg]
+    """``count`` PointCloud2 scans of the default scenario from 60 m down to 10 m to the stalled car."""
+    params = load_params_file(config_file("simulator.params.yaml"), "simulator_node")
+    sim_params = {k.removeprefix("sim."): v for k, v in params.items() if k.startswith("sim.")}
+    simulation = Simulation(build_config(SimConfig, sim_params), start_ns=0)
+    scans = []
+    for x in np.linspace(0.0, 50.0, count):
+        points = simulation.lidar.scan(float(x), 0.0, 0.0, simulation.boxes)
+        scans.append(cloud_msg(array_to_cloud(points), 0, params["lidar_frame"]))
+    return scans
+
+
+BENCHMARKS: dict[str, Callable[[], Metrics]] = {"aeb_latency": aeb_latency}
+
+
+def main(output: Path, only: tuple[str, ...] = ()) -> int:
+    results: dict[str, float] = json.loads(output.read_text()) if output.exists() else {}
+    for name, benchmark in BENCHMARKS.items():
+        if only and name not in only:
+            continue
+        print(f"bench: {name} ...", flush=True)
+        metrics = benchmark()
+        for key, value in metrics.items():
+            print(f"  {key:32s} {value}")
+        results.update(metrics)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"bench: results in {output}")
+    return 0
+

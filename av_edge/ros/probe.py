@@ -1,0 +1,130 @@
+"""A stand-in for the vehicle around the AEB: publishes scans and odometry, records brake commands.
+
+Used by the latency benchmark and the DDS integration tests, in its own rclpy context (so a test
+process can hold one per DDS domain).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import AccelStamped
+from nav_msgs.msg import Odometry
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from sensor_msgs.msg import PointCloud2
+
+from av_edge import topics
+from av_edge.ros.messages import ns_to_stamp, stamp_to_ns
+from av_edge.ros.qos import qos_profile
+
+
+@dataclass(frozen=True)
+class BrakeSample:
+    stamp_ns: int
+    received_ns: int
+    accel_mps2: float
+
+    @property
+    def latency_ms(self) -> float:
+        return (self.received_ns - self.stamp_ns) / 1e6
+
+
+class VehicleProbe:
+    """Publishes to the AEB's inputs and records its outputs; spins in a background thread."""
+
+    def __init__(self, domain_id: int, name: str = "av_edge_probe") -> None:
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=domain_id)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.brakes: list[BrakeSample] = []
+        self.diagnostics: list[DiagnosticArray] = []
+        self._lock = threading.Lock()
+        self._clouds = self.node.create_publisher(
+            PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos)
+        )
+        self._odometry = self.node.create_publisher(
+            Odometry, topics.ODOMETRY.name, qos_profile(topics.ODOMETRY.qos)
+        )
+        self.node.create_subscription(
+            AccelStamped, topics.BRAKE_COMMAND.name, self._on_brake, qos_profile(topics.BRAKE_COMMAND.qos)
+        )
+        self.node.create_subscription(
+            DiagnosticArray, topics.DIAGNOSTICS.name, self._on_diagnostics, qos_profile(topics.DIAGNOSTICS.qos)
+        )
+        self._executor = SingleThreadedExecutor(context=self.context)
+        self._executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def now_ns(self) -> int:
+        return int(self.node.get_clock().now().nanoseconds)
+
+    def _spin(self) -> None:
+        while self.context.ok():
+            try:
+                self._executor.spin_once(timeout_sec=0.05)
+            except Exception:  # noqa: BLE001 - shutdown races end the loop
+                if self.context.ok():
+                    raise
+                return
+
+    def _on_brake(self, msg: AccelStamped) -> None:
+        sample = BrakeSample(stamp_to_ns(msg.header.stamp), self.now_ns(), msg.accel.linear.x)
+        with self._lock:
+            self.brakes.append(sample)
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        with self._lock:
+            self.diagnostics.append(msg)
+
+    def wait_for_aeb(self, timeout_s: float) -> bool:
+        """True once the AEB subscribes to our clouds and publishes brake commands."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._clouds.get_subscription_count() > 0 and self.node.count_publishers(topics.BRAKE_COMMAND.name):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def publish_cloud(self, msg: PointCloud2, stamp_ns: int | None = None) -> int:
+        """Publish ``msg`` stamped now (or at ``stamp_ns``); returns the stamp."""
+        stamp_ns = self.now_ns() if stamp_ns is None else stamp_ns
+        msg.header.stamp = ns_to_stamp(stamp_ns)
+        self._clouds.publish(msg)
+        return stamp_ns
+
+    def publish_speed(self, speed_mps: float) -> None:
+        msg = Odometry()
+        msg.header.stamp = ns_to_stamp(self.now_ns())
+        msg.header.frame_id, msg.child_frame_id = "odom", "base_link"
+        msg.twist.twist.linear.x = speed_mps
+        self._odometry.publish(msg)
+
+    def brake_for(self, stamp_ns: int, timeout_s: float) -> BrakeSample | None:
+        """Wait for the brake command answering the scan stamped ``stamp_ns``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                found = next((b for b in reversed(self.brakes) if b.stamp_ns == stamp_ns), None)
+            if found is not None:
+                return found
+            time.sleep(0.002)
+        return None
+
+    def latest_diagnostic_values(self, name: str) -> dict[str, str] | None:
+        with self._lock:
+            for array in reversed(self.diagnostics):
+                for status in array.status:
+                    if status.name == name:
+                        return {kv.key: kv.value for kv in status.values}
+        return None
+
+    def close(self) -> None:
+        self.context.try_shutdown()
+        self._thread.join(timeout=2.0)
+        self.node.destroy_node()
