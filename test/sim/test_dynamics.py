@@ -24,8 +24,9 @@ def test_actuator_delay_then_jerk_limited_build_up_then_stop():
     assert ego.decel == pytest.approx(8.0)
     ego.advance(5000 * MS)
     assert ego.speed == 0.0
-    # 10 m/s: 0.05 s delay + 0.2 s build-up + the rest at 8 m/s^2
-    assert ego.x == pytest.approx(0.5 + 1.9667 + 8.3**2 / 16, abs=0.1)
+    # 0.05 s delay at 10 m/s; 0.2 s build-up (speed 10 -> 9.2); then 9.2 m/s braked at 8 m/s^2
+    build_up = 10.0 * 0.2 - 40.0 * 0.2**3 / 6
+    assert ego.x == pytest.approx(0.5 + build_up + 9.2**2 / 16, abs=0.01)
 
 
 def test_requests_are_clamped_to_the_tyre_limit():
