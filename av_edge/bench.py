@@ -62,8 +62,11 @@ def aeb_latency(frames: int = 200, rate_hz: float = 10.0, warmup: int = 10) -> M
             probe.close()
             processes.stop(aeb)
     p50, p99 = np.percentile(latencies, [50, 99])
-    return {"aeb_latency_p50_ms": round(float(p50), 2), "aeb_latency_p99_ms": round(float(p99), 2),
-            "aeb_latency_lost_frames": float(lost)}
+    return {
+        "aeb_latency_p50_ms": round(float(p50), 2),
+        "aeb_latency_p99_ms": round(float(p99), 2),
+        "aeb_latency_lost_frames": float(lost),
+    }
 
 
 def _approach_scans(count: int) -> list:  # type: ignore[type-arg]
@@ -95,4 +98,3 @@ def main(output: Path, only: tuple[str, ...] = ()) -> int:
     output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"bench: results in {output}")
     return 0
-

@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from av_edge import demo as demo_module
+        from av_edge.demo import main as demo_main
 
-        return demo_module.main(args.speed_kmh, args.gap_m, args.report, args.domain_id)
+        return demo_main(args.speed_kmh, args.gap_m, args.report, args.domain_id)
     if args.command == "run":
         command = processes.node_command(args.node, args.param, args.params_file)
         os.execve(command[0], command, processes.dds_environment())
@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         print(topics.markdown_table())
         return 0
     if args.command == "bench":
-        from av_edge import bench as bench_module
+        from av_edge.bench import main as bench_main
 
-        return bench_module.main(args.output)
+        return bench_main(args.output)
     return 2
 
 

@@ -48,7 +48,11 @@ def test_importing_pure_packages_loads_no_rclpy() -> None:
         for pkg in PURE_PACKAGES
         for p in (ROOT / pkg).rglob("*.py")
     ]
-    code = f"import sys\nfor m in {modules!r}: __import__(m)\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(ROS_MODULES)!r}))"
+    ros = sorted(ROS_MODULES)
+    code = (
+        f"import sys\nfor m in {modules!r}: __import__(m)\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {ros!r}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
 

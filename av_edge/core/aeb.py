@@ -150,15 +150,24 @@ class AebCore:
         self._clouds = RateTracker()
         self.latency = LatencyTracker(config.latency_window, config.latency_budget_ms)
         self.rejected: dict[str, int] = {}
+        self._rejection_logged_ns: dict[str, int] = {}
         self.last: Decision | None = None
 
     def on_odometry(self, speed_mps: float, now_ns: int) -> None:
         self._speed_mps = speed_mps
         self._odometry.add(now_ns)
 
-    def on_rejected(self, reason: str) -> None:
-        """Count an input the node could not convert (reason is the error's stable key)."""
+    def on_rejected(self, reason: str, now_ns: int) -> bool:
+        """Count an input the node could not convert; True when this reason should be logged now.
+
+        Each reason is logged at most once a second, so a flood of one kind cannot hide another.
+        """
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        last = self._rejection_logged_ns.get(reason)
+        if last is not None and now_ns - last < 1_000_000_000:
+            return False
+        self._rejection_logged_ns[reason] = now_ns
+        return True
 
     def on_cloud(self, xyz_lidar: np.ndarray, stamp_ns: int, now_ns: int) -> Decision:
         """Decide on one cloud of finite ``(N, 3)`` lidar-frame points captured at ``stamp_ns``."""

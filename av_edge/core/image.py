@@ -8,6 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
+from av_edge.core.buffers import Buffer, as_byte_view
 from av_edge.core.errors import MalformedImageError, UnsupportedEncodingError
 
 #: encoding -> (numpy scalar code, channels)
@@ -22,12 +23,20 @@ ENCODINGS: dict[str, tuple[str, int]] = {
 
 
 class ImageLike(Protocol):
-    height: int
-    width: int
-    encoding: str
-    is_bigendian: int | bool
-    step: int
-    data: bytes | bytearray | memoryview | Sequence[int]
+    """Read-only view of ``sensor_msgs/Image`` (the message or an :class:`ImageBuffer`)."""
+
+    @property
+    def height(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def encoding(self) -> str: ...
+    @property
+    def is_bigendian(self) -> int: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def data(self) -> Buffer | Sequence[int]: ...
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ def image_to_array(msg: ImageLike) -> np.ndarray:
     dtype = np.dtype((">" if msg.is_bigendian else "<") + code)
     pixel = dtype.itemsize * channels
     height, width, step = msg.height, msg.width, msg.step
-    buffer = memoryview(msg.data).cast("B")  # type: ignore[arg-type]
+    buffer = as_byte_view(msg.data)
     if height < 0 or width < 0:
         raise MalformedImageError(f"negative size {height}x{width}")
     if step < width * pixel:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from av_edge.core.buffers import Buffer, as_byte_view
 from av_edge.core.errors import MalformedCloudError, MissingFieldError
 
 # sensor_msgs/PointField datatype constants -> numpy scalar type codes.
@@ -22,21 +23,35 @@ _DATATYPE_OF_KIND: dict[tuple[str, int], int] = {
 
 
 class PointFieldLike(Protocol):
-    name: str
-    offset: int
-    datatype: int
-    count: int
+    """Read-only view of ``sensor_msgs/PointField`` (the message or a :class:`FieldSpec`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def datatype(self) -> int: ...
+    @property
+    def count(self) -> int: ...
 
 
 class PointCloud2Like(Protocol):
-    height: int
-    width: int
-    fields: Sequence[PointFieldLike]
-    is_bigendian: bool
-    point_step: int
-    row_step: int
-    data: bytes | bytearray | memoryview | Sequence[int]
-    is_dense: bool
+    """Read-only view of ``sensor_msgs/PointCloud2`` (the message or a :class:`CloudBuffer`)."""
+
+    @property
+    def height(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def fields(self) -> Sequence[PointFieldLike]: ...
+    @property
+    def is_bigendian(self) -> bool: ...
+    @property
+    def point_step(self) -> int: ...
+    @property
+    def row_step(self) -> int: ...
+    @property
+    def data(self) -> Buffer | Sequence[int]: ...
 
 
 @dataclass(frozen=True)
@@ -97,7 +112,7 @@ def cloud_to_array(msg: PointCloud2Like) -> np.ndarray:
     """
     height, width, point_step, row_step = msg.height, msg.width, msg.point_step, msg.row_step
     dtype = cloud_dtype(msg.fields, point_step, msg.is_bigendian)
-    buffer = _as_buffer(msg.data)
+    buffer = as_byte_view(msg.data)
     if height < 0 or width < 0:
         raise MalformedCloudError(f"negative size {height}x{width}")
     if row_step < width * point_step:
@@ -137,7 +152,7 @@ def _packed_xyz(msg: PointCloud2Like, n_points: int) -> np.ndarray | None:
         return None
     if any(offsets[axis].offset % 4 for axis in "xyz") or n_points == 0:
         return None
-    words = np.frombuffer(_as_buffer(msg.data), dtype=">f4" if msg.is_bigendian else "<f4")
+    words = np.frombuffer(as_byte_view(msg.data), dtype=">f4" if msg.is_bigendian else "<f4")
     words = words.reshape(msg.height, msg.row_step // 4)[:, : msg.width * msg.point_step // 4]
     columns = [offsets[axis].offset // 4 for axis in "xyz"]
     return words.reshape(n_points, msg.point_step // 4)[:, columns].astype(np.float32, copy=False)
@@ -192,15 +207,3 @@ def xyz_to_cloud(xyz: np.ndarray, intensity: np.ndarray | None = None) -> CloudB
     if intensity is not None:
         points["intensity"] = intensity
     return array_to_cloud(points)
-
-
-def _as_buffer(data: object) -> memoryview:
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return memoryview(data).cast("B")
-    if isinstance(data, np.ndarray):
-        return np.ascontiguousarray(data, dtype=np.uint8).data
-    # rclpy exposes uint8[] as array.array('B'), which supports the buffer protocol.
-    try:
-        return memoryview(data).cast("B")  # type: ignore[arg-type]
-    except TypeError:
-        return np.ascontiguousarray(data, dtype=np.uint8).data

@@ -46,8 +46,9 @@ class AebNode(Node):
             require_frame(msg.header.frame_id, self.core.config.lidar_frame)
             xyz = xyz_from_cloud(msg)
         except MessageError as err:
-            self.core.on_rejected(err.reason)
-            self.get_logger().error(f"rejected point cloud: {err}", throttle_duration_sec=1.0)
+            if self.core.on_rejected(err.reason, now_ns):
+                count = self.core.rejected[err.reason]
+                self.get_logger().error(f"rejected point cloud ({err.reason}, {count} so far): {err}")
             return
         previous = self.core.state
         decision = self.core.on_cloud(xyz, stamp_to_ns(msg.header.stamp), now_ns)

@@ -47,9 +47,7 @@ class VehicleProbe:
         self._clouds = self.node.create_publisher(
             PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos)
         )
-        self._odometry = self.node.create_publisher(
-            Odometry, topics.ODOMETRY.name, qos_profile(topics.ODOMETRY.qos)
-        )
+        self._odometry = self.node.create_publisher(Odometry, topics.ODOMETRY.name, qos_profile(topics.ODOMETRY.qos))
         self.node.create_subscription(
             AccelStamped, topics.BRAKE_COMMAND.name, self._on_brake, qos_profile(topics.BRAKE_COMMAND.qos)
         )
@@ -68,7 +66,7 @@ class VehicleProbe:
         while self.context.ok():
             try:
                 self._executor.spin_once(timeout_sec=0.05)
-            except Exception:  # noqa: BLE001 - shutdown races end the loop
+            except Exception:
                 if self.context.ok():
                     raise
                 return

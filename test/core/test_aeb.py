@@ -1,6 +1,7 @@
 import itertools
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -59,7 +60,8 @@ def test_no_obstacle_outside_the_corridor(points, why):
 
 def test_a_few_stray_returns_do_not_set_the_gap():
     points = np.vstack([wall(20.0), wall(3.0, n=C.min_points - 1)])
-    assert nearest_obstacle(points, V, C).gap_m == pytest.approx(20.0)
+    obstacle = nearest_obstacle(points, V, C)
+    assert obstacle is not None and obstacle.gap_m == pytest.approx(20.0)
 
 
 def test_stopping_distance_and_ttc():
@@ -72,7 +74,7 @@ def test_stopping_distance_and_ttc():
 
 
 # Every state x every event of the state machine.
-EVENTS = {
+EVENTS: dict[str, dict[str, Any]] = {
     "threat": dict(threat=True, clear_frames=0, speed_mps=10.0),
     "no_threat_not_clear": dict(threat=False, clear_frames=0, speed_mps=10.0),
     "clear_released": dict(threat=False, clear_frames=B.release_clear_frames, speed_mps=10.0),
@@ -141,9 +143,11 @@ def test_diagnostics_error_while_braking_and_counts_rejections():
     run_core(core, [50.0, 50.0], 13.89)
     core.on_published(100_000_000, 112_000_000)
     assert core.diagnostics(now_ns=150_000_000).level is Level.OK
-    core.on_rejected("missing_field")
+    assert core.on_rejected("missing_field", now_ns=0)
+    assert not core.on_rejected("missing_field", now_ns=500_000_000)  # logged once a second per reason
+    assert core.on_rejected("wrong_frame", now_ns=500_000_000)
     status = core.diagnostics(now_ns=150_000_000)
-    assert status.level is Level.WARN and status.values["rejected.missing_field"] == "1"
+    assert status.level is Level.WARN and status.values["rejected.missing_field"] == "2"
     run_core(core, [3.0], 13.89, start_ns=200_000_000)
     status = core.diagnostics(now_ns=250_000_000)
     assert status.level is Level.ERROR and "emergency braking" in status.message

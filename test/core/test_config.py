@@ -21,7 +21,7 @@ class Outer:
     inner: Inner
     name: str
     count: int = bounded(1, 10)
-    flags: list[float] = bounded(0.0, None)
+    flags: tuple[float, ...] = bounded(0.0, None)
 
 
 GOOD = {"inner.gain": 0.5, "name": "a", "count": 3, "flags": [1.0, 2]}

@@ -38,7 +38,7 @@ def test_column_restriction_matches_casting_every_column():
     noiseless = LidarModel(LidarConfig(**{**vars(LIDAR), "range_noise_m": 0.0}), seed=0)
     boxes = [Box(12.0, 3.0, 4.0, 2.0, 1.5), Box(-8.0, -2.0, 4.0, 2.0, 1.5), Box(0.5, 6.0, 12.0, 2.5, 3.5)]
     fast = noiseless.scan(1.0, 0.5, 0.3, boxes)
-    noiseless._columns_spanned = lambda box, pose: np.arange(LIDAR.n_azimuth)  # type: ignore[method-assign]
+    noiseless._columns_spanned = lambda box, pose: np.arange(LIDAR.n_azimuth)  # type: ignore[method-assign,assignment]
     brute = noiseless.scan(1.0, 0.5, 0.3, boxes)
     assert fast.tobytes() == brute.tobytes()
 
