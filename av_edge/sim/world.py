@@ -11,7 +11,7 @@ from av_edge.core.config import bounded
 
 @dataclass(frozen=True)
 class Box:
-    """Axis-aligned box standing on the road; (x, y) is the centre of its footprint."""
+    """Axis-aligned box; (x, y) is the centre of its footprint, it spans z_min..z_min + height."""
 
     x: float
     y: float
@@ -19,6 +19,7 @@ class Box:
     width: float
     height: float
     label: str = "car"
+    z_min: float = 0.0
 
     @property
     def rear_x(self) -> float:
@@ -27,8 +28,8 @@ class Box:
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper corners."""
         return (
-            np.array([self.x - self.length / 2, self.y - self.width / 2, 0.0]),
-            np.array([self.x + self.length / 2, self.y + self.width / 2, self.height]),
+            np.array([self.x - self.length / 2, self.y - self.width / 2, self.z_min]),
+            np.array([self.x + self.length / 2, self.y + self.width / 2, self.z_min + self.height]),
         )
 
 

@@ -1,0 +1,1 @@
+"""LiDAR perception: ground segmentation, clustering, oriented boxes, tracking (pure numpy/scipy/OpenCV)."""

@@ -1,0 +1,49 @@
+"""The object list: one point per object in a ``sensor_msgs/PointCloud2`` (the form planners consume).
+
+Fields (all in base_link, SI units): x, y, z (box centre), length, width, height, yaw (rad, length
+axis), vx, vy (velocity over ground, m/s, in base_link axes), class_id (see ``CLASSES``), score (0..1),
+track_id (0 = untracked).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from av_edge.core.errors import MissingFieldError
+from av_edge.core.pointcloud import CloudBuffer, PointCloud2Like, array_to_cloud, cloud_to_array
+
+CLASSES = ("unknown", "car", "truck", "pedestrian", "cyclist")
+
+OBJECT_DTYPE = np.dtype(
+    [
+        ("x", "<f4"),
+        ("y", "<f4"),
+        ("z", "<f4"),
+        ("length", "<f4"),
+        ("width", "<f4"),
+        ("height", "<f4"),
+        ("yaw", "<f4"),
+        ("vx", "<f4"),
+        ("vy", "<f4"),
+        ("class_id", "<u2"),
+        ("score", "<f4"),
+        ("track_id", "<u4"),
+    ]
+)
+
+
+def encode_objects(objects: np.ndarray) -> CloudBuffer:
+    """Object array (``OBJECT_DTYPE``) -> PointCloud2 body."""
+    return array_to_cloud(np.asarray(objects, dtype=OBJECT_DTYPE))
+
+
+def decode_objects(msg: PointCloud2Like) -> np.ndarray:
+    """PointCloud2 object list -> ``OBJECT_DTYPE`` array; fields may come in any order or layout."""
+    source = cloud_to_array(msg).reshape(-1)
+    missing = set(OBJECT_DTYPE.names or ()) - set(source.dtype.names or ())
+    if missing:
+        raise MissingFieldError(f"object list lacks fields {sorted(missing)}")
+    objects = np.zeros(source.shape[0], dtype=OBJECT_DTYPE)
+    for name in OBJECT_DTYPE.names or ():
+        objects[name] = source[name]
+    return objects

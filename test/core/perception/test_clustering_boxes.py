@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from av_edge.core.perception.boxes import fit_boxes
+from av_edge.core.perception.clustering import ClusterConfig, cluster_points
+
+CONFIG = ClusterConfig(
+    cell_m=0.35,
+    min_points=5,
+    max_range_m=100.0,
+    merge_azimuth_deg=0.5,
+    merge_range_m=1.0,
+    merge_range_ratio=0.06,
+    merge_over_top_m=6.0,
+)
+
+
+def rectangle(cx, cy, length, width, yaw, n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    local = rng.uniform([-length / 2, -width / 2], [length / 2, width / 2], (n, 2))
+    c, s = np.cos(yaw), np.sin(yaw)
+    xy = local @ np.array([[c, s], [-s, c]]) + (cx, cy)
+    return np.column_stack([xy, rng.uniform(0.3, 1.5, n)])
+
+
+def test_two_cars_a_metre_apart_stay_separate():
+    points = np.vstack([rectangle(20, 0, 4.5, 1.8, 0.0), rectangle(20, 2.8, 4.5, 1.8, 0.0)])
+    labels, n = cluster_points(points, CONFIG)
+    assert n == 2
+    assert len(set(labels[:400])) == 1 and len(set(labels[400:])) == 1 and labels[0] != labels[400]
+
+
+def test_sparse_returns_along_a_far_side_face_join_one_cluster():
+    # A side face at y = 2.6 seen from the origin: successive LiDAR columns land ~1.4 m apart at 35 m.
+    fragments = [
+        np.column_stack([np.full(8, x), np.full(8, 2.6), np.linspace(0.3, 1.4, 8)]) for x in (32.8, 34.0, 35.4, 36.8)
+    ]
+    rear = np.column_stack([np.full(20, 32.7), np.linspace(2.6, 4.4, 20), np.full(20, 0.8)])
+    labels, n = cluster_points(np.vstack([rear, *fragments]), CONFIG)
+    assert n == 1 and (labels == 0).all()
+
+
+def test_spray_noise_is_dropped():
+    rng = np.random.default_rng(2)
+    spray = rng.uniform([-3, -3, 0.3], [3, 3, 1.0], (30, 3)) * [3, 3, 1]
+    labels, n = cluster_points(np.vstack([rectangle(15, 0, 4.5, 1.8, 0.0), spray]), CONFIG)
+    assert n == 1
+    assert (labels[400:] == -1).mean() > 0.8
+
+
+def test_empty_input():
+    labels, n = cluster_points(np.zeros((0, 3)), CONFIG)
+    assert n == 0 and labels.shape == (0,)
+
+
+@pytest.mark.parametrize("yaw", [0.0, 0.3, -0.7, 1.2])
+def test_box_recovers_centre_size_and_heading(yaw):
+    points = rectangle(12.0, -3.0, 4.6, 1.9, yaw, n=2000)
+    box = fit_boxes(points, np.zeros(len(points), dtype=np.int32), 1)[0]
+    assert box["x"] == pytest.approx(12.0, abs=0.1) and box["y"] == pytest.approx(-3.0, abs=0.1)
+    assert box["length"] == pytest.approx(4.6, abs=0.15) and box["width"] == pytest.approx(1.9, abs=0.15)
+    assert np.cos(2 * (box["yaw"] - yaw)) > 0.999  # heading is defined modulo pi
+    assert box["n_points"] == 2000
+    assert box["height"] == pytest.approx(1.2, abs=0.05)
+
+
+def test_a_roof_ring_seen_over_the_rear_face_joins_the_car():
+    rear = np.column_stack(
+        [np.full(60, 20.0), np.tile(np.linspace(-0.9, 0.9, 12), 5), np.repeat(np.linspace(0.3, 1.5, 5), 12)]
+    )
+    roof = np.column_stack([np.full(12, 22.5), np.linspace(-0.9, 0.9, 12), np.full(12, 1.5)])
+    labels, n = cluster_points(np.vstack([rear, roof]), CONFIG)
+    assert n == 1
+
+
+def test_a_pedestrian_beside_a_car_is_not_merged_over_the_top():
+    car = np.column_stack(
+        [np.full(60, 20.0), np.tile(np.linspace(-0.9, 0.9, 12), 5), np.repeat(np.linspace(0.3, 1.5, 5), 12)]
+    )
+    person = np.column_stack([np.full(20, 23.0), np.full(20, 3.0), np.linspace(0.1, 1.8, 20)])
+    labels, n = cluster_points(np.vstack([car, person]), CONFIG)
+    assert n == 2
