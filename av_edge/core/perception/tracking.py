@@ -16,7 +16,7 @@ from scipy.optimize import linear_sum_assignment
 
 from av_edge.core.config import bounded
 
-_POSITION, _VELOCITY, _ACCEL = [0, 3], [1, 4], [2, 5]
+_POSITION, _VELOCITY, _ACCEL = np.array([0, 3]), np.array([1, 4]), np.array([2, 5])
 _H = np.zeros((2, 6))
 _H[0, 0] = _H[1, 3] = 1.0
 _UNGATED = 1e6

@@ -69,7 +69,7 @@ def test_a_roof_ring_seen_over_the_rear_face_joins_the_car():
         [np.full(60, 20.0), np.tile(np.linspace(-0.9, 0.9, 12), 5), np.repeat(np.linspace(0.3, 1.5, 5), 12)]
     )
     roof = np.column_stack([np.full(12, 22.5), np.linspace(-0.9, 0.9, 12), np.full(12, 1.5)])
-    labels, n = cluster_points(np.vstack([rear, roof]), CONFIG)
+    _, n = cluster_points(np.vstack([rear, roof]), CONFIG)
     assert n == 1
 
 
@@ -78,5 +78,5 @@ def test_a_pedestrian_beside_a_car_is_not_merged_over_the_top():
         [np.full(60, 20.0), np.tile(np.linspace(-0.9, 0.9, 12), 5), np.repeat(np.linspace(0.3, 1.5, 5), 12)]
     )
     person = np.column_stack([np.full(20, 23.0), np.full(20, 3.0), np.linspace(0.1, 1.8, 20)])
-    labels, n = cluster_points(np.vstack([car, person]), CONFIG)
+    _, n = cluster_points(np.vstack([car, person]), CONFIG)
     assert n == 2

@@ -9,8 +9,7 @@ CONFIG = GroundConfig(sector_deg=1.0, bin_m=1.0, max_range_m=100.0, max_slope=0.
 def road(height_of, extent=40.0, step=0.25):
     """Dense road points with z = height_of(x, y)."""
     x, y = np.meshgrid(np.arange(-extent, extent, step), np.arange(-12.0, 12.0, step))
-    x, y = x.ravel(), y.ravel()
-    return np.column_stack([x, y, height_of(x, y)])
+    return np.column_stack([x.ravel(), y.ravel(), height_of(x.ravel(), y.ravel())])
 
 
 def box_points(x0, y0, length, width, height, base_z=0.0, step=0.1):

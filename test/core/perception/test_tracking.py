@@ -48,7 +48,7 @@ def test_velocity_within_half_a_metre_per_second_after_one_second(kind):
 
 def test_ids_survive_a_two_frame_occlusion_and_do_not_swap():
     pos_a, _ = trajectory("constant", 20)
-    pos_b = pos_a + [0.0, 3.5]  # a second car in the next lane
+    pos_b = pos_a + np.array([0.0, 3.5])  # a second car in the next lane
     tracker = Tracker(CONFIG)
     ids = []
     for k in range(20):
