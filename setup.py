@@ -26,6 +26,7 @@ setup(
     entry_points={
         "console_scripts": [
             "aeb_node = av_edge.nodes.aeb_node:main",
+            "perception_node = av_edge.nodes.perception_node:main",
             "simulator_node = av_edge.nodes.simulator_node:main",
             "av-edge = av_edge.cli:main",
         ],

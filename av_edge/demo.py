@@ -22,14 +22,22 @@ COLUMNS = (
 )
 
 
+STACK = ("aeb_node", "perception_node")
+
+
 def run_scenario(
-    sim_params: Sequence[str], *, domain_id: int | None = None, timeout_s: float = 120.0, log_dir: Path
+    sim_params: Sequence[str],
+    *,
+    domain_id: int | None = None,
+    timeout_s: float = 120.0,
+    log_dir: Path,
+    stack: Sequence[str] = STACK,
 ) -> dict[str, Any]:
-    """Run one scenario to completion; return the simulator's result record."""
+    """Run one scenario with the ``stack`` nodes in their own processes; return the simulator's result."""
     env = processes.dds_environment(domain_id)
     result_path = log_dir / "run.json"
     result_path.unlink(missing_ok=True)
-    aeb = processes.start(processes.node_command("aeb_node"), env, log_dir / "aeb_node.log")
+    nodes = {name: processes.start(processes.node_command(name), env, log_dir / f"{name}.log") for name in stack}
     sim_command = processes.node_command("simulator_node", [*sim_params, f"result_path:={result_path}"])
     sim = processes.start(sim_command, env, log_dir / "simulator_node.log")
     try:
@@ -37,9 +45,10 @@ def run_scenario(
     except subprocess.TimeoutExpired:
         processes.stop(sim)
     finally:
-        processes.stop(aeb)
-    if aeb.returncode not in (0, -2):
-        raise RuntimeError(f"aeb_node exited with {aeb.returncode}; see {log_dir / 'aeb_node.log'}")
+        codes = {name: processes.stop(process) for name, process in nodes.items()}
+    crashed = {name: code for name, code in codes.items() if code not in (0, -2)}
+    if crashed:
+        raise RuntimeError(f"nodes exited with errors {crashed}; see the logs in {log_dir}")
     if not result_path.exists():
         raise RuntimeError(f"simulator wrote no result; see {log_dir / 'simulator_node.log'}")
     record: dict[str, Any] = json.loads(result_path.read_text())

@@ -23,6 +23,7 @@ class QosSpec:
 SENSOR_QOS = QosSpec(reliable=False, depth=1)
 COMMAND_QOS = QosSpec(reliable=True, depth=1)
 DIAGNOSTICS_QOS = QosSpec(reliable=True, depth=10)
+PERCEPTION_QOS = QosSpec(reliable=True, depth=1)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,34 @@ BRAKE_COMMAND = TopicSpec(
     "requested longitudinal acceleration (m/s^2; 0 = no braking, negative = brake); header.stamp = the "
     "triggering scan's stamp; doubles as a heartbeat",
 )
+OBSTACLE_POINTS = TopicSpec(
+    "/av_edge/perception/obstacle_points",
+    "sensor_msgs/msg/PointCloud2",
+    PERCEPTION_QOS,
+    "base_link",
+    "one per LiDAR scan",
+    "output",
+    "non-ground points below the height limit with a cluster_id (int32, -1 = unclustered) field; stamp = scan's",
+)
+OBJECTS = TopicSpec(
+    "/av_edge/perception/objects",
+    "sensor_msgs/msg/PointCloud2",
+    PERCEPTION_QOS,
+    "base_link",
+    "one per LiDAR scan",
+    "output",
+    "object list, one point per object: x, y, z, length, width, height, yaw, vx, vy (ground velocity), "
+    "class_id, score, track_id (`av_edge.core.perception.objects.decode_objects`); stamp = scan's",
+)
+MARKERS = TopicSpec(
+    "/av_edge/perception/markers",
+    "visualization_msgs/msg/MarkerArray",
+    PERCEPTION_QOS,
+    "base_link",
+    "one per LiDAR scan",
+    "output",
+    "boxes and track ids for RViz; built only while someone subscribes",
+)
 DIAGNOSTICS = TopicSpec(
     "/diagnostics",
     "diagnostic_msgs/msg/DiagnosticArray",
@@ -74,7 +103,15 @@ DIAGNOSTICS = TopicSpec(
     "health, state, input rate and staleness, rejected inputs, sensor->decision latency p50/p99",
 )
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (LIDAR_POINTS, ODOMETRY, BRAKE_COMMAND, DIAGNOSTICS)
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    LIDAR_POINTS,
+    ODOMETRY,
+    BRAKE_COMMAND,
+    OBSTACLE_POINTS,
+    OBJECTS,
+    MARKERS,
+    DIAGNOSTICS,
+)
 
 
 def markdown_table(topics: tuple[TopicSpec, ...] = ALL_TOPICS) -> str:

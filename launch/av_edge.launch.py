@@ -33,6 +33,13 @@ def generate_launch_description() -> LaunchDescription:
             ),
             Node(
                 package="av_edge",
+                executable="perception_node",
+                name="perception_node",
+                parameters=[os.path.join(config, "perception.params.yaml")],
+                output="screen",
+            ),
+            Node(
+                package="av_edge",
                 executable="simulator_node",
                 name="simulator_node",
                 parameters=[os.path.join(config, "simulator.params.yaml")],

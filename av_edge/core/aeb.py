@@ -1,8 +1,9 @@
 """Autonomous emergency braking v0: corridor crop, nearest in-path obstacle, stopping-distance decision.
 
 Everything here is a pure function of its inputs except :class:`AebCore`, which keeps the little
-state a decision needs (state machine, last speed, statistics). Speeds are the ego's; obstacles are
-treated as stationary (tracked velocities arrive with LiDAR perception).
+state a decision needs (state machine, last speed, last object list, statistics). The obstacle and
+its gap always come from the raw points (diverse redundancy); a fresh tracked object behind it
+only refines the closing speed, and without one the obstacle is treated as stationary.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from enum import Enum
 import numpy as np
 
 from av_edge.core.config import bounded
-from av_edge.core.diagnostics import Level, Status, fmt, worst
+from av_edge.core.diagnostics import Level, Status, fmt
 from av_edge.core.geometry import Extrinsic, transform_points
-from av_edge.core.latency import LatencyTracker, RateTracker
+from av_edge.core.health import NodeHealth
+from av_edge.core.perception.objects import OBJECT_DTYPE
 
 
 @dataclass(frozen=True)
@@ -45,15 +47,28 @@ class BrakeConfig:
 
 
 @dataclass(frozen=True)
+class ObjectsConfig:
+    """Tracked objects from perception refine the closing speed; braking never depends on them."""
+
+    timeout_s: float = bounded(0.0, 2.0, "older object lists are ignored (obstacles assumed stationary)")
+    min_score: float = bounded(0.0, 1.0, "only tracks at least this confident (confirmed) give velocities")
+    association_m: float = bounded(0.1, 10.0, "object near edge to in-path obstacle, after prediction")
+
+
+@dataclass(frozen=True)
 class AebConfig:
     vehicle: VehicleConfig
     corridor: CorridorConfig
     brake: BrakeConfig
     lidar_frame: str
     lidar_extrinsic: Extrinsic
+    objects: ObjectsConfig
     latency_budget_ms: float = bounded(1.0, 1000.0, "sensor stamp to brake command")
     latency_window: int = bounded(10, 100000, "samples kept for latency percentiles")
     odometry_timeout_s: float = bounded(0.01, 5.0, "odometry older than this is stale")
+
+
+CLOUD_TIMEOUT_S = 1.0
 
 
 class AebState(Enum):
@@ -77,6 +92,7 @@ class Decision:
     accel_mps2: float
     state: AebState
     speed_mps: float
+    lead_speed_mps: float  # over ground along base_link x, from a tracked object; 0 when assumed stationary
     gap_m: float
     ttc_s: float
     stopping_distance_m: float
@@ -114,10 +130,32 @@ def nearest_obstacle(points: np.ndarray, vehicle: VehicleConfig, corridor: Corri
     )
 
 
-def stopping_distance(speed_mps: float, brake: BrakeConfig) -> float:
-    """Distance needed to stop from ``speed_mps``, response time and standstill margin included."""
-    speed = max(speed_mps, 0.0)
-    return speed * brake.response_time_s + speed**2 / (2 * brake.planning_decel_mps2) + brake.stop_margin_m
+def stopping_distance(closing_speed_mps: float, brake: BrakeConfig) -> float:
+    """Gap needed to shed ``closing_speed_mps`` (ego minus a constant-speed lead), response time and
+    standstill margin included."""
+    closing = max(closing_speed_mps, 0.0)
+    return closing * brake.response_time_s + closing**2 / (2 * brake.planning_decel_mps2) + brake.stop_margin_m
+
+
+def lead_speed(
+    objects: np.ndarray, obstacle_x: float, ego_speed_mps: float, dt_s: float, config: AebConfig
+) -> float | None:
+    """Ground speed (base_link x) of the tracked object behind the in-path obstacle at ``obstacle_x``.
+
+    ``objects`` (OBJECT_DTYPE, base_link) are ``dt_s`` older than the scan: their near edges are
+    predicted forwards with their relative speed before matching. None when nothing matches.
+    """
+    cfg, half_width = config.objects, config.vehicle.width_m / 2 + config.corridor.lateral_margin_m
+    c, s = np.abs(np.cos(objects["yaw"])), np.abs(np.sin(objects["yaw"]))
+    reach_x = c * objects["length"] / 2 + s * objects["width"] / 2
+    reach_y = s * objects["length"] / 2 + c * objects["width"] / 2
+    near_x = objects["x"] - reach_x + (objects["vx"] - ego_speed_mps) * dt_s
+    candidate = (objects["score"] >= cfg.min_score) & (np.abs(objects["y"]) - reach_y < half_width)
+    candidate &= np.abs(near_x - obstacle_x) < cfg.association_m
+    if not candidate.any():
+        return None
+    best = np.flatnonzero(candidate)[np.argmin(np.abs(near_x[candidate] - obstacle_x))]
+    return float(objects["vx"][best])
 
 
 def time_to_collision(gap_m: float, closing_speed_mps: float) -> float:
@@ -146,38 +184,49 @@ class AebCore:
         self._lidar_to_base = config.lidar_extrinsic.matrix()
         self._clear_frames = 0
         self._speed_mps: float | None = None
-        self._odometry = RateTracker()
-        self._clouds = RateTracker()
-        self.latency = LatencyTracker(config.latency_window, config.latency_budget_ms)
-        self.rejected: dict[str, int] = {}
-        self._rejection_logged_ns: dict[str, int] = {}
+        self._objects = np.zeros(0, dtype=OBJECT_DTYPE)
+        self._objects_stamp_ns = 0
+        self.health = NodeHealth(
+            "aeb",
+            {
+                "point cloud": CLOUD_TIMEOUT_S,
+                "odometry": config.odometry_timeout_s,
+                "objects": config.objects.timeout_s,
+            },
+            config.latency_budget_ms,
+            config.latency_window,
+            optional=["objects"],
+        )
         self.last: Decision | None = None
 
     def on_odometry(self, speed_mps: float, now_ns: int) -> None:
         self._speed_mps = speed_mps
-        self._odometry.add(now_ns)
+        self.health.on_input("odometry", now_ns)
 
-    def on_rejected(self, reason: str, now_ns: int) -> bool:
-        """Count an input the node could not convert; True when this reason should be logged now.
+    def on_objects(self, objects: np.ndarray, stamp_ns: int, now_ns: int) -> None:
+        """A perception object list (OBJECT_DTYPE, base_link) for the scan stamped ``stamp_ns``."""
+        self._objects, self._objects_stamp_ns = objects, stamp_ns
+        self.health.on_input("objects", now_ns)
 
-        Each reason is logged at most once a second, so a flood of one kind cannot hide another.
-        """
-        self.rejected[reason] = self.rejected.get(reason, 0) + 1
-        last = self._rejection_logged_ns.get(reason)
-        if last is not None and now_ns - last < 1_000_000_000:
-            return False
-        self._rejection_logged_ns[reason] = now_ns
-        return True
+    def _lead_speed(self, gap_m: float, speed: float, stamp_ns: int, now_ns: int) -> float:
+        """Tracked lead speed when a fresh object list explains the obstacle, else 0 (stationary)."""
+        if not math.isfinite(gap_m) or not self.health.fresh("objects", now_ns) or self._objects.size == 0:
+            return 0.0
+        dt = (stamp_ns - self._objects_stamp_ns) / 1e9
+        obstacle_x = gap_m + self.config.vehicle.front_overhang_m
+        found = lead_speed(self._objects, obstacle_x, speed, dt, self.config)
+        return 0.0 if found is None else found
 
     def on_cloud(self, xyz_lidar: np.ndarray, stamp_ns: int, now_ns: int) -> Decision:
         """Decide on one cloud of finite ``(N, 3)`` lidar-frame points captured at ``stamp_ns``."""
-        self._clouds.add(now_ns)
+        self.health.on_input("point cloud", now_ns)
         cfg = self.config
         points = transform_points(self._lidar_to_base, xyz_lidar)
         obstacle = nearest_obstacle(points, cfg.vehicle, cfg.corridor)
         speed = self._speed_mps if self._speed_mps is not None else 0.0
-        needed = stopping_distance(speed, cfg.brake)
         gap = obstacle.gap_m if obstacle else math.inf
+        lead = self._lead_speed(gap, speed, stamp_ns, now_ns)
+        needed = stopping_distance(speed - lead, cfg.brake)
         threat = gap <= needed
         # Braking latches while anything stays in the corridor: the stopping distance shrinks faster
         # than the gap under braking, so "gap > stopping distance" would release and re-trigger.
@@ -189,50 +238,24 @@ class AebCore:
             accel_mps2=-cfg.brake.decel_mps2 if braking else 0.0,
             state=self.state,
             speed_mps=speed,
+            lead_speed_mps=lead,
             gap_m=gap,
-            ttc_s=time_to_collision(gap, speed),
+            ttc_s=time_to_collision(gap, speed - lead),
             stopping_distance_m=needed,
         )
         return self.last
 
-    def on_published(self, stamp_ns: int, now_ns: int) -> float:
-        """Record sensor-stamp -> brake-command latency once the command is out; returns ms."""
-        return self.latency.add(stamp_ns, now_ns)
-
     def diagnostics(self, now_ns: int) -> Status:
-        """One status summarising state, inputs and latency (ERROR while braking, as Autoware's AEB)."""
-        cfg, latency = self.config, self.latency.summary()
-        cloud_age, odom_age = self._clouds.age_s(now_ns), self._odometry.age_s(now_ns)
-        levels, problems = [Level.OK], []
+        """State, gap, TTC and input health (ERROR while braking, as Autoware's AEB)."""
+        problems = []
         if self.state is not AebState.CRUISE:
-            levels.append(Level.ERROR)
-            problems.append(f"emergency braking ({self.state.value})")
-        if cloud_age > 1.0:
-            levels.append(Level.ERROR)
-            problems.append("no point cloud" if self._clouds.count == 0 else f"point cloud stale {cloud_age:.1f}s")
-        if odom_age > cfg.odometry_timeout_s:
-            levels.append(Level.ERROR)
-            problems.append("no odometry" if self._odometry.count == 0 else f"odometry stale {odom_age:.1f}s")
-        if self.rejected:
-            levels.append(Level.WARN)
-            problems.append(f"{sum(self.rejected.values())} input messages rejected")
-        if latency.deadline_misses:
-            levels.append(Level.WARN)
-            problems.append(f"{latency.deadline_misses} decisions over the {cfg.latency_budget_ms:.0f} ms budget")
+            problems.append((Level.ERROR, f"emergency braking ({self.state.value})"))
         last = self.last
         values = {
             "state": self.state.value,
             "gap_m": fmt(last.gap_m) if last else "nan",
             "ttc_s": fmt(last.ttc_s) if last else "nan",
             "speed_mps": fmt(last.speed_mps) if last else "nan",
-            "cloud_rate_hz": fmt(self._clouds.rate_hz()),
-            "cloud_age_s": fmt(cloud_age),
-            "odometry_age_s": fmt(odom_age),
-            "latency_p50_ms": fmt(latency.p50_ms),
-            "latency_p99_ms": fmt(latency.p99_ms),
-            "latency_max_ms": fmt(latency.max_ms),
-            "deadline_misses": str(latency.deadline_misses),
-            "decisions": str(latency.count),
+            "lead_speed_mps": fmt(last.lead_speed_mps) if last else "nan",
         }
-        values.update({f"rejected.{reason}": str(count) for reason, count in sorted(self.rejected.items())})
-        return Status(worst(*levels), "av_edge: aeb", "; ".join(problems) or "ok", "aeb", values)
+        return self.health.status(now_ns, problems, values)

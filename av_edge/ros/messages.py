@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
 from sensor_msgs.msg import Image, PointCloud2, PointField
-from std_msgs.msg import Header
+from std_msgs.msg import ColorRGBA, Header
+from visualization_msgs.msg import Marker, MarkerArray
 
 from av_edge.core.diagnostics import Status
 from av_edge.core.image import ImageBuffer
@@ -66,3 +69,50 @@ def diagnostic_array(statuses: list[Status], stamp_ns: int) -> DiagnosticArray:
             for s in statuses
         ],
     )
+
+
+def pose_yaw(pose: Pose) -> float:
+    """Heading of a planar pose from its quaternion."""
+    q = pose.orientation
+    return float(np.arctan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z)))
+
+
+def object_markers(objects: np.ndarray, stamp_ns: int, frame_id: str) -> MarkerArray:
+    """A cube and a track-id label per object (OBJECT_DTYPE); DELETEALL first so stale ones vanish."""
+    head = header(stamp_ns, frame_id)
+    markers = [Marker(header=head, action=Marker.DELETEALL)]
+    for i, obj in enumerate(objects):
+        yaw = float(obj["yaw"])
+        pose = Pose(
+            position=Point(x=float(obj["x"]), y=float(obj["y"]), z=float(obj["z"])),
+            orientation=Quaternion(z=float(np.sin(yaw / 2)), w=float(np.cos(yaw / 2))),
+        )
+        confirmed = float(obj["score"]) >= 0.8
+        markers.append(
+            Marker(
+                header=head,
+                ns="objects",
+                id=i,
+                type=Marker.CUBE,
+                action=Marker.ADD,
+                pose=pose,
+                scale=Vector3(
+                    x=max(float(obj["length"]), 0.1), y=max(float(obj["width"]), 0.1), z=max(float(obj["height"]), 0.1)
+                ),
+                color=ColorRGBA(r=0.1, g=0.8 if confirmed else 0.4, b=1.0, a=0.5),
+            )
+        )
+        markers.append(
+            Marker(
+                header=head,
+                ns="track_ids",
+                id=i,
+                type=Marker.TEXT_VIEW_FACING,
+                action=Marker.ADD,
+                pose=Pose(position=Point(x=pose.position.x, y=pose.position.y, z=pose.position.z + 1.2)),
+                scale=Vector3(z=0.6),
+                color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0),
+                text=f"{int(obj['track_id'])} {float(np.hypot(obj['vx'], obj['vy'])):.1f} m/s",
+            )
+        )
+    return MarkerArray(markers=markers)

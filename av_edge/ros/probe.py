@@ -43,6 +43,7 @@ class VehicleProbe:
         self.node = rclpy.create_node(name, context=self.context)
         self.brakes: list[BrakeSample] = []
         self.diagnostics: list[DiagnosticArray] = []
+        self.objects: list[PointCloud2] = []
         self._lock = threading.Lock()
         self._clouds = self.node.create_publisher(
             PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos)
@@ -53,6 +54,9 @@ class VehicleProbe:
         )
         self.node.create_subscription(
             DiagnosticArray, topics.DIAGNOSTICS.name, self._on_diagnostics, qos_profile(topics.DIAGNOSTICS.qos)
+        )
+        self.node.create_subscription(
+            PointCloud2, topics.OBJECTS.name, self._on_objects, qos_profile(topics.OBJECTS.qos)
         )
         self._executor = SingleThreadedExecutor(context=self.context)
         self._executor.add_node(self.node)
@@ -75,6 +79,21 @@ class VehicleProbe:
         sample = BrakeSample(stamp_to_ns(msg.header.stamp), self.now_ns(), msg.accel.linear.x)
         with self._lock:
             self.brakes.append(sample)
+
+    def _on_objects(self, msg: PointCloud2) -> None:
+        with self._lock:
+            self.objects.append(msg)
+
+    def objects_for(self, stamp_ns: int, timeout_s: float) -> PointCloud2 | None:
+        """Wait for the object list computed from the scan stamped ``stamp_ns``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                found = next((m for m in reversed(self.objects) if stamp_to_ns(m.header.stamp) == stamp_ns), None)
+            if found is not None:
+                return found
+            time.sleep(0.002)
+        return None
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         with self._lock:

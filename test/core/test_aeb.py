@@ -17,6 +17,7 @@ from av_edge.core.aeb import (
 )
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.diagnostics import Level
+from av_edge.core.perception.objects import OBJECT_DTYPE
 
 CONFIG = build_config(
     AebConfig, load_params_file(Path(__file__).resolve().parents[2] / "config/aeb.params.yaml", "aeb_node")
@@ -141,14 +142,62 @@ def test_diagnostics_error_while_braking_and_counts_rejections():
     status = core.diagnostics(now_ns=0)
     assert status.level is Level.ERROR and "no point cloud" in status.message
     run_core(core, [50.0, 50.0], 13.89)
-    core.on_published(100_000_000, 112_000_000)
+    core.health.on_output(100_000_000, 112_000_000)
+    assert core.diagnostics(now_ns=150_000_000).message == "no objects"  # perception absent: degraded
+    core.on_objects(np.zeros(0, OBJECT_DTYPE), 100_000_000, 110_000_000)
     assert core.diagnostics(now_ns=150_000_000).level is Level.OK
-    assert core.on_rejected("missing_field", now_ns=0)
-    assert not core.on_rejected("missing_field", now_ns=500_000_000)  # logged once a second per reason
-    assert core.on_rejected("wrong_frame", now_ns=500_000_000)
+    assert core.health.on_rejected("missing_field", now_ns=0)
+    assert not core.health.on_rejected("missing_field", now_ns=500_000_000)  # logged once a second per reason
+    assert core.health.on_rejected("wrong_frame", now_ns=500_000_000)
     status = core.diagnostics(now_ns=150_000_000)
     assert status.level is Level.WARN and status.values["rejected.missing_field"] == "2"
     run_core(core, [3.0], 13.89, start_ns=200_000_000)
     status = core.diagnostics(now_ns=250_000_000)
     assert status.level is Level.ERROR and "emergency braking" in status.message
     assert status.values["latency_p50_ms"] == "12.00"
+
+
+def lead_object(gap_m, vx, score=0.9, y=0.0):
+    obj = np.zeros(1, OBJECT_DTYPE)
+    obj["x"], obj["y"], obj["length"], obj["width"], obj["height"] = V.front_overhang_m + gap_m + 2.25, y, 4.5, 1.8, 1.5
+    obj["vx"], obj["score"], obj["track_id"] = vx, score, 7
+    return obj
+
+
+def decide(core, gap, speed, objects=None, objects_age_ns=20_000_000):
+    now = 10**9
+    core.on_odometry(speed, now)
+    if objects is not None:
+        core.on_objects(objects, now - objects_age_ns, now - objects_age_ns)
+    return core.on_cloud(to_lidar(wall(gap)), now, now + 5_000_000)
+
+
+def test_a_tracked_moving_lead_needs_only_the_closing_speed_margin():
+    speed, lead = 20.0, 15.0
+    gap = stopping_distance(speed - lead, B) + 5.0  # far inside the static-obstacle stopping distance
+    assert decide(AebCore(CONFIG), gap, speed).state is AebState.BRAKING  # no objects: assumed stationary
+    moving = decide(AebCore(CONFIG), gap, speed, lead_object(gap, lead))
+    assert moving.state is AebState.CRUISE
+    assert moving.lead_speed_mps == pytest.approx(lead)
+    assert moving.ttc_s == pytest.approx(gap / (speed - lead), rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("objects", "age_ns", "why"),
+    [
+        (lead_object(20.0, 15.0, score=0.5), 20_000_000, "unconfirmed track"),
+        (lead_object(20.0, 15.0), 500_000_000, "stale object list"),
+        (lead_object(20.0, 15.0, y=4.0), 20_000_000, "object in the next lane"),
+        (lead_object(35.0, 15.0), 20_000_000, "object far from the in-path obstacle"),
+    ],
+)
+def test_objects_that_do_not_explain_the_obstacle_are_ignored(objects, age_ns, why):
+    decision = decide(AebCore(CONFIG), 20.0, 20.0, objects, age_ns)
+    assert decision.lead_speed_mps == 0.0, why
+    assert decision.state is AebState.BRAKING, why
+
+
+def test_object_positions_are_predicted_to_the_scan_stamp():
+    # An object list 100 ms old, the lead 3 m further then (closing at 30 m/s): still the same car.
+    decision = decide(AebCore(CONFIG), 20.0, 40.0, lead_object(23.0, 10.0), objects_age_ns=100_000_000)
+    assert decision.lead_speed_mps == pytest.approx(10.0)

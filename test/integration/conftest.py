@@ -13,11 +13,20 @@ if importlib.util.find_spec("rclpy") is None:
 from av_edge import processes
 
 
-@pytest.fixture
-def aeb_node(dds_domain: int, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``aeb_node`` in its own process, with the shipped profile and its params file."""
-    log = tmp_path / "aeb_node.log"
-    process = processes.start(processes.node_command("aeb_node"), processes.dds_environment(dds_domain), log)
+def _node(name: str, domain: int, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``name`` in its own process, with the shipped profile and its params file."""
+    log = tmp_path / f"{name}.log"
+    process = processes.start(processes.node_command(name), processes.dds_environment(domain), log)
     yield process
     code = processes.stop(process)
-    print(f"aeb_node exit code {code}; log:\n{log.read_text()[-4000:]}")
+    print(f"{name} exit code {code}; log:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def aeb_node(dds_domain: int, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    yield from _node("aeb_node", dds_domain, tmp_path)
+
+
+@pytest.fixture
+def perception_node(dds_domain: int, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    yield from _node("perception_node", dds_domain, tmp_path)
