@@ -1,20 +1,24 @@
 """Closed-loop simulator node: publishes LiDAR scans and odometry, applies brake commands, writes a result.
 
 Real-time mode: a 100 Hz timer advances :class:`av_edge.sim.simulation.Simulation` on the ROS clock.
-Brake commands arrive on their own callback group so a ray cast in progress does not delay them.
+A brake command counts from when DDS delivered it to this process (its reception timestamp, on
+Jazzy and later), so time the simulator spends ray casting is not charged to the stack; on Humble
+the callback time is used, which is pessimistic by up to one scan's work. (rclpy's Python
+multi-threaded executor was tried for this and stalled the timer for up to 2 s on 2 cores.)
+Before the scenario starts, scans of the frozen initial scene go out until the stack has answered
+``warmup_answers`` of them within the latency budget (processes still importing or discovering
+would otherwise count as the stack's latency).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import rclpy
 from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
 
@@ -34,15 +38,17 @@ class SimulatorNodeConfig:
     result_path: str
     physics_rate_hz: float = bounded(10.0, 1000.0)
     odometry_rate_hz: float = bounded(1.0, 200.0)
-    wait_for_stack_s: float = bounded(0.0, 120.0, "wait this long for the AEB to connect before starting")
+    wait_for_stack_s: float = bounded(0.0, 120.0, "wait this long for the stack to answer before starting")
+    warmup_answers: int = bounded(0, 1000, "in-budget brake answers to frozen scans before the scenario starts")
 
 
 class SimulatorNode(Node):
     def __init__(self) -> None:
         super().__init__("simulator_node", automatically_declare_parameters_from_overrides=True)
         self.config = node_setup.load_config(self, SimulatorNodeConfig)
-        self._lock = threading.Lock()
         self._sim: Simulation | None = None
+        self._warmup = Simulation(self.config.sim, self._now_ns())  # frozen: never advanced
+        self._answers_in_budget = 0
         self._created_ns = self._now_ns()
         self._cloud = self.create_publisher(PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos))
         self._odometry = self.create_publisher(Odometry, topics.ODOMETRY.name, qos_profile(topics.ODOMETRY.qos))
@@ -52,53 +58,67 @@ class SimulatorNode(Node):
             self._brake_topic,
             self._on_brake,
             qos_profile(topics.BRAKE_COMMAND.qos),
-            callback_group=MutuallyExclusiveCallbackGroup(),
         )
         self._next_scan_ns = 0
         self._next_odometry_ns = 0
-        self.create_timer(
-            1.0 / self.config.physics_rate_hz, self._tick, callback_group=MutuallyExclusiveCallbackGroup()
-        )
+        self.create_timer(1.0 / self.config.physics_rate_hz, self._tick)
 
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds
 
-    def _stack_connected(self) -> bool:
-        return self._cloud.get_subscription_count() > 0 and self.count_publishers(self._brake_topic) > 0
+    def _stack_ready(self) -> bool:
+        return self._answers_in_budget >= self.config.warmup_answers
 
-    def _on_brake(self, msg: AccelStamped) -> None:
-        now_ns = self._now_ns()
-        with self._lock:
-            if self._sim is not None:
-                self._sim.advance(now_ns)
-                self._sim.on_brake_command(msg.accel.linear.x, stamp_to_ns(msg.header.stamp), now_ns)
+    def _on_brake(self, msg: AccelStamped, info: dict[str, int] | None = None) -> None:
+        received = (info or {}).get("received_timestamp", 0)
+        now_ns = received if received > 0 else self._now_ns()
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        if self._sim is None:
+            on_time = (now_ns - stamp_ns) / 1e6 <= self.config.sim.latency_budget_ms
+            self._answers_in_budget = self._answers_in_budget + 1 if on_time else 0
+        elif stamp_ns >= self._sim.start_ns:
+            self._sim.advance(now_ns)
+            self._sim.on_brake_command(msg.accel.linear.x, stamp_ns, now_ns)
 
     def _tick(self) -> None:
         now_ns = self._now_ns()
         if self._sim is None and not self._start(now_ns):
+            self._publish_warmup(now_ns)
             return
         assert self._sim is not None
-        with self._lock:
-            self._sim.advance(now_ns)
-            state = self._sim.state()
-            finished = self._sim.finished(now_ns)
+        self._sim.advance(now_ns)
+        state = self._sim.state()
+        finished = self._sim.finished(now_ns)
         if finished:
             self._finish()
             return
         if now_ns >= self._next_odometry_ns:
             self._next_odometry_ns = now_ns + int(1e9 / self.config.odometry_rate_hz)
             self._publish_odometry(state.x, state.speed_mps, now_ns)
-        if now_ns >= self._next_scan_ns:
-            self._next_scan_ns += int(1e9 / self.config.sim.lidar.rate_hz)
-            points = self._sim.lidar.scan(state.x, state.y, state.yaw, self._sim.boxes)
-            self._cloud.publish(cloud_msg(array_to_cloud(points), now_ns, self.config.lidar_frame))
+        self._publish_scan_when_due(self._sim, now_ns)
+
+    def _publish_warmup(self, now_ns: int) -> None:
+        if self._publish_scan_when_due(self._warmup, now_ns):
+            state = self._warmup.state()
+            self._publish_odometry(state.x, state.speed_mps, now_ns)
+
+    def _publish_scan_when_due(self, sim: Simulation, now_ns: int) -> bool:
+        if now_ns < self._next_scan_ns:
+            return False
+        # A late tick skips ahead: a LiDAR never bursts scans to catch up.
+        self._next_scan_ns = max(self._next_scan_ns + int(1e9 / self.config.sim.lidar.rate_hz), now_ns)
+        state = sim.state()
+        points = sim.lidar.scan(state.x, state.y, state.yaw, sim.boxes)
+        self._cloud.publish(cloud_msg(array_to_cloud(points), now_ns, self.config.lidar_frame))
+        return True
 
     def _start(self, now_ns: int) -> bool:
         waited_s = (now_ns - self._created_ns) / 1e9
-        if not self._stack_connected() and waited_s < self.config.wait_for_stack_s:
+        ready = self._stack_ready()
+        if not ready and waited_s < self.config.wait_for_stack_s:
             return False
-        if not self._stack_connected():
-            self.get_logger().error("no AEB connected; running the scenario without one")
+        if not ready:
+            self.get_logger().error("the stack did not answer in time; running the scenario anyway")
         self._sim = Simulation(self.config.sim, now_ns)
         self._next_scan_ns = self._next_odometry_ns = now_ns
         scenario = self.config.sim.scenario
@@ -123,7 +143,7 @@ class SimulatorNode(Node):
 
 
 def main() -> int:
-    return node_setup.run(SimulatorNode, threads=2)
+    return node_setup.run(SimulatorNode)
 
 
 if __name__ == "__main__":
