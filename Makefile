@@ -3,7 +3,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.bootstrapped
 
-.PHONY: demo test lint pytest bench clean
+OPEN3D := $(VENV)/.open3d
+
+.PHONY: demo test lint pytest bench open3d clean
 
 $(STAMP): setup.py requirements/base.txt requirements/dev.txt requirements/ros-pip.txt tools/bootstrap.sh
 	VENV=$(VENV) bash tools/bootstrap.sh
@@ -21,7 +23,12 @@ lint: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest
 
-bench: $(STAMP)  ## benchmarks -> bench/results.json
+$(OPEN3D): $(STAMP) requirements/bench.txt tools/install_open3d.sh
+	VENV=$(VENV) bash tools/install_open3d.sh
+
+open3d: $(OPEN3D)  ## the benchmark baseline and .pcd/.ply reading (optional, heavy)
+
+bench: $(STAMP) $(OPEN3D)  ## benchmarks -> bench/results.json
 	$(VENV)/bin/av-edge bench
 
 clean:

@@ -27,6 +27,18 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("topics", help="print the topic table (markdown)")
 
+    perceive = commands.add_parser("perceive", help="LiDAR pipeline on a .bin (KITTI), .npy, .pcd or .ply file")
+    perceive.add_argument("file", type=Path)
+    perceive.add_argument("--sensor-height", type=float, metavar="METRES", help="LiDAR height above the road")
+    perceive.add_argument(
+        "--extrinsic",
+        type=float,
+        nargs=6,
+        metavar=("X", "Y", "Z", "ROLL", "PITCH", "YAW"),
+        help="full mounting pose (base_link on the road below the vehicle) instead",
+    )
+    perceive.add_argument("--json", type=Path, default=None, metavar="PATH")
+
     bench = commands.add_parser("bench", help="run benchmarks, merge into bench/results.json")
     bench.add_argument("--output", type=Path, default=Path("bench/results.json"))
 
@@ -41,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "topics":
         print(topics.markdown_table())
         return 0
+    if args.command == "perceive":
+        if args.sensor_height is None and args.extrinsic is None:
+            parser.error("perceive needs --sensor-height METRES (or --extrinsic X Y Z ROLL PITCH YAW)")
+        from av_edge.perceive import main as perceive_main
+
+        return perceive_main(args.file, args.sensor_height or 0.0, args.extrinsic, args.json)
     if args.command == "bench":
         from av_edge.bench import main as bench_main
 

@@ -3,9 +3,9 @@
 A grid alone splits objects that the LiDAR samples sparsely: side faces seen at grazing angles
 (successive columns land metres apart along the face) and roofs (one ring lands somewhere on the
 roof, up to a car length behind the rear face). Clusters that overlap in azimuth are therefore
-merged when they nearly touch in range (a tolerance growing with range), or when the farther one
-is only seen over the top of the nearer one within ``merge_over_top_m``. The work is per cluster,
-not per point.
+merged when their footprints nearly touch (a tolerance growing with range), or when the farther
+one is a thin ring level with the nearer one's top edge within ``merge_over_top_m``. The work is
+per cluster, not per point.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from av_edge.core.config import bounded
 from av_edge.core.perception.ground import polar
 
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
-OVER_TOP_SLACK_M = 0.3
+RING_THICKNESS_M = 0.4
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class ClusterConfig:
     merge_azimuth_deg: float = bounded(0.0, 10.0, "clusters closer than this in azimuth may merge")
     merge_range_m: float = bounded(0.0, 10.0, "... when closer than this in range")
     merge_range_ratio: float = bounded(0.0, 0.5, "... or this fraction of their range, if larger")
-    merge_over_top_m: float = bounded(0.0, 20.0, "... or when seen over the top of the nearer one this close")
+    merge_over_top_m: float = bounded(0.0, 20.0, "... or a roof ring level with the nearer one's top this close")
 
 
 def cluster_points(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, int]:
@@ -52,36 +52,54 @@ def cluster_points(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarra
 
 def _grid_labels(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, int]:
     labels = np.full(points.shape[0], -1, dtype=np.intp)
-    inside = np.abs(points[:, :2]).max(axis=1, initial=0.0) < config.max_range_m if points.size else labels >= 0
+    reach = np.float32(config.max_range_m)
+    x, y = points[:, 0], points[:, 1]
+    inside = (x > -reach) & (x < reach) & (y > -reach) & (y < reach)
     if not inside.any():
         return labels, 0
-    cells = np.floor(points[inside, :2] / config.cell_m).astype(np.intp)
-    origin = cells.min(axis=0)
-    cells -= origin
-    occupied = np.zeros(tuple(cells.max(axis=0) + 1), dtype=bool)
-    occupied[cells[:, 0], cells[:, 1]] = True
+    # Shifted to positive coordinates, truncation is floor (cheaper than np.floor).
+    scale = np.float32(1.0 / config.cell_m)
+    ix = ((x[inside] + reach) * scale).astype(np.intp)
+    iy = ((y[inside] + reach) * scale).astype(np.intp)
+    x0, y0 = ix.min(), iy.min()
+    ix -= x0
+    iy -= y0
+    occupied = np.zeros((int(ix.max()) + 1, int(iy.max()) + 1), dtype=bool)
+    occupied[ix, iy] = True
     cell_labels, n = ndimage.label(occupied, structure=_EIGHT_CONNECTED)
-    labels[inside] = cell_labels[cells[:, 0], cells[:, 1]] - 1
+    labels[inside] = cell_labels[ix, iy] - 1
     return labels, int(n)
 
 
 def _merge_along_rays(points: np.ndarray, labels: np.ndarray, n: int, config: ClusterConfig) -> tuple[np.ndarray, int]:
     member = labels >= 0
-    rng, azimuth = polar(points[member])
+    pts, lab = points[member], labels[member]
+    rng, azimuth = polar(pts)
     azimuth = (azimuth + 180.0) % 360.0  # 0 deg behind the vehicle: clusters ahead never wrap
-    lab = labels[member]
-    lo_az, hi_az = _extent(azimuth, lab, n)
-    lo_r, hi_r = _extent(rng, lab, n)
-    lo_z, hi_z = _extent(points[member, 2], lab, n)
-    az_gap = np.maximum(lo_az[:, None], lo_az[None, :]) - np.minimum(hi_az[:, None], hi_az[None, :])
-    r_gap = np.maximum(lo_r[:, None], lo_r[None, :]) - np.minimum(hi_r[:, None], hi_r[None, :])
-    tolerance = np.maximum(config.merge_range_m, config.merge_range_ratio * np.minimum(lo_r[:, None], lo_r[None, :]))
+    (lo_az, hi_az), (lo_r, _) = _extent(azimuth, lab, n), _extent(rng, lab, n)
+    columns = np.ascontiguousarray(pts.T)  # contiguous rows keep ufunc.at on its fast path
+    (lo_x, hi_x), (lo_y, hi_y), (lo_z, hi_z) = (_extent(column, lab, n) for column in columns)
+    az_gap = _interval_gap(lo_az, hi_az)
+    # Footprint (axis-aligned) gaps: polar intervals alone join big objects that are metres apart.
+    gap_x = np.maximum(_interval_gap(lo_x, hi_x), 0)
+    gap_y = np.maximum(_interval_gap(lo_y, hi_y), 0)
+    gap = np.hypot(gap_x, gap_y)
+    # Split the gap along / across the line of sight (conservatively): sparse sampling opens gaps
+    # along the ray that grow with range; across it, neighbours stay apart beyond merge_range_m.
+    centre = np.column_stack([lo_x + hi_x, lo_y + hi_y]) / 2
+    sight = np.abs(centre / np.maximum(np.linalg.norm(centre, axis=1, keepdims=True), 1e-6))
+    ux, uy = np.maximum(sight[:, None, 0], sight[None, :, 0]), np.maximum(sight[:, None, 1], sight[None, :, 1])
+    across = gap_x * uy + gap_y * ux
+    along_limit = np.maximum(config.merge_range_m, config.merge_range_ratio * np.minimum(lo_r[:, None], lo_r[None, :]))
+    along_ray = (across < config.merge_range_m) & (gap < along_limit)
+    # A roof ring: a thin layer behind a nearer cluster, level with that cluster's top edge.
+    ring = (hi_z - lo_z) < RING_THICKNESS_M
+    level = np.abs(hi_z[None, :] - hi_z[:, None]) < RING_THICKNESS_M
+    behind = lo_r[:, None] < lo_r[None, :]
+    roof = behind & ring[None, :] & level & (gap < config.merge_over_top_m)
     wraps = (hi_az - lo_az) > 180.0
-    # over_top[i, j]: j lies behind i and shows only above i's top edge (a roof ring behind a rear face).
-    over_top = (lo_r[:, None] < lo_r[None, :]) & (lo_z[None, :] >= hi_z[:, None] - OVER_TOP_SLACK_M)
-    over_top &= r_gap < config.merge_over_top_m
-    near = (r_gap < tolerance) | over_top | over_top.T
-    join = (az_gap < config.merge_azimuth_deg) & near & ~wraps[:, None] & ~wraps[None, :]
+    join = (az_gap < config.merge_azimuth_deg) & (along_ray | roof | roof.T)
+    join &= ~wraps[:, None] & ~wraps[None, :]
     i, j = np.nonzero(np.triu(join, k=1))
     graph = coo_matrix((np.ones(i.size), (i, j)), shape=(n, n))
     n_merged, component = connected_components(graph, directed=False)
@@ -90,7 +108,13 @@ def _merge_along_rays(points: np.ndarray, labels: np.ndarray, n: int, config: Cl
     return merged, int(n_merged)
 
 
+def _interval_gap(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Pairwise gap between intervals [lo_i, hi_i] and [lo_j, hi_j] (negative when they overlap)."""
+    return np.maximum(lo[:, None], lo[None, :]) - np.minimum(hi[:, None], hi[None, :])
+
+
 def _extent(values: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cluster minimum and maximum of ``values`` (1-D: numpy's fast ``ufunc.at`` path)."""
     lo = np.full(n, np.inf, dtype=np.float32)
     hi = np.full(n, -np.inf, dtype=np.float32)
     np.minimum.at(lo, labels, values)

@@ -2,7 +2,9 @@
 
 Points fall into (azimuth sector, range bin) cells. Walking outwards along every sector at once,
 a cell's lowest point continues the ground when it stays within the allowed slope of the ground
-behind it; otherwise the cell holds an obstacle and the ground is carried over. This follows
+behind it; otherwise the cell holds an obstacle and the ground is carried over. The slope allowance
+grows with the distance since ground was last seen, up to a cap, so the top of a car seen over a
+nearer car is not taken for a hill. This follows
 slopes, crowned roads and curbs, which a single global plane does not. The loop runs over range
 bins (about a hundred), never over points.
 """
@@ -24,6 +26,7 @@ class GroundConfig:
     max_range_m: float = bounded(1.0, 300.0)
     max_slope: float = bounded(0.0, 1.0, "rise over run the ground may change between bins")
     height_threshold_m: float = bounded(0.01, 1.0, "points this far above the local ground are obstacles")
+    max_occluded_rise_m: float = bounded(0.0, 5.0, "cap on the ground rise assumed across bins with no ground seen")
 
 
 def height_above_ground(points: np.ndarray, config: GroundConfig) -> np.ndarray:
@@ -71,8 +74,9 @@ def _propagate_ground(lowest: np.ndarray, config: GroundConfig) -> np.ndarray:
     rise = np.zeros(n_sectors, dtype=np.float32)  # allowed change since the last bin that held ground
     step = np.float32(config.max_slope * config.bin_m)
     threshold = np.float32(config.height_threshold_m)
+    cap = np.float32(config.max_occluded_rise_m)
     for b in range(n_bins):
-        rise += step
+        np.minimum(rise + step, cap, out=rise)
         candidate = columns[b]
         is_ground = candidate <= level + rise + threshold
         np.copyto(level, np.maximum(candidate, level - rise), where=is_ground)

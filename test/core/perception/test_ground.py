@@ -3,7 +3,9 @@ import pytest
 
 from av_edge.core.perception.ground import GroundConfig, segment_ground
 
-CONFIG = GroundConfig(sector_deg=1.0, bin_m=1.0, max_range_m=100.0, max_slope=0.15, height_threshold_m=0.2)
+CONFIG = GroundConfig(
+    sector_deg=1.0, bin_m=1.0, max_range_m=100.0, max_slope=0.15, height_threshold_m=0.2, max_occluded_rise_m=0.5
+)
 
 
 def road(height_of, extent=40.0, step=0.25):

@@ -1,30 +1,40 @@
-"""Benchmarks behind ``make bench``: each adds named metrics to the flat ``bench/results.json``.
-
-Performance targets are checked here, never by timed assertions in tests.
-"""
+"""Sensor stamp -> brake command latency across processes over DDS (``aeb_latency_*``)."""
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from av_edge import processes
+from av_edge.bench.metrics import Metrics
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.paths import config_file
 from av_edge.ros.messages import cloud_msg
 from av_edge.sim.simulation import SimConfig, Simulation
 
-Metrics = dict[str, float]
+
+def aeb_latency() -> Metrics:
+    """The AEB alone (``aeb_latency_*``) and with perception_node beside it (``..._with_perception``)."""
+    alone = replay_latency(("aeb_node",))
+    shared = replay_latency(("aeb_node", "perception_node"))
+    return {
+        "aeb_latency_p50_ms": alone["p50"],
+        "aeb_latency_p99_ms": alone["p99"],
+        "aeb_latency_lost_frames": alone["lost"],
+        "aeb_latency_p50_ms_with_perception": shared["p50"],
+        "aeb_latency_p99_ms_with_perception": shared["p99"],
+        "aeb_latency_lost_frames_with_perception": shared["lost"],
+    }
 
 
-def aeb_latency(frames: int = 200, rate_hz: float = 10.0, warmup: int = 10) -> Metrics:
+def replay_latency(
+    stack: tuple[str, ...], frames: int = 200, rate_hz: float = 10.0, warmup: int = 10
+) -> dict[str, float]:
     """Sensor stamp -> brake command received, across processes over DDS with the shipped profile.
 
     A probe process replays simulated ~100k-point scans of an approach to a stalled car at real time
@@ -38,11 +48,12 @@ def aeb_latency(frames: int = 200, rate_hz: float = 10.0, warmup: int = 10) -> M
 
     scans = _approach_scans(count=20)
     with tempfile.TemporaryDirectory() as tmp:
-        aeb = processes.start(processes.node_command("aeb_node"), env, Path(tmp) / "aeb.log")
-        probe = VehicleProbe(int(env["ROS_DOMAIN_ID"]), "bench_probe")
+        nodes = [processes.start(processes.node_command(n), env, Path(tmp) / f"{n}.log") for n in stack]
+        probe = None
         try:
+            probe = VehicleProbe(int(env["ROS_DOMAIN_ID"]), "bench_probe")
             if not probe.wait_for_aeb(30.0):
-                raise RuntimeError("aeb_node did not come up: " + (Path(tmp) / "aeb.log").read_text()[-2000:])
+                raise RuntimeError("aeb_node did not come up: " + (Path(tmp) / "aeb_node.log").read_text()[-2000:])
             latencies, lost = [], 0
             period = 1.0 / rate_hz
             next_time = time.monotonic()
@@ -59,14 +70,12 @@ def aeb_latency(frames: int = 200, rate_hz: float = 10.0, warmup: int = 10) -> M
                 next_time += period
                 time.sleep(max(0.0, next_time - time.monotonic()))
         finally:
-            probe.close()
-            processes.stop(aeb)
+            if probe is not None:
+                probe.close()
+            for node in nodes:
+                processes.stop(node)
     p50, p99 = np.percentile(latencies, [50, 99])
-    return {
-        "aeb_latency_p50_ms": round(float(p50), 2),
-        "aeb_latency_p99_ms": round(float(p99), 2),
-        "aeb_latency_lost_frames": float(lost),
-    }
+    return {"p50": round(float(p50), 2), "p99": round(float(p99), 2), "lost": float(lost)}
 
 
 def _approach_scans(count: int) -> list:  # type: ignore[type-arg]
@@ -79,22 +88,3 @@ def _approach_scans(count: int) -> list:  # type: ignore[type-arg]
         points = simulation.lidar.scan(float(x), 0.0, 0.0, simulation.boxes)
         scans.append(cloud_msg(array_to_cloud(points), 0, params["lidar_frame"]))
     return scans
-
-
-BENCHMARKS: dict[str, Callable[[], Metrics]] = {"aeb_latency": aeb_latency}
-
-
-def main(output: Path, only: tuple[str, ...] = ()) -> int:
-    results: dict[str, float] = json.loads(output.read_text()) if output.exists() else {}
-    for name, benchmark in BENCHMARKS.items():
-        if only and name not in only:
-            continue
-        print(f"bench: {name} ...", flush=True)
-        metrics = benchmark()
-        for key, value in metrics.items():
-            print(f"  {key:32s} {value}")
-        results.update(metrics)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    print(f"bench: results in {output}")
-    return 0

@@ -1,0 +1,3 @@
+"""What a benchmark returns: named numbers merged into the flat ``bench/results.json``."""
+
+Metrics = dict[str, float]
