@@ -1,31 +1,119 @@
-"""``av-edge``: the command line (demo, run a node, topic table, benchmarks)."""
+"""``av-edge``: the command line (suite, demo, replay, regress, perceive, run a node, topics, bench)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from av_edge import processes, topics
 
+Command = Callable[[argparse.Namespace], int]
 
-def main(argv: list[str] | None = None) -> int:
+
+def _suite(args: argparse.Namespace) -> int:
+    from av_edge.suite import runner
+
+    jobs = args.jobs or runner.default_jobs()
+    return runner.main(
+        args.filter, args.category, args.output, args.known_failures, jobs, not args.no_plots, args.record
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from av_edge.demo import main as demo_main
+
+    return demo_main(args.scenario, args.report, args.domain_id)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from av_edge.suite import replay
+
+    return replay.main(
+        args.bag, args.rate, args.loop, args.start, args.topics, args.remap, args.restamp, not args.no_clock
+    )
+
+
+def _regress(args: argparse.Namespace) -> int:
+    from av_edge.suite import regression
+
+    return regression.main(args.bag)
+
+
+def _perceive(args: argparse.Namespace) -> int:
+    from av_edge.perceive import main as perceive_main
+
+    return perceive_main(args.file, args.sensor_height or 0.0, args.extrinsic, args.json)
+
+
+def _run(args: argparse.Namespace) -> int:
+    command = processes.node_command(args.node, args.param, args.params_file)
+    os.execve(command[0], command, processes.dds_environment())
+    return 0  # not reached
+
+
+def _topics(args: argparse.Namespace) -> int:
+    print(topics.markdown_table())
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from av_edge.bench import main as bench_main
+
+    return bench_main(args.output)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="av-edge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="closed-loop stalled-car scenario over DDS")
-    demo.add_argument("--speed-kmh", type=float, default=50.0)
-    demo.add_argument("--gap-m", type=float, default=60.0, help="initial gap to the stalled car")
-    demo.add_argument("--report", type=Path, default=Path("report/results.json"))
+    suite = commands.add_parser("suite", help="run the scenario catalog (deterministic lock-step) and report")
+    suite.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="lock-step mode (the suite's mode; real time over DDS is `av-edge demo`)",
+    )
+    suite.add_argument("--filter", action="append", default=[], metavar="TEXT", help="names containing TEXT")
+    suite.add_argument(
+        "--category", action="append", default=[], choices=["lead_vehicle", "pedestrian", "false_activation"]
+    )
+    suite.add_argument("--output", type=Path, default=Path("report"))
+    suite.add_argument(
+        "--known-failures",
+        type=Path,
+        default=None,
+        metavar="YAML",
+        help="ratchet: fail only on failures not listed there, or on listed ones passing",
+    )
+    suite.add_argument("--jobs", type=int, default=None)
+    suite.add_argument("--no-plots", action="store_true")
+    suite.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also record every run to DIR/<scenario> (rosbag2 MCAP, ~16 MB per second)",
+    )
+
+    demo = commands.add_parser("demo", help="one catalog scenario in real time, nodes in their own processes")
+    demo.add_argument("--scenario", default="lead_stopped_50kmh_100pct", help="a name from config/scenarios")
+    demo.add_argument("--report", type=Path, default=Path("report/demo.json"))
     demo.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID (default: env or random)")
 
-    run = commands.add_parser("run", help="run a node with its params file and the shipped DDS profile")
-    run.add_argument("node", choices=processes.NODES)
-    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE")
-    run.add_argument("--params-file", type=Path, default=None)
+    replay = commands.add_parser("replay", help="publish a rosbag2 (MCAP or sqlite3) with its original timing")
+    replay.add_argument("bag", type=Path)
+    replay.add_argument("--rate", type=float, default=1.0)
+    replay.add_argument("--loop", action="store_true")
+    replay.add_argument("--start", type=float, default=0.0, metavar="SECONDS", help="skip this much of the bag")
+    replay.add_argument("--topics", nargs="+", default=[], metavar="TOPIC", help="only these topics")
+    replay.add_argument("--remap", action="append", default=[], metavar="FROM:=TO")
+    replay.add_argument("--restamp", action="store_true", help="header stamps = now, as a live sensor would")
+    replay.add_argument("--no-clock", action="store_true", help="do not publish /clock")
 
-    commands.add_parser("topics", help="print the topic table (markdown)")
+    regress = commands.add_parser("regress", help="re-run aeb and perception over a bag; diff against it")
+    regress.add_argument("bag", type=Path)
 
     perceive = commands.add_parser("perceive", help="LiDAR pipeline on a .bin (KITTI), .npy, .pcd or .ply file")
     perceive.add_argument("file", type=Path)
@@ -39,31 +127,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     perceive.add_argument("--json", type=Path, default=None, metavar="PATH")
 
+    run = commands.add_parser("run", help="run a node with its params file and the shipped DDS profile")
+    run.add_argument("node", choices=processes.NODES)
+    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE")
+    run.add_argument("--params-file", type=Path, default=None)
+
+    commands.add_parser("topics", help="print the topic table (markdown)")
+
     bench = commands.add_parser("bench", help="run benchmarks, merge into bench/results.json")
     bench.add_argument("--output", type=Path, default=Path("bench/results.json"))
+    return parser
 
+
+COMMANDS: dict[str, Command] = {
+    "suite": _suite,
+    "demo": _demo,
+    "replay": _replay,
+    "regress": _regress,
+    "perceive": _perceive,
+    "run": _run,
+    "topics": _topics,
+    "bench": _bench,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        from av_edge.demo import main as demo_main
-
-        return demo_main(args.speed_kmh, args.gap_m, args.report, args.domain_id)
-    if args.command == "run":
-        command = processes.node_command(args.node, args.param, args.params_file)
-        os.execve(command[0], command, processes.dds_environment())
-    if args.command == "topics":
-        print(topics.markdown_table())
-        return 0
-    if args.command == "perceive":
-        if args.sensor_height is None and args.extrinsic is None:
-            parser.error("perceive needs --sensor-height METRES (or --extrinsic X Y Z ROLL PITCH YAW)")
-        from av_edge.perceive import main as perceive_main
-
-        return perceive_main(args.file, args.sensor_height or 0.0, args.extrinsic, args.json)
-    if args.command == "bench":
-        from av_edge.bench import main as bench_main
-
-        return bench_main(args.output)
-    return 2
+    if args.command == "perceive" and args.sensor_height is None and args.extrinsic is None:
+        parser.error("perceive needs --sensor-height METRES (or --extrinsic X Y Z ROLL PITCH YAW)")
+    return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":

@@ -65,13 +65,9 @@ def format_table(records: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main(speed_kmh: float, gap_m: float, report: Path, domain_id: int | None) -> int:
+def main(scenario: str, report: Path, domain_id: int | None) -> int:
     with tempfile.TemporaryDirectory(prefix="av_edge_demo_") as tmp:
-        params = [
-            f"sim.scenario.ego_speed_kmh:={speed_kmh}",
-            f"sim.scenario.lead_gap_m:={gap_m}",
-            f"sim.scenario.name:=stalled_car_{speed_kmh:.0f}kmh",
-        ]
+        params = [f"scenario:={scenario}"]
         try:
             record = run_scenario(params, domain_id=domain_id, log_dir=Path(tmp))
         except RuntimeError as err:
@@ -80,8 +76,8 @@ def main(speed_kmh: float, gap_m: float, report: Path, domain_id: int | None) ->
             print(f"demo failed: {err}")
             return 1
     print(format_table([record]))
-    print(f"\n{record['scenario']}: {'no contact' if record['passed'] else 'CONTACT'}")
+    print(f"\n{record['scenario']}: {record['outcome'].replace('_', ' ')}")
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps({"runs": [record]}, indent=2) + "\n")
     print(f"report written to {report}")
-    return 0 if record["passed"] else 1
+    return 0 if record["outcome"] != "contact" else 1

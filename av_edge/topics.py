@@ -93,6 +93,16 @@ MARKERS = TopicSpec(
     "output",
     "boxes and track ids for RViz; built only while someone subscribes",
 )
+GROUND_TRUTH = TopicSpec(
+    "/av_edge/sim/ground_truth",
+    "sensor_msgs/msg/PointCloud2",
+    PERCEPTION_QOS,
+    "odom",
+    "one per LiDAR scan",
+    "simulator output",
+    "actor boxes and velocities (object-list layout, track_id = actor id) for evaluation only; "
+    "av_edge nodes never read it",
+)
 DIAGNOSTICS = TopicSpec(
     "/diagnostics",
     "diagnostic_msgs/msg/DiagnosticArray",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import time
@@ -11,11 +12,12 @@ import numpy as np
 
 from av_edge import processes
 from av_edge.bench.metrics import Metrics
-from av_edge.core.config import build_config, load_params_file
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.paths import config_file
 from av_edge.ros.messages import cloud_msg
-from av_edge.sim.simulation import SimConfig, Simulation
+from av_edge.sim.catalog import find_scenario
+from av_edge.sim.simulation import Simulation
+from av_edge.suite.stack import StackConfig
 
 
 def aeb_latency() -> Metrics:
@@ -79,12 +81,13 @@ def replay_latency(
 
 
 def _approach_scans(count: int) -> list:  # type: ignore[type-arg]
-    """``count`` PointCloud2 scans of the default scenario from 60 m down to 10 m to the stalled car."""
-    params = load_params_file(config_file("simulator.params.yaml"), "simulator_node")
-    sim_params = {k.removeprefix("sim."): v for k, v in params.items() if k.startswith("sim.")}
-    simulation = Simulation(build_config(SimConfig, sim_params), start_ns=0)
+    """``count`` PointCloud2 scans of the 50 km/h stalled-car scenario, 60 m down to 10 m from the car."""
+    stack = StackConfig.load()
+    scenario = find_scenario(config_file("scenarios"), "lead_stopped_50kmh_100pct", stack.sim)
+    scenario = dataclasses.replace(scenario, actors=(dataclasses.replace(scenario.actors[0], s=65.0),))
+    simulation = Simulation(stack.sim, scenario, start_ns=0)
     scans = []
     for x in np.linspace(0.0, 50.0, count):
-        points = simulation.lidar.scan(float(x), 0.0, 0.0, simulation.boxes)
-        scans.append(cloud_msg(array_to_cloud(points), 0, params["lidar_frame"]))
+        simulation.ego.x = float(x)
+        scans.append(cloud_msg(array_to_cloud(simulation.capture(0)), 0, stack.lidar_frame))
     return scans

@@ -24,16 +24,21 @@ from sensor_msgs.msg import PointCloud2
 
 from av_edge import topics
 from av_edge.core.config import bounded
+from av_edge.core.perception.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
+from av_edge.paths import config_file
 from av_edge.ros import node_setup
-from av_edge.ros.messages import cloud_msg, header, stamp_to_ns
+from av_edge.ros.messages import cloud_msg, odometry_msg, stamp_to_ns
 from av_edge.ros.qos import qos_profile
+from av_edge.sim.catalog import find_scenario
 from av_edge.sim.simulation import SimConfig, Simulation
 
 
 @dataclass(frozen=True)
 class SimulatorNodeConfig:
     sim: SimConfig
+    scenario: str
+    scenario_dir: str  # relative paths are under the package's config/
     lidar_frame: str
     result_path: str
     physics_rate_hz: float = bounded(10.0, 1000.0)
@@ -46,12 +51,16 @@ class SimulatorNode(Node):
     def __init__(self) -> None:
         super().__init__("simulator_node", automatically_declare_parameters_from_overrides=True)
         self.config = node_setup.load_config(self, SimulatorNodeConfig)
+        directory = Path(self.config.scenario_dir)
+        directory = directory if directory.is_absolute() else config_file(str(directory))
+        self.scenario = find_scenario(directory, self.config.scenario, self.config.sim)
         self._sim: Simulation | None = None
-        self._warmup = Simulation(self.config.sim, self._now_ns())  # frozen: never advanced
+        self._warmup = Simulation(self.config.sim, self.scenario, self._now_ns())  # frozen: never advanced
         self._answers_in_budget = 0
         self._created_ns = self._now_ns()
         self._cloud = self.create_publisher(PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos))
         self._odometry = self.create_publisher(Odometry, topics.ODOMETRY.name, qos_profile(topics.ODOMETRY.qos))
+        self._truth = self.create_publisher(PointCloud2, topics.GROUND_TRUTH.name, qos_profile(topics.GROUND_TRUTH.qos))
         self._brake_topic = topics.BRAKE_COMMAND.name
         self.create_subscription(
             AccelStamped,
@@ -87,28 +96,27 @@ class SimulatorNode(Node):
             return
         assert self._sim is not None
         self._sim.advance(now_ns)
-        state = self._sim.state()
         finished = self._sim.finished(now_ns)
         if finished:
             self._finish()
             return
         if now_ns >= self._next_odometry_ns:
             self._next_odometry_ns = now_ns + int(1e9 / self.config.odometry_rate_hz)
-            self._publish_odometry(state.x, state.speed_mps, now_ns)
-        self._publish_scan_when_due(self._sim, now_ns)
+            self._odometry.publish(odometry(self._sim, now_ns))
+        if self._publish_scan_when_due(self._sim, now_ns):
+            self._truth.publish(cloud_msg(encode_objects(self._sim.ground_truth(now_ns)), now_ns, "odom"))
 
     def _publish_warmup(self, now_ns: int) -> None:
         if self._publish_scan_when_due(self._warmup, now_ns):
-            state = self._warmup.state()
-            self._publish_odometry(state.x, state.speed_mps, now_ns)
+            self._odometry.publish(odometry(self._warmup, now_ns))
 
     def _publish_scan_when_due(self, sim: Simulation, now_ns: int) -> bool:
         if now_ns < self._next_scan_ns:
             return False
         # A late tick skips ahead: a LiDAR never bursts scans to catch up.
         self._next_scan_ns = max(self._next_scan_ns + int(1e9 / self.config.sim.lidar.rate_hz), now_ns)
-        state = sim.state()
-        points = sim.lidar.scan(state.x, state.y, state.yaw, sim.boxes)
+        warm = sim is self._warmup
+        points = sim.capture(sim.start_ns if warm else now_ns)  # the warm-up scene stays frozen
         self._cloud.publish(cloud_msg(array_to_cloud(points), now_ns, self.config.lidar_frame))
         return True
 
@@ -119,18 +127,11 @@ class SimulatorNode(Node):
             return False
         if not ready:
             self.get_logger().error("the stack did not answer in time; running the scenario anyway")
-        self._sim = Simulation(self.config.sim, now_ns)
+        self._sim = Simulation(self.config.sim, self.scenario, now_ns)
         self._next_scan_ns = self._next_odometry_ns = now_ns
-        scenario = self.config.sim.scenario
+        scenario = self.scenario
         self.get_logger().info(f"scenario '{scenario.name}' started at {scenario.ego_speed_kmh:.0f} km/h")
         return True
-
-    def _publish_odometry(self, x: float, speed_mps: float, now_ns: int) -> None:
-        msg = Odometry(header=header(now_ns, "odom"), child_frame_id="base_link")
-        msg.pose.pose.position.x = x
-        msg.pose.pose.orientation.w = 1.0
-        msg.twist.twist.linear.x = speed_mps
-        self._odometry.publish(msg)
 
     def _finish(self) -> None:
         assert self._sim is not None
@@ -140,6 +141,11 @@ class SimulatorNode(Node):
         path.write_text(json.dumps(result, indent=2) + "\n")
         self.get_logger().info(f"finished: {result['outcome']}, result in {path}")
         rclpy.try_shutdown()
+
+
+def odometry(sim: Simulation, now_ns: int) -> Odometry:
+    state = sim.state()
+    return odometry_msg(state.x, state.y, state.yaw, state.speed_mps, state.yaw_rate, now_ns)
 
 
 def main() -> int:

@@ -6,6 +6,7 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
+from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
@@ -116,3 +117,13 @@ def object_markers(objects: np.ndarray, stamp_ns: int, frame_id: str) -> MarkerA
             )
         )
     return MarkerArray(markers=markers)
+
+
+def odometry_msg(x: float, y: float, yaw: float, speed_mps: float, yaw_rate: float, stamp_ns: int) -> Odometry:
+    """Planar odometry of base_link in odom."""
+    msg = Odometry(header=header(stamp_ns, "odom"), child_frame_id="base_link")
+    msg.pose.pose.position.x, msg.pose.pose.position.y = x, y
+    msg.pose.pose.orientation.z, msg.pose.pose.orientation.w = float(np.sin(yaw / 2)), float(np.cos(yaw / 2))
+    msg.twist.twist.linear.x = speed_mps
+    msg.twist.twist.angular.z = yaw_rate
+    return msg

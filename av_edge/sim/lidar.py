@@ -33,7 +33,12 @@ class LidarConfig:
 
 
 class LidarModel:
-    def __init__(self, config: LidarConfig, seed: int) -> None:
+    """``dropout``: chance a return is lost; ``blockage_deg``: sensor-frame azimuth sector (from, to)
+    with no returns at all (dirt, a bag on the sensor)."""
+
+    def __init__(
+        self, config: LidarConfig, seed: int, dropout: float = 0.0, blockage_deg: tuple[float, float] | None = None
+    ) -> None:
         if config.max_elevation_deg <= config.min_elevation_deg:
             raise ValueError("max_elevation_deg must exceed min_elevation_deg")
         self.config = config
@@ -47,6 +52,11 @@ class LidarModel:
         )
         self._unit_planes = [self.directions[..., i].reshape(-1).astype(np.float32) for i in range(3)]
         self._base_from_lidar = config.extrinsic.matrix()
+        self._dropout = dropout
+        self._open = np.ones(self.azimuth.shape, dtype=bool)
+        if blockage_deg is not None:
+            start, end = np.radians(blockage_deg)
+            self._open = (self.azimuth - start) % (2 * np.pi) > (end - start) % (2 * np.pi)
         self._cache_key = b""
         self._cache: tuple[np.ndarray, np.ndarray] = (self.directions, self.directions[..., 0])
 
@@ -59,11 +69,14 @@ class LidarModel:
         intensity = np.full(ranges.shape, GROUND_INTENSITY, dtype=np.float32)
         for box in boxes:
             columns = self._columns_spanned(box, world_from_lidar)
-            hit = _slab_intersection(origin, rays[:, columns], *box.bounds())
+            hit = _box_intersection(origin, rays[:, columns], box)
             closer = hit < ranges[:, columns]
             ranges[:, columns] = np.where(closer, hit, ranges[:, columns])
             intensity[:, columns] = np.where(closer, OBJECT_INTENSITY, intensity[:, columns])
-        valid = np.flatnonzero((ranges > 0.3) & (ranges < self.config.max_range_m))
+        returned = (ranges > 0.3) & (ranges < self.config.max_range_m) & self._open[None, :]
+        if self._dropout > 0:
+            returned &= self._rng.random(ranges.shape) >= self._dropout
+        valid = np.flatnonzero(returned)
         measured = ranges.reshape(-1)[valid].astype(np.float32)
         measured += self._rng.standard_normal(valid.size, dtype=np.float32) * np.float32(self.config.range_noise_m)
         points = np.empty(valid.size, dtype=XYZI_DTYPE)
@@ -84,8 +97,7 @@ class LidarModel:
 
     def _columns_spanned(self, box: Box, world_from_lidar: np.ndarray) -> np.ndarray:
         """Indices of the azimuth columns whose rays can hit ``box`` (all of them if the sensor is inside)."""
-        lo, hi = box.bounds()
-        corners = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        corners = np.column_stack([box.corners(), np.ones(8)])
         local = (np.linalg.inv(world_from_lidar) @ corners.T).T[:, :3]
         angles = np.arctan2(local[:, 1], local[:, 0])
         centre = np.arctan2(np.sin(angles).mean(), np.cos(angles).mean())
@@ -96,6 +108,14 @@ class LidarModel:
         first = int(np.floor((centre + offsets.min() + np.pi) / step)) - 1
         last = int(np.ceil((centre + offsets.max() + np.pi) / step)) + 1
         return np.arange(first, last + 1) % self.config.n_azimuth
+
+
+def _box_intersection(origin: np.ndarray, rays: np.ndarray, box: Box) -> np.ndarray:
+    """Distance along each unit ray to an oriented box: the slab test in the box's own frame."""
+    c, s = np.cos(box.yaw), np.sin(box.yaw)
+    to_box = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+    local_origin = to_box @ (origin - np.array([box.x, box.y, 0.0]))
+    return _slab_intersection(local_origin, rays @ to_box.T, *box.bounds())
 
 
 def _slab_intersection(origin: np.ndarray, rays: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
-"""One closed-loop scenario: ego dynamics, LiDAR captures, brake commands in, outcome out.
+"""One closed-loop scenario: the ego follows the road, actors move on script, brake commands act.
 
-Time is passed in (``now_ns``); the ROS node drives it from the clock, tests drive it by hand.
+Time is passed in (``now_ns``); the ROS node drives it from the clock (real time), the suite's
+lock-step runner by hand. Everything reported is computed here, so both modes grade alike.
 """
 
 from __future__ import annotations
@@ -14,17 +15,22 @@ import numpy as np
 from av_edge.core.aeb import VehicleConfig
 from av_edge.core.config import bounded
 from av_edge.core.latency import LatencyTracker
+from av_edge.sim.actors import ground_truth
 from av_edge.sim.dynamics import DynamicsConfig, EgoDynamics
+from av_edge.sim.geometry2d import polygon_distance
 from av_edge.sim.lidar import LidarConfig, LidarModel
-from av_edge.sim.world import Box, StalledCarScenario
+from av_edge.sim.scenario import Scenario
+from av_edge.sim.world import Box
+
+ACTIVATION_DECEL_MPS2 = 0.1 * 9.81  # FMVSS 127 false-activation threshold
 
 
 @dataclass(frozen=True)
 class SimConfig:
-    scenario: StalledCarScenario
     vehicle: VehicleConfig
     dynamics: DynamicsConfig
     lidar: LidarConfig
+    rear_overhang_m: float = bounded(0.0, 5.0, "base_link (rear axle) to rear bumper")
     seed: int = bounded(0, 2**31 - 1)
     standstill_hold_s: float = bounded(0.0, 10.0, "stopped this long ends the run")
     latency_budget_ms: float = bounded(1.0, 1000.0, "sensor stamp to brake command received")
@@ -36,16 +42,17 @@ class EgoState:
     y: float
     yaw: float
     speed_mps: float
+    yaw_rate: float
     decel_mps2: float
 
 
 class Simulation:
-    def __init__(self, config: SimConfig, start_ns: int) -> None:
+    def __init__(self, config: SimConfig, scenario: Scenario, start_ns: int) -> None:
         self.config = config
-        speed = config.scenario.ego_speed_kmh / 3.6
-        self.ego = EgoDynamics(config.dynamics, x=0.0, speed_mps=speed, now_ns=start_ns)
-        self.lidar = LidarModel(config.lidar, seed=config.seed)
-        self.boxes: tuple[Box, ...] = config.scenario.obstacles(ego_front_x=config.vehicle.front_overhang_m)
+        self.scenario = scenario
+        self.road = scenario.road
+        self.ego = EgoDynamics(config.dynamics, x=0.0, speed_mps=scenario.ego_speed_mps, now_ns=start_ns)
+        self.lidar = LidarModel(config.lidar, config.seed, scenario.lidar_dropout, scenario.lidar_blockage_deg)
         self.start_ns = start_ns
         self.latency = LatencyTracker(window=100000, budget_ms=config.latency_budget_ms)
         self.brake_onset_ttc_s = math.nan
@@ -53,45 +60,92 @@ class Simulation:
         self.min_gap_m = math.inf
         self.max_decel_mps2 = 0.0
         self.contact_speed_mps: float | None = None
-        self._stopped_since_ns: int | None = None
         self.commands = 0
+        self.series: dict[str, list[float]] = {"t": [], "speed": [], "decel": [], "request": [], "gap": []}
+        self._request = 0.0
+        self._stopped_since_ns: int | None = None
+
+    def t(self, now_ns: int) -> float:
+        return (now_ns - self.start_ns) / 1e9
 
     def state(self) -> EgoState:
-        return EgoState(self.ego.x, 0.0, 0.0, self.ego.speed, self.ego.decel)
+        x, y, yaw = self.road.pose(self.ego.x)
+        return EgoState(x, y, yaw, self.ego.speed, self.ego.speed * self.road.curvature, self.ego.decel)
 
-    def gap_m(self) -> float:
-        """Smallest gap from the ego front bumper to a box that overlaps the ego laterally."""
-        half = self.config.vehicle.width_m / 2
-        front = self.ego.x + self.config.vehicle.front_overhang_m
-        gaps = [b.rear_x - front for b in self.boxes if abs(b.y) < half + b.width / 2 and b.x + b.length / 2 > front]
-        return min(gaps, default=math.inf)
+    def boxes(self, now_ns: int) -> list[Box]:
+        t = self.t(now_ns)
+        return [box for actor in self.scenario.actors for box in actor.boxes(self.road, t)]
+
+    def ground_truth(self, now_ns: int) -> np.ndarray:
+        return ground_truth(list(self.scenario.actors), self.road, self.t(now_ns))
+
+    def ego_footprint(self) -> np.ndarray:
+        state, v = self.state(), self.config.vehicle
+        front, rear, half = v.front_overhang_m, self.config.rear_overhang_m, v.width_m / 2
+        corners = np.array([[front, half], [-rear, half], [-rear, -half], [front, -half]])
+        c, s = math.cos(state.yaw), math.sin(state.yaw)
+        return corners @ np.array([[c, s], [-s, c]]) + (state.x, state.y)
+
+    def nearest(self, now_ns: int) -> tuple[float, float]:
+        """Footprint distance to the nearest solid actor and the closing speed towards it."""
+        t, ego, state = self.t(now_ns), self.ego_footprint(), self.state()
+        best, closing = math.inf, 0.0
+        for actor in self.scenario.actors:
+            if not actor.solid:
+                continue
+            footprint = (
+                actor.boxes(self.road, t)[0].footprint()
+                if actor.kind != "pedestrian"
+                else _person_footprint(actor, self.road, t)
+            )
+            gap = polygon_distance(ego, footprint)
+            if gap < best:
+                vx, vy = actor.velocity(self.road, t)
+                best = gap
+                closing = state.speed_mps - (vx * math.cos(state.yaw) + vy * math.sin(state.yaw))
+        return best, closing
 
     def advance(self, now_ns: int) -> None:
         self.ego.advance(now_ns)
-        gap = self.gap_m()
+        gap, closing = self.nearest(now_ns)
         self.min_gap_m = min(self.min_gap_m, gap)
         self.max_decel_mps2 = max(self.max_decel_mps2, self.ego.decel)
-        if gap <= 0 and self.contact_speed_mps is None:
-            self.contact_speed_mps = self.ego.speed
+        if gap <= 0.0 and self.contact_speed_mps is None:
+            self.contact_speed_mps = max(closing, 0.0)
         stopped = self.ego.speed <= 1e-3
         if not stopped:
             self._stopped_since_ns = None
         elif self._stopped_since_ns is None:
             self._stopped_since_ns = now_ns
+        for key, value in zip(
+            self.series, (self.t(now_ns), self.ego.speed, self.ego.decel, self._request, gap), strict=True
+        ):
+            self.series[key].append(value)
 
-    def capture(self) -> np.ndarray:
-        """A LiDAR scan at the current ego pose, in the sensor frame."""
-        return self.lidar.scan(self.ego.x, 0.0, 0.0, self.boxes)
+    def capture(self, now_ns: int) -> np.ndarray:
+        """A LiDAR scan at the current ego pose, actors where they are at ``now_ns``, in the sensor frame."""
+        state = self.state()
+        return self.lidar.scan(state.x, state.y, state.yaw, self.boxes(now_ns))
 
-    def on_brake_command(self, accel_mps2: float, stamp_ns: int, now_ns: int) -> None:
-        """A brake command (negative acceleration) stamped with its sensor time arrives at ``now_ns``."""
+    def on_brake_command(
+        self, accel_mps2: float, stamp_ns: int, apply_ns: int, latency_ms: float | None = None
+    ) -> None:
+        """A brake command answering the scan stamped ``stamp_ns`` acts from ``apply_ns``.
+
+        ``latency_ms`` is the measured sensor -> command latency when it differs from
+        ``apply_ns - stamp_ns`` (lock-step mode applies commands after the fixed budget).
+        """
         self.commands += 1
-        self.latency.add(stamp_ns, now_ns)
+        if latency_ms is None:
+            self.latency.add(stamp_ns, apply_ns)
+        else:
+            self.latency.add(0, int(latency_ms * 1e6))
+        self._request = -accel_mps2
         if accel_mps2 < 0 and math.isnan(self.brake_onset_s):
-            self.brake_onset_s = (now_ns - self.start_ns) / 1e9
-            speed = self.ego.speed
-            self.brake_onset_ttc_s = self.gap_m() / speed if speed > 0 else math.inf
-        self.ego.command(-accel_mps2, now_ns)
+            self.brake_onset_s = self.t(apply_ns)
+            gap, closing = self.nearest(apply_ns)
+            self.brake_onset_ttc_s = gap / closing if closing > 0 else math.inf
+        self.ego.command(-accel_mps2, apply_ns)
 
     def finished(self, now_ns: int) -> bool:
         if self.contact_speed_mps is not None:
@@ -99,20 +153,29 @@ class Simulation:
         stopped_ns = self._stopped_since_ns
         if stopped_ns is not None and (now_ns - stopped_ns) / 1e9 >= self.config.standstill_hold_s:
             return True
-        return (now_ns - self.start_ns) / 1e9 >= self.config.scenario.duration_s
+        return self.t(now_ns) >= self.scenario.duration_s
 
     def result(self) -> dict[str, Any]:
         """The run's outcome as a JSON-ready record."""
         latency = self.latency.summary()
         contact_speed = self.contact_speed_mps
-        contact = contact_speed is not None
+        activated = self.max_decel_mps2 > ACTIVATION_DECEL_MPS2
+        if contact_speed is not None:
+            outcome = "contact"
+        elif self.scenario.expected == "not_activated":
+            outcome = "activated" if activated else "not_activated"
+        else:
+            outcome = "no_contact"
+        gap_now = self.series["gap"][-1] if self.series["gap"] else math.inf
         return {
-            "scenario": self.config.scenario.name,
-            "ego_kmh": self.config.scenario.ego_speed_kmh,
-            "outcome": "contact" if contact else "no_contact",
-            "passed": not contact,
-            "stop_gap_m": None if contact else _rounded(self.gap_m()),
+            "scenario": self.scenario.name,
+            "category": self.scenario.category,
+            "ego_kmh": self.scenario.ego_speed_kmh,
+            "expected": self.scenario.expected,
+            "outcome": outcome,
+            "passed": outcome == self.scenario.expected,
             "min_gap_m": _rounded(max(self.min_gap_m, 0.0)),
+            "stop_gap_m": _rounded(gap_now) if self.ego.speed <= 1e-3 and contact_speed is None else None,
             "impact_kmh": 0.0 if contact_speed is None else _rounded(contact_speed * 3.6),
             "final_speed_kmh": _rounded(self.ego.speed * 3.6),
             "max_decel_mps2": _rounded(self.max_decel_mps2),
@@ -124,6 +187,12 @@ class Simulation:
             "latency_max_ms": _rounded(latency.max_ms),
             "deadline_misses": latency.deadline_misses,
         }
+
+
+def _person_footprint(actor: Any, road: Any, t: float) -> np.ndarray:
+    """A pedestrian's contact footprint: the torso's box (legs swing inside it)."""
+    torso = actor.boxes(road, t)[2]
+    return torso.footprint()
 
 
 def _rounded(value: float) -> float | None:

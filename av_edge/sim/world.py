@@ -1,4 +1,4 @@
-"""Scene description: a flat road (z = 0) with box obstacles standing on it, in the odom frame."""
+"""Scene primitives: oriented boxes standing on (or floating above) the flat road z = 0, in odom."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from av_edge.core.config import bounded
-
 
 @dataclass(frozen=True)
 class Box:
-    """Axis-aligned box; (x, y) is the centre of its footprint, it spans z_min..z_min + height."""
+    """Box with footprint centre (x, y), heading ``yaw``, spanning z_min..z_min + height."""
 
     x: float
     y: float
@@ -20,32 +18,43 @@ class Box:
     height: float
     label: str = "car"
     z_min: float = 0.0
+    yaw: float = 0.0
 
     @property
     def rear_x(self) -> float:
+        """Smallest x of an unrotated box (its rear when facing +x)."""
         return self.x - self.length / 2
 
+    @property
+    def z_max(self) -> float:
+        return self.z_min + self.height
+
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper corners."""
+        """Lower and upper corners in the box's own frame (centred on its footprint centre)."""
         return (
-            np.array([self.x - self.length / 2, self.y - self.width / 2, self.z_min]),
-            np.array([self.x + self.length / 2, self.y + self.width / 2, self.z_min + self.height]),
+            np.array([-self.length / 2, -self.width / 2, self.z_min]),
+            np.array([self.length / 2, self.width / 2, self.z_min + self.height]),
         )
 
+    def footprint(self) -> np.ndarray:
+        """The 4 ground corners ``(4, 2)`` in odom, counter-clockwise."""
+        c, s = np.cos(self.yaw), np.sin(self.yaw)
+        half = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * (self.length / 2, self.width / 2)
+        return half @ np.array([[c, s], [-s, c]]) + (self.x, self.y)
 
-@dataclass(frozen=True)
-class StalledCarScenario:
-    """Ego drives at constant speed towards a stopped car ahead in its lane."""
+    def corners(self) -> np.ndarray:
+        """The 8 corners ``(8, 3)`` in odom."""
+        ground = self.footprint()
+        return np.vstack([np.column_stack([ground, np.full(4, z)]) for z in (self.z_min, self.z_max)])
 
-    name: str
-    ego_speed_kmh: float = bounded(0.0, 200.0)
-    lead_gap_m: float = bounded(1.0, 200.0, "initial gap, ego front bumper to lead rear bumper")
-    lead_lateral_offset_m: float = bounded(-5.0, 5.0, "lead centre relative to the ego lane centre")
-    lead_length_m: float = bounded(1.0, 20.0)
-    lead_width_m: float = bounded(0.5, 4.0)
-    lead_height_m: float = bounded(0.5, 5.0)
-    duration_s: float = bounded(1.0, 600.0, "scenario time limit")
-
-    def obstacles(self, ego_front_x: float) -> tuple[Box, ...]:
-        lead_x = ego_front_x + self.lead_gap_m + self.lead_length_m / 2
-        return (Box(lead_x, self.lead_lateral_offset_m, self.lead_length_m, self.lead_width_m, self.lead_height_m),)
+    def contains(self, points: np.ndarray, margin: float = 0.0) -> np.ndarray:
+        """Mask of ``(N, 3)`` odom points inside the box grown by ``margin``."""
+        c, s = np.cos(self.yaw), np.sin(self.yaw)
+        dx, dy = points[:, 0] - self.x, points[:, 1] - self.y
+        u, v = c * dx + s * dy, -s * dx + c * dy
+        return (
+            (np.abs(u) <= self.length / 2 + margin)
+            & (np.abs(v) <= self.width / 2 + margin)
+            & (points[:, 2] >= self.z_min - margin)
+            & (points[:, 2] <= self.z_max + margin)
+        )

@@ -8,7 +8,7 @@ from av_edge.demo import run_scenario
 
 
 def test_stalled_car_at_50_kmh_stops_without_contact(dds_domain: int, tmp_path: Path) -> None:
-    record = run_scenario(["sim.scenario.ego_speed_kmh:=50.0"], domain_id=dds_domain, log_dir=tmp_path)
+    record = run_scenario(["scenario:=lead_stopped_50kmh_100pct"], domain_id=dds_domain, log_dir=tmp_path)
     assert record["outcome"] == "no_contact", record
     assert record["final_speed_kmh"] == 0.0
     assert record["stop_gap_m"] > 0.5

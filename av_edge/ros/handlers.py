@@ -1,0 +1,161 @@
+"""Message-level node logic: ROS messages in, ROS messages out, no rclpy node, no DDS.
+
+Each node is a thin wrapper that feeds its subscriptions into a handler and publishes what comes
+back; the suite's lock-step runner and the regression replay drive the same handlers in-process
+(as openpilot's process_replay drives its processes), so what is tested is what runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import AccelStamped
+from nav_msgs.msg import Odometry
+from sensor_msgs.msg import PointCloud2
+
+from av_edge.core.aeb import AebConfig, AebCore, Decision
+from av_edge.core.diagnostics import fmt
+from av_edge.core.ego import EgoPose
+from av_edge.core.errors import MessageError
+from av_edge.core.geometry import require_frame
+from av_edge.core.health import NodeHealth
+from av_edge.core.perception.objects import decode_objects, encode_objects
+from av_edge.core.perception.pipeline import LidarPipeline, PerceptionFrame
+from av_edge.core.pointcloud import array_to_cloud, xyz_from_cloud
+from av_edge.nodes.perception_config import PerceptionNodeConfig
+from av_edge.ros.messages import cloud_msg, diagnostic_array, header, pose_yaw, stamp_to_ns
+
+Log = Callable[[str], None]
+OBSTACLE_DTYPE = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("cluster_id", "<i4")])
+
+
+def _lidar_points(msg: PointCloud2, frame: str, health: NodeHealth, now_ns: int, log: Log) -> np.ndarray | None:
+    """Finite xyz of a scan in ``frame``, or None after counting (and maybe logging) the rejection."""
+    try:
+        require_frame(msg.header.frame_id, frame)
+        return xyz_from_cloud(msg)
+    except MessageError as err:
+        if health.on_rejected(err.reason, now_ns):
+            log(f"rejected point cloud ({err.reason}, {health.rejected[err.reason]} so far): {err}")
+        return None
+
+
+class AebHandler:
+    def __init__(self, config: AebConfig, log: Log) -> None:
+        self.core = AebCore(config)
+        self._log = log
+
+    def on_odometry(self, msg: Odometry, now_ns: int) -> None:
+        self.core.on_odometry(msg.twist.twist.linear.x, now_ns)
+
+    def on_objects(self, msg: PointCloud2, now_ns: int) -> None:
+        health = self.core.health
+        try:
+            objects = decode_objects(msg)
+        except MessageError as err:
+            if health.on_rejected(f"objects_{err.reason}", now_ns):
+                self._log(f"rejected object list ({err.reason}): {err}")
+            return
+        self.core.on_objects(objects, stamp_to_ns(msg.header.stamp), now_ns)
+
+    def on_cloud(self, msg: PointCloud2, now_ns: int) -> AccelStamped | None:
+        """The brake command answering this scan (None when the scan was rejected)."""
+        xyz = _lidar_points(msg, self.core.config.lidar_frame, self.core.health, now_ns, self._log)
+        if xyz is None:
+            return None
+        previous = self.core.state
+        decision = self.core.on_cloud(xyz, stamp_to_ns(msg.header.stamp), now_ns)
+        if decision.state is not previous:
+            self._log(_transition(previous.value, decision))
+        command = AccelStamped(header=header(decision.stamp_ns, "base_link"))
+        command.accel.linear.x = decision.accel_mps2
+        return command
+
+    def on_published(self, command: AccelStamped, now_ns: int) -> None:
+        self.core.health.on_output(stamp_to_ns(command.header.stamp), now_ns)
+
+    def diagnostics(self, now_ns: int) -> DiagnosticArray:
+        return diagnostic_array([self.core.diagnostics(now_ns)], now_ns)
+
+
+def _transition(previous: str, decision: Decision) -> str:
+    return (
+        f"{previous} -> {decision.state.value}: gap {decision.gap_m:.2f} m, speed {decision.speed_mps:.2f} m/s, "
+        f"lead {decision.lead_speed_mps:.2f} m/s, TTC {decision.ttc_s:.2f} s"
+    )
+
+
+@dataclass(frozen=True)
+class PerceptionOutput:
+    objects: PointCloud2
+    obstacle_points: PointCloud2
+    frame: PerceptionFrame
+
+
+class PerceptionHandler:
+    def __init__(self, config: PerceptionNodeConfig, log: Log) -> None:
+        self.config = config
+        self.pipeline = LidarPipeline(config.pipeline)
+        self.health = NodeHealth(
+            "perception",
+            {"point cloud": 1.0, "odometry": config.odometry_timeout_s},
+            config.latency_budget_ms,
+            config.latency_window,
+        )
+        self._log = log
+        self._ego: EgoPose | None = None
+        self.last: PerceptionFrame | None = None
+        self.processing_ms = 0.0
+
+    def on_odometry(self, msg: Odometry, now_ns: int) -> None:
+        pose, twist = msg.pose.pose, msg.twist.twist
+        self._ego = EgoPose(
+            pose.position.x,
+            pose.position.y,
+            pose_yaw(pose),
+            twist.linear.x,
+            twist.angular.z,
+            stamp_to_ns(msg.header.stamp),
+        )
+        self.health.on_input("odometry", now_ns)
+
+    def on_cloud(self, msg: PointCloud2, now_ns: int) -> PerceptionOutput | None:
+        self.health.on_input("point cloud", now_ns)
+        xyz = _lidar_points(msg, self.config.pipeline.lidar_frame, self.health, now_ns, self._log)
+        if xyz is None:
+            return None
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        ego = self._ego.at(stamp_ns) if self._ego is not None and self.health.fresh("odometry", now_ns) else None
+        frame = self.pipeline.process(xyz, stamp_ns, ego)
+        obstacle = np.zeros(frame.obstacle_points.shape[0], OBSTACLE_DTYPE)
+        obstacle["x"], obstacle["y"], obstacle["z"] = frame.obstacle_points.T
+        obstacle["cluster_id"] = frame.cluster_ids
+        self.last = frame
+        return PerceptionOutput(
+            objects=cloud_msg(encode_objects(frame.objects), stamp_ns, "base_link"),
+            obstacle_points=cloud_msg(array_to_cloud(obstacle), stamp_ns, "base_link"),
+            frame=frame,
+        )
+
+    def on_published(self, stamp_ns: int, started_ns: int, now_ns: int) -> None:
+        self.health.on_output(stamp_ns, now_ns)
+        self.processing_ms = (now_ns - started_ns) / 1e6
+
+    def diagnostics(self, now_ns: int) -> DiagnosticArray:
+        last = self.last
+        values = {"processing_ms": fmt(self.processing_ms)}
+        if last is not None:
+            values.update(
+                points_in=str(last.n_input),
+                points_used=str(last.n_used),
+                ground_points=str(last.n_ground),
+                obstacle_points=str(last.obstacle_points.shape[0]),
+                objects=str(last.objects.size),
+                tracks=str(self.pipeline.tracker.ids.size),
+            )
+            if last.n_used < last.n_input:
+                values["strided"] = f"{last.n_input} points strided to {last.n_used}"
+        return diagnostic_array([self.health.status(now_ns, values=values)], now_ns)

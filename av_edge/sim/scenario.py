@@ -1,0 +1,160 @@
+"""Scenarios as data: ``config/scenarios/*.yaml`` -> :class:`Scenario` objects.
+
+A catalog file holds a ``category``, an ``expected`` outcome and a list of entries. An entry may
+``vary`` parameters (lists whose product is expanded); ``{name}`` in strings is replaced by the
+value (a string that is exactly ``{name}`` takes the value's type). Actor positions are stated the
+way test protocols state them: gap or headway ahead of the ego's front bumper, overlap of the ego's
+width, and for crossing pedestrians the lateral point the unbraked ego would hit them at.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from av_edge.core.errors import ConfigError
+from av_edge.sim.actors import SIZES, Actor
+from av_edge.sim.road import Road
+
+CATEGORIES = ("lead_vehicle", "pedestrian", "false_activation")
+EXPECTED = ("no_contact", "not_activated")
+G = 9.81
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    category: str
+    expected: str
+    ego_speed_kmh: float
+    actors: tuple[Actor, ...]
+    road: Road = field(default_factory=Road)
+    duration_s: float = 20.0
+    lighting: str = "day"
+    lidar_blockage_deg: tuple[float, float] | None = None  # sensor-frame azimuth sector with no returns
+    lidar_dropout: float = 0.0
+
+    @property
+    def ego_speed_mps(self) -> float:
+        return self.ego_speed_kmh / 3.6
+
+
+@dataclass(frozen=True)
+class EgoGeometry:
+    """What placing actors needs to know about the ego (front bumper from base_link, width)."""
+
+    front_overhang_m: float
+    width_m: float
+
+
+def load_catalog(directory: Path, ego: EgoGeometry) -> list[Scenario]:
+    """Every scenario of every ``*.yaml`` file in ``directory`` (``known_failures.yaml`` excluded)."""
+    scenarios: list[Scenario] = []
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name == "known_failures.yaml":
+            continue
+        try:
+            document = yaml.safe_load(path.read_text())
+            scenarios.extend(expand_file(document, ego))
+        except (yaml.YAMLError, KeyError, TypeError, ValueError) as err:
+            raise ConfigError(f"{path}: {err}") from None
+    names = [s.name for s in scenarios]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{directory}: duplicate scenario names {duplicates}")
+    return scenarios
+
+
+def expand_file(document: Mapping[str, Any], ego: EgoGeometry) -> list[Scenario]:
+    category, expected = document["category"], document["expected"]
+    if category not in CATEGORIES or expected not in EXPECTED:
+        raise ValueError(f"category must be one of {CATEGORIES}, expected one of {EXPECTED}")
+    out = []
+    for entry in document["scenarios"]:
+        for values in _products(entry.get("vary", {})):
+            spec = _substitute({k: v for k, v in entry.items() if k != "vary"}, values)
+            out.append(build(spec, category, expected, ego))
+    return out
+
+
+def _products(vary: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
+    keys = list(vary)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(vary[k] for k in keys))]
+
+
+def _substitute(value: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(value, str):
+        whole = re.fullmatch(r"\{(\w+)\}", value)
+        return values[whole.group(1)] if whole else value.format(**values)
+    if isinstance(value, list):
+        return [_substitute(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, values) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
+def build(spec: Mapping[str, Any], category: str, expected: str, ego: EgoGeometry) -> Scenario:
+    """One scenario from an expanded entry."""
+    speed = float(spec["ego_kmh"]) / 3.6
+    road = Road(radius_m=float(spec.get("road_radius_m", 0.0)))
+    actors = tuple(_actor(a, speed, ego) for a in spec.get("actors", []))
+    last = max((a.s for a in actors), default=0.0)
+    # Static scenes end once the ego is well past the last actor; moving ones need time to play out.
+    moving = any(a.speed_mps > 0 for a in actors)
+    default_duration = 25.0 if moving else (last + 30.0) / max(speed, 1.0) + 3.0
+    blockage = spec.get("lidar_blockage_deg")
+    return Scenario(
+        name=str(spec["name"]),
+        category=category,
+        expected=expected,
+        ego_speed_kmh=float(spec["ego_kmh"]),
+        actors=actors,
+        road=road,
+        duration_s=float(spec.get("duration_s", min(default_duration, 40.0))),
+        lighting=str(spec.get("lighting", "day")),
+        lidar_blockage_deg=(float(blockage[0]), float(blockage[1])) if blockage else None,
+        lidar_dropout=float(spec.get("lidar_dropout", 0.0)),
+    )
+
+
+def _actor(spec: Mapping[str, Any], ego_speed: float, ego: EgoGeometry) -> Actor:
+    kind = spec["kind"]
+    if kind not in SIZES:
+        raise ValueError(f"unknown actor kind '{kind}' (known: {sorted(SIZES)})")
+    length, width, _, _ = SIZES[kind]
+    gap = max(float(spec.get("gap_m", 0.0)), ego_speed * float(spec.get("headway_s", 0.0)))
+    s = float(spec["s_m"]) if "s_m" in spec else ego.front_overhang_m + gap + length / 2
+    if "overlap_pct" in spec:
+        overlap = float(spec["overlap_pct"]) / 100.0
+        d = 0.0 if overlap >= 1.0 else -ego.width_m / 2 + overlap * ego.width_m - width / 2
+    else:
+        d = float(spec.get("d", 0.0))
+    speed = float(spec.get("speed_kmh", 0.0)) / 3.6
+    cross = float(spec.get("cross_speed_kmh", 0.0)) / 3.6
+    cross_start = math.inf
+    if cross:
+        d = float(spec["cross_from_d"])
+        direction = math.copysign(1.0, float(spec.get("cross_to_d", -d)) - d)
+        cross *= direction
+        hit_d = float(spec.get("hit_d", 0.0))
+        arrival = (s - ego.front_overhang_m) / max(ego_speed, 0.1)  # when the unbraked ego reaches it
+        cross_start = max(arrival - abs(hit_d - d) / abs(cross), 0.0)
+    return Actor(
+        kind=kind,
+        s=s,
+        d=d,
+        speed_mps=speed,
+        decel_mps2=float(spec.get("decel_g", 0.0)) * G,
+        decel_start_s=float(spec.get("decel_start_s", math.inf)),
+        cross_speed_mps=cross,
+        cross_start_s=cross_start,
+        cross_end_d=float(spec.get("cross_to_d", math.nan)),
+    )

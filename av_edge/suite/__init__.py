@@ -1,0 +1,1 @@
+"""The closed-loop scenario suite: lock-step runs, recording, replay, regression and reports."""

@@ -1,0 +1,64 @@
+"""rosbag2 files through ``rosbags``: record ROS messages to MCAP, read any rosbag2 (MCAP or sqlite3).
+
+Messages are (de)serialised by rclpy itself, so what is recorded is byte-for-byte what DDS carries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rclpy.serialization import deserialize_message, serialize_message
+from rosbags.highlevel import AnyReader
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import Stores, get_typestore
+
+
+def msgtype_of(msg: Any) -> str:
+    """``sensor_msgs/msg/PointCloud2`` for a PointCloud2 instance."""
+    package = type(msg).__module__.split(".")[0]
+    return f"{package}/msg/{type(msg).__name__}"
+
+
+def message_class(msgtype: str) -> type:
+    """The rclpy message class of ``pkg/msg/Type``."""
+    package, kind, name = msgtype.split("/")
+    return getattr(importlib.import_module(f"{package}.{kind}"), name)
+
+
+class BagRecorder:
+    """Writes ROS messages to a new rosbag2 MCAP directory."""
+
+    def __init__(self, path: Path) -> None:
+        self._writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
+        self._writer.open()
+        self._typestore = get_typestore(Stores.LATEST)
+        self._connections: dict[str, Any] = {}
+        self.path = path
+
+    def write(self, topic: str, msg: Any, log_time_ns: int) -> None:
+        connection = self._connections.get(topic)
+        if connection is None:
+            connection = self._writer.add_connection(topic, msgtype_of(msg), typestore=self._typestore)
+            self._connections[topic] = connection
+        self._writer.write(connection, log_time_ns, serialize_message(msg))
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> BagRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_bag(path: Path, topics: set[str] | None = None) -> Iterator[tuple[str, int, Any]]:
+    """(topic, log time ns, rclpy message) in log-time order, from an MCAP or sqlite3 rosbag2."""
+    with AnyReader([path]) as reader:
+        connections = [c for c in reader.connections if topics is None or c.topic in topics]
+        classes = {c.id: message_class(c.msgtype) for c in connections}
+        for connection, timestamp, raw in reader.messages(connections=connections):
+            yield connection.topic, timestamp, deserialize_message(raw, classes[connection.id])

@@ -1,0 +1,117 @@
+"""Suite reports: console table, ``results.json``, ``summary.md`` and PNG plots (matplotlib, optional)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from av_edge.suite.lockstep import RunResult
+
+COLUMNS = (
+    ("scenario", "scenario", "{}"),
+    ("category", "category", "{}"),
+    ("km/h", "ego_kmh", "{:.0f}"),
+    ("expected", "expected", "{}"),
+    ("outcome", "outcome", "{}"),
+    ("ok", "passed", "{}"),
+    ("min gap m", "min_gap_m", "{:.2f}"),
+    ("impact km/h", "impact_kmh", "{:.1f}"),
+    ("max decel", "max_decel_mps2", "{:.1f}"),
+    ("onset TTC s", "brake_onset_ttc_s", "{:.2f}"),
+    ("lat p50", "latency_p50_ms", "{:.1f}"),
+    ("lat p99", "latency_p99_ms", "{:.1f}"),
+    ("misses", "deadline_misses", "{}"),
+)
+#: Fields measured on the wall clock: they differ run to run; everything else must not.
+TIMING_FIELDS = frozenset({"latency_p50_ms", "latency_p99_ms", "latency_max_ms", "deadline_misses"})
+
+
+def table(records: Sequence[Mapping[str, Any]]) -> str:
+    cells = [[title for title, _, _ in COLUMNS]]
+    for r in records:
+        cells.append(["-" if r.get(key) is None else fmt.format(r[key]) for _, key, fmt in COLUMNS])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def summary(records: Sequence[Mapping[str, Any]], known: Mapping[str, str]) -> str:
+    """Markdown: pass counts per category, then every failure with its known reason (if any)."""
+    lines = ["# av_edge scenario suite", "", "| category | runs | passed |", "|---|---|---|"]
+    runs = Counter(r["category"] for r in records)
+    passed = Counter(r["category"] for r in records if r["passed"])
+    lines += [f"| {c} | {runs[c]} | {passed[c]} |" for c in sorted(runs)]
+    failures = [r for r in records if not r["passed"]]
+    lines += ["", f"## Failures ({len(failures)})", ""]
+    lines += [
+        f"- `{r['scenario']}`: {r['outcome']} (expected {r['expected']}; min gap {r['min_gap_m']} m, "
+        f"impact {r['impact_kmh']} km/h). {known.get(r['scenario'], '**not in known_failures.yaml**')}"
+        for r in failures
+    ]
+    misses = sum(r["deadline_misses"] for r in records)
+    lines += [
+        "",
+        f"Deadline misses over the latency budget: {misses}.",
+        "",
+        "## All runs",
+        "",
+        "```",
+        table(records),
+        "```",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: Sequence[RunResult], directory: Path, known: Mapping[str, str], plots: bool = True) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    records = [r.record for r in results]
+    (directory / "results.json").write_text(json.dumps({"runs": records}, indent=2) + "\n")
+    (directory / "summary.md").write_text(summary(records, known))
+    if plots:
+        _plots(results, directory / "plots")
+
+
+def _plots(results: Sequence[RunResult], directory: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("report: matplotlib not installed, no plots")
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    for result in results:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+        series = result.series
+        left.plot(series["t"], [v * 3.6 for v in series["speed"]], label="speed km/h")
+        left.plot(series["t"], series["decel"], label="deceleration m/s²")
+        left.plot(series["t"], series["request"], "--", label="requested m/s²")
+        left.set_xlabel("time s")
+        left.legend(loc="upper right")
+        left.set_title(f"{result.record['scenario']}: {result.record['outcome']}")
+        snap = result.snapshot
+        if snap is not None:
+            right.scatter(snap.points[:, 0], snap.points[:, 1], s=1, c="0.6")
+            for footprint in snap.actors:
+                right.fill(footprint[:, 0], footprint[:, 1], alpha=0.6)
+            right.fill(snap.ego[:, 0], snap.ego[:, 1], color="k", alpha=0.8)
+            centre = snap.ego.mean(axis=0)
+            right.set_xlim(centre[0] - 10, centre[0] + 60)
+            right.set_ylim(centre[1] - 20, centre[1] + 20)
+            right.set_aspect("equal")
+            right.set_title(f"bird's eye at t = {snap.t:.1f} s (brake onset, or the end)")
+        fig.tight_layout()
+        fig.savefig(directory / f"{result.record['scenario']}.png", dpi=70)
+        plt.close(fig)
+    fig, axis = plt.subplots(figsize=(6, 4))
+    latencies = [r.record["latency_p99_ms"] for r in results if r.record["latency_p99_ms"] is not None]
+    axis.hist(latencies, bins=30)
+    axis.set_xlabel("per-scenario p99 AEB latency, ms (lock-step: compute only)")
+    fig.tight_layout()
+    fig.savefig(directory / "latency_histogram.png", dpi=80)
+    plt.close(fig)
