@@ -10,8 +10,9 @@ OPEN3D := $(VENV)/.open3d
 $(STAMP): setup.py requirements/base.txt requirements/dev.txt requirements/ros-pip.txt tools/bootstrap.sh
 	VENV=$(VENV) bash tools/bootstrap.sh
 
-demo: $(STAMP)  ## closed-loop stalled-car scenario, simulator and AEB in separate processes over DDS
-	$(VENV)/bin/av-edge demo
+demo: $(STAMP)  ## the scenario suite (lock-step), then one scenario in real time over DDS
+	$(VENV)/bin/av-edge suite --deterministic --known-failures config/scenarios/known_failures.yaml
+	$(VENV)/bin/av-edge demo --scenario lead_stopped_50kmh_100pct
 
 test: lint pytest  ## lint, type-check, unit + multi-process DDS integration tests
 

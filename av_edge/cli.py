@@ -99,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="one catalog scenario in real time, nodes in their own processes")
     demo.add_argument("--scenario", default="lead_stopped_50kmh_100pct", help="a name from config/scenarios")
-    demo.add_argument("--report", type=Path, default=Path("report/demo.json"))
+    demo.add_argument("--report", type=Path, default=Path("report/results.json"))
     demo.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID (default: env or random)")
 
     replay = commands.add_parser("replay", help="publish a rosbag2 (MCAP or sqlite3) with its original timing")

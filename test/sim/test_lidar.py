@@ -48,3 +48,23 @@ def test_same_seed_same_scan():
     a = LidarModel(LIDAR, seed=3).scan(0.0, 0.0, 0.0, box)
     b = LidarModel(LIDAR, seed=3).scan(0.0, 0.0, 0.0, box)
     assert a.tobytes() == b.tobytes()
+
+
+def test_oriented_box_is_hit_where_it_stands() -> None:
+    model = LidarModel(LidarConfig(**{**vars(LIDAR), "range_noise_m": 0.0}), seed=0)
+    box = Box(20.0, 0.0, 4.5, 1.8, 1.5, yaw=0.6)
+    points = model.scan(0.0, 0.0, 0.0, [box])
+    world = np.column_stack([points["x"], points["y"], points["z"]]) + MOUNT
+    on_box = points["intensity"] == np.float32(OBJECT_INTENSITY)
+    assert on_box.sum() > 50
+    assert box.contains(world[on_box], margin=0.02).all()
+
+
+def test_blocked_sector_returns_nothing_and_dropout_thins_the_scan() -> None:
+    clear = LidarModel(LIDAR, seed=0).scan(0.0, 0.0, 0.0, [])
+    blocked = LidarModel(LIDAR, seed=0, blockage_deg=(-30.0, 30.0)).scan(0.0, 0.0, 0.0, [])
+    azimuth = np.degrees(np.arctan2(blocked["y"], blocked["x"]))
+    assert not (np.abs(azimuth) < 29.5).any()
+    assert len(blocked) == pytest.approx(len(clear) * (300 / 360), rel=0.02)
+    thinned = LidarModel(LIDAR, seed=0, dropout=0.25).scan(0.0, 0.0, 0.0, [])
+    assert len(thinned) == pytest.approx(len(clear) * 0.75, rel=0.02)

@@ -1,0 +1,43 @@
+"""A suite recording replayed by `av-edge replay` into a separately started aeb_node reproduces its decisions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from av_edge import processes, topics
+from av_edge.ros.messages import stamp_to_ns
+from av_edge.ros.probe import VehicleProbe
+from av_edge.suite.bag import BagRecorder, read_bag
+from av_edge.suite.lockstep import run_lockstep
+from av_edge.suite.stack import StackConfig
+from test.sim.test_scenario import BY_NAME
+
+
+def test_replayed_bag_reproduces_the_brake_decisions(dds_domain: int, tmp_path: Path) -> None:
+    bag = tmp_path / "run"
+    with BagRecorder(bag) as recorder:
+        run_lockstep(BY_NAME["lead_stopped_30kmh_100pct"], StackConfig.load(), recorder)
+    recorded = {
+        stamp_to_ns(msg.header.stamp): msg.accel.linear.x for _, _, msg in read_bag(bag, {topics.BRAKE_COMMAND.name})
+    }
+    env = processes.dds_environment(dds_domain)
+    log = tmp_path / "aeb_node.log"
+    aeb = processes.start(processes.node_command("aeb_node", ["use_sim_time:=true"]), env, log)
+    probe = VehicleProbe(dds_domain)
+    try:
+        assert probe.wait_for_aeb(30.0), log.read_text()
+        inputs = [topics.LIDAR_POINTS.name, topics.ODOMETRY.name, topics.OBJECTS.name]
+        subprocess.run(
+            [sys.executable, "-m", "av_edge.cli", "replay", str(bag), "--topics", *inputs],
+            env=env,
+            check=True,
+            timeout=120,
+        )
+        replayed = {b.stamp_ns: b.accel_mps2 for b in probe.brakes}
+    finally:
+        probe.close()
+        processes.stop(aeb)
+    assert recorded and any(a < 0 for a in recorded.values()), "the recording must contain braking"
+    assert replayed == recorded, log.read_text()[-3000:]

@@ -1,0 +1,74 @@
+"""Record a lock-step run to rosbag2, replay it through the handlers, and catch a changed threshold."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from av_edge import topics
+from av_edge.suite.bag import BagRecorder, read_bag
+from av_edge.suite.lockstep import run_lockstep
+from av_edge.suite.regression import run
+from av_edge.suite.stack import StackConfig
+from test.sim.test_scenario import BY_NAME
+
+STACK = StackConfig.load()
+
+
+@pytest.fixture(scope="module")
+def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bags") / "lead_stopped_30kmh"
+    with BagRecorder(path) as recorder:
+        run_lockstep(BY_NAME["lead_stopped_30kmh_100pct"], STACK, recorder)
+    return path
+
+
+def test_recording_holds_every_input_and_output(bag: Path) -> None:
+    seen = {topic for topic, _, _ in read_bag(bag)}
+    assert seen == {
+        topics.LIDAR_POINTS.name,
+        topics.ODOMETRY.name,
+        topics.BRAKE_COMMAND.name,
+        topics.OBJECTS.name,
+        topics.GROUND_TRUTH.name,
+    }
+    assert (bag / "metadata.yaml").exists() and list(bag.glob("*.mcap"))
+
+
+def test_same_code_same_outputs(bag: Path) -> None:
+    assert run(bag, STACK) == []
+
+
+def test_a_changed_braking_threshold_is_caught(bag: Path) -> None:
+    brake = dataclasses.replace(STACK.aeb.brake, stop_margin_m=STACK.aeb.brake.stop_margin_m + 2.0)
+    changed = dataclasses.replace(STACK, aeb=dataclasses.replace(STACK.aeb, brake=brake))
+    differences = run(bag, changed)
+    assert differences, "a 2 m larger stop margin must change some brake decision"
+    assert {d.topic for d in differences} == {topics.BRAKE_COMMAND.name}
+    assert all(d.field == "accel.linear.x" for d in differences)
+
+
+def test_a_changed_clustering_parameter_is_caught(bag: Path) -> None:
+    cluster = dataclasses.replace(STACK.perception.pipeline.cluster, min_points=500)
+    pipeline = dataclasses.replace(STACK.perception.pipeline, cluster=cluster)
+    changed = dataclasses.replace(STACK, perception=dataclasses.replace(STACK.perception, pipeline=pipeline))
+    assert any(d.topic == topics.OBJECTS.name for d in run(bag, changed))
+
+
+def test_bags_from_other_tools_in_sqlite3_read_too(tmp_path: Path) -> None:
+    from rclpy.serialization import serialize_message
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+    from std_msgs.msg import String
+
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    writer = Writer(tmp_path / "other", version=8, storage_plugin=StoragePlugin.SQLITE3)
+    writer.open()
+    connection = writer.add_connection("/chatter", "std_msgs/msg/String", typestore=store)
+    for i in range(3):
+        writer.write(connection, 1000 + i, serialize_message(String(data=f"hello {i}")))
+    writer.close()
+    messages = list(read_bag(tmp_path / "other"))
+    assert [(t, ts, m.data) for t, ts, m in messages] == [("/chatter", 1000 + i, f"hello {i}") for i in range(3)]
