@@ -36,6 +36,10 @@ class TopicSpec:
     role: str
     description: str
 
+    def format(self, **fields: str) -> str:
+        """The concrete name of a per-sensor topic, e.g. ``CAMERA_IMAGE.format(camera="front")``."""
+        return self.name.format(**fields)
+
 
 LIDAR_POINTS = TopicSpec(
     "/sensing/lidar/points",
@@ -45,6 +49,24 @@ LIDAR_POINTS = TopicSpec(
     "10 Hz",
     "input",
     "LiDAR scan, stamped at capture; needs fields x, y, z (float32/64); NaN/inf points are dropped",
+)
+CAMERA_IMAGE = TopicSpec(
+    "/sensing/camera/{camera}/image_raw",
+    "sensor_msgs/msg/Image",
+    SENSOR_QOS,
+    "{camera}_optical",
+    "10 Hz",
+    "input",
+    "camera image (rgb8, bgr8, rgba8, bgra8, mono8, mono16), stamped at capture; one per rig camera",
+)
+CAMERA_INFO = TopicSpec(
+    "/sensing/camera/{camera}/camera_info",
+    "sensor_msgs/msg/CameraInfo",
+    SENSOR_QOS,
+    "{camera}_optical",
+    "with each image",
+    "input",
+    "pinhole intrinsics of that camera (config/cameras.yaml holds the extrinsics)",
 )
 ODOMETRY = TopicSpec(
     "/localization/odometry",

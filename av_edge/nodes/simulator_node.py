@@ -20,15 +20,17 @@ import rclpy
 from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
-from sensor_msgs.msg import PointCloud2
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from av_edge import topics
+from av_edge.core.camera import load_rig
 from av_edge.core.config import bounded
+from av_edge.core.image import array_to_image
 from av_edge.core.perception.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.paths import config_file
 from av_edge.ros import node_setup
-from av_edge.ros.messages import cloud_msg, odometry_msg, stamp_to_ns
+from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, odometry_msg, stamp_to_ns
 from av_edge.ros.qos import qos_profile
 from av_edge.sim.catalog import find_scenario
 from av_edge.sim.simulation import SimConfig, Simulation
@@ -39,6 +41,8 @@ class SimulatorNodeConfig:
     sim: SimConfig
     scenario: str
     scenario_dir: str  # relative paths are under the package's config/
+    camera_rig: str  # relative paths are under the package's config/
+    publish_cameras: bool  # render and publish the rig's images with every scan
     lidar_frame: str
     result_path: str
     physics_rate_hz: float = bounded(10.0, 1000.0)
@@ -51,9 +55,8 @@ class SimulatorNode(Node):
     def __init__(self) -> None:
         super().__init__("simulator_node", automatically_declare_parameters_from_overrides=True)
         self.config = node_setup.load_config(self, SimulatorNodeConfig)
-        directory = Path(self.config.scenario_dir)
-        directory = directory if directory.is_absolute() else config_file(str(directory))
-        self.scenario = find_scenario(directory, self.config.scenario, self.config.sim)
+        self.scenario = find_scenario(_config_path(self.config.scenario_dir), self.config.scenario, self.config.sim)
+        self.rig = load_rig(_config_path(self.config.camera_rig))
         self._sim: Simulation | None = None
         self._warmup = Simulation(self.config.sim, self.scenario, self._now_ns())  # frozen: never advanced
         self._answers_in_budget = 0
@@ -61,6 +64,14 @@ class SimulatorNode(Node):
         self._cloud = self.create_publisher(PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos))
         self._odometry = self.create_publisher(Odometry, topics.ODOMETRY.name, qos_profile(topics.ODOMETRY.qos))
         self._truth = self.create_publisher(PointCloud2, topics.GROUND_TRUTH.name, qos_profile(topics.GROUND_TRUTH.qos))
+        image_qos, info_qos = qos_profile(topics.CAMERA_IMAGE.qos), qos_profile(topics.CAMERA_INFO.qos)
+        self._images = {
+            c.name: (
+                self.create_publisher(Image, topics.CAMERA_IMAGE.format(camera=c.name), image_qos),
+                self.create_publisher(CameraInfo, topics.CAMERA_INFO.format(camera=c.name), info_qos),
+            )
+            for c in self.rig
+        }
         self._brake_topic = topics.BRAKE_COMMAND.name
         self.create_subscription(
             AccelStamped,
@@ -105,6 +116,15 @@ class SimulatorNode(Node):
             self._odometry.publish(odometry(self._sim, now_ns))
         if self._publish_scan_when_due(self._sim, now_ns):
             self._truth.publish(cloud_msg(encode_objects(self._sim.ground_truth(now_ns)), now_ns, "odom"))
+            if self.config.publish_cameras:
+                self._publish_images(self._sim, now_ns)
+
+    def _publish_images(self, sim: Simulation, now_ns: int) -> None:
+        images = sim.render(now_ns)
+        for camera in self.rig:
+            image_pub, info_pub = self._images[camera.name]
+            image_pub.publish(image_msg(array_to_image(images[camera.name], "bgr8"), now_ns, camera.optical_frame))
+            info_pub.publish(camera_info_msg(camera, now_ns))
 
     def _publish_warmup(self, now_ns: int) -> None:
         if self._publish_scan_when_due(self._warmup, now_ns):
@@ -127,7 +147,8 @@ class SimulatorNode(Node):
             return False
         if not ready:
             self.get_logger().error("the stack did not answer in time; running the scenario anyway")
-        self._sim = Simulation(self.config.sim, self.scenario, now_ns)
+        cameras = self.rig if self.config.publish_cameras else ()
+        self._sim = Simulation(self.config.sim, self.scenario, now_ns, cameras)
         self._next_scan_ns = self._next_odometry_ns = now_ns
         scenario = self.scenario
         self.get_logger().info(f"scenario '{scenario.name}' started at {scenario.ego_speed_kmh:.0f} km/h")
@@ -141,6 +162,11 @@ class SimulatorNode(Node):
         path.write_text(json.dumps(result, indent=2) + "\n")
         self.get_logger().info(f"finished: {result['outcome']}, result in {path}")
         rclpy.try_shutdown()
+
+
+def _config_path(value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else config_file(value)
 
 
 def odometry(sim: Simulation, now_ns: int) -> Odometry:

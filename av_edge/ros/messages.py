@@ -7,10 +7,11 @@ from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
 from nav_msgs.msg import Odometry
-from sensor_msgs.msg import Image, PointCloud2, PointField
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
+from av_edge.core.camera import CameraConfig
 from av_edge.core.diagnostics import Status
 from av_edge.core.image import ImageBuffer
 from av_edge.core.pointcloud import CloudBuffer
@@ -127,3 +128,19 @@ def odometry_msg(x: float, y: float, yaw: float, speed_mps: float, yaw_rate: flo
     msg.twist.twist.linear.x = speed_mps
     msg.twist.twist.angular.z = yaw_rate
     return msg
+
+
+def camera_info_msg(camera: CameraConfig, stamp_ns: int) -> CameraInfo:
+    """Pinhole CameraInfo without distortion, in the camera's optical frame."""
+    k = camera.intrinsics()
+    projection = np.hstack([k, np.zeros((3, 1))])
+    return CameraInfo(
+        header=header(stamp_ns, camera.optical_frame),
+        height=camera.height,
+        width=camera.width,
+        distortion_model="plumb_bob",
+        d=[0.0] * 5,
+        k=k.ravel().tolist(),
+        r=np.eye(3).ravel().tolist(),
+        p=projection.ravel().tolist(),
+    )

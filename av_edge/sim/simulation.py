@@ -7,18 +7,21 @@ lock-step runner by hand. Everything reported is computed here, so both modes gr
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from av_edge.core.aeb import VehicleConfig
+from av_edge.core.camera import CameraConfig
 from av_edge.core.config import bounded
 from av_edge.core.latency import LatencyTracker
 from av_edge.sim.actors import ground_truth
 from av_edge.sim.dynamics import DynamicsConfig, EgoDynamics
 from av_edge.sim.geometry2d import polygon_distance
 from av_edge.sim.lidar import LidarConfig, LidarModel
+from av_edge.sim.render import CameraRenderer
 from av_edge.sim.scenario import Scenario
 from av_edge.sim.world import Box
 
@@ -47,12 +50,15 @@ class EgoState:
 
 
 class Simulation:
-    def __init__(self, config: SimConfig, scenario: Scenario, start_ns: int) -> None:
+    def __init__(
+        self, config: SimConfig, scenario: Scenario, start_ns: int, cameras: Sequence[CameraConfig] = ()
+    ) -> None:
         self.config = config
         self.scenario = scenario
         self.road = scenario.road
         self.ego = EgoDynamics(config.dynamics, x=0.0, speed_mps=scenario.ego_speed_mps, now_ns=start_ns)
         self.lidar = LidarModel(config.lidar, config.seed, scenario.lidar_dropout, scenario.lidar_blockage_deg)
+        self.cameras = [CameraRenderer(camera, config.seed + i) for i, camera in enumerate(cameras)]
         self.start_ns = start_ns
         self.latency = LatencyTracker(window=100000, budget_ms=config.latency_budget_ms)
         self.brake_onset_ttc_s = math.nan
@@ -126,6 +132,15 @@ class Simulation:
         """A LiDAR scan at the current ego pose, actors where they are at ``now_ns``, in the sensor frame."""
         state = self.state()
         return self.lidar.scan(state.x, state.y, state.yaw, self.boxes(now_ns))
+
+    def render(self, now_ns: int) -> dict[str, np.ndarray]:
+        """A BGR image per camera of the rig, of the scene at ``now_ns``."""
+        state, boxes = self.state(), self.boxes(now_ns)
+        night = self.scenario.lighting == "night"
+        return {
+            r.camera.name: r.render((state.x, state.y, state.yaw), boxes, self.road, self.ego.x, night)
+            for r in self.cameras
+        }
 
     def on_brake_command(
         self, accel_mps2: float, stamp_ns: int, apply_ns: int, latency_ms: float | None = None

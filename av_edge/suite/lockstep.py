@@ -10,17 +10,20 @@ i.e. the AEB decides on scan k with the objects of scan k-1, as it does over DDS
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from av_edge import topics
+from av_edge.core.camera import CameraConfig
+from av_edge.core.image import array_to_image
 from av_edge.core.perception.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.nodes.simulator_node import odometry
 from av_edge.ros.handlers import AebHandler, PerceptionHandler
-from av_edge.ros.messages import cloud_msg
+from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg
 from av_edge.sim.scenario import Scenario
 from av_edge.sim.simulation import Simulation
 from av_edge.suite.bag import BagRecorder
@@ -50,9 +53,14 @@ class RunResult:
 
 
 def run_lockstep(
-    scenario: Scenario, stack: StackConfig, recorder: BagRecorder | None = None, perception: bool = True
+    scenario: Scenario,
+    stack: StackConfig,
+    recorder: BagRecorder | None = None,
+    perception: bool = True,
+    cameras: Sequence[CameraConfig] = (),
 ) -> RunResult:
-    sim = Simulation(stack.sim, scenario, start_ns=0)
+    """One scenario, lock-step. ``cameras`` are rendered with each scan (recorded when recording)."""
+    sim = Simulation(stack.sim, scenario, 0, cameras)
     log: list[str] = []
     aeb = AebHandler(stack.aeb, log.append)
     seeing = PerceptionHandler(stack.perception, log.append) if perception else None
@@ -80,6 +88,13 @@ def run_lockstep(
             cloud = cloud_msg(array_to_cloud(points), now, stack.lidar_frame)
             record(topics.LIDAR_POINTS.name, cloud, now)
             record(topics.GROUND_TRUTH.name, cloud_msg(encode_objects(sim.ground_truth(now)), now, "odom"), now)
+            for camera, image in zip(cameras, sim.render(now).values(), strict=True):
+                record(
+                    topics.CAMERA_IMAGE.format(camera=camera.name),
+                    image_msg(array_to_image(image, "bgr8"), now, camera.optical_frame),
+                    now,
+                )
+                record(topics.CAMERA_INFO.format(camera=camera.name), camera_info_msg(camera, now), now)
             started = time.perf_counter()
             command = aeb.on_cloud(cloud, now)
             latency_ms = (time.perf_counter() - started) * 1e3

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from av_edge.core.camera import load_rig
 from av_edge.core.errors import ConfigError
 from av_edge.paths import config_file
 from av_edge.sim.catalog import ego_geometry
@@ -45,7 +46,7 @@ def _run_one(job: tuple[Scenario, Path | None]) -> RunResult:
     if record_dir is None:
         return run_lockstep(scenario, StackConfig.load())
     with BagRecorder(record_dir / scenario.name) as recorder:
-        return run_lockstep(scenario, StackConfig.load(), recorder)
+        return run_lockstep(scenario, StackConfig.load(), recorder, cameras=load_rig(config_file("cameras.yaml")))
 
 
 def run_all(

@@ -72,3 +72,20 @@ def test_bags_from_other_tools_in_sqlite3_read_too(tmp_path: Path) -> None:
     writer.close()
     messages = list(read_bag(tmp_path / "other"))
     assert [(t, ts, m.data) for t, ts, m in messages] == [("/chatter", 1000 + i, f"hello {i}") for i in range(3)]
+
+
+def test_recording_with_cameras_holds_images_and_camera_info(tmp_path: Path) -> None:
+    from av_edge.core.camera import load_rig
+    from av_edge.core.image import image_to_array
+    from av_edge.paths import config_file
+
+    rig = load_rig(config_file("cameras.yaml"))
+    short = dataclasses.replace(BY_NAME["fa_overhead_sign_gantry_80kmh"], duration_s=0.3)
+    with BagRecorder(tmp_path / "cams") as recorder:
+        run_lockstep(short, STACK, recorder, cameras=rig)
+    images = [m for t, _, m in read_bag(tmp_path / "cams") if t == topics.CAMERA_IMAGE.format(camera="front")]
+    infos = [m for t, _, m in read_bag(tmp_path / "cams") if t == topics.CAMERA_INFO.format(camera="front")]
+    assert len(images) == len(infos) == 3
+    assert image_to_array(images[0]).shape == (480, 640, 3)
+    assert infos[0].k[0] == pytest.approx(rig[0].intrinsics()[0, 0])
+    assert images[0].header.frame_id == "front_optical"
