@@ -55,6 +55,12 @@ class BagRecorder:
         self.close()
 
 
+def bag_topics(path: Path) -> dict[str, str]:
+    """Topic -> message type of every connection in a rosbag2."""
+    with AnyReader([path]) as reader:
+        return {c.topic: c.msgtype for c in reader.connections}
+
+
 def read_bag(path: Path, topics: set[str] | None = None) -> Iterator[tuple[str, int, Any]]:
     """(topic, log time ns, rclpy message) in log-time order, from an MCAP or sqlite3 rosbag2."""
     with AnyReader([path]) as reader:

@@ -18,8 +18,9 @@ from rosgraph_msgs.msg import Clock
 from av_edge import topics
 from av_edge.ros.messages import ns_to_stamp
 from av_edge.ros.qos import qos_profile
-from av_edge.suite.bag import read_bag
+from av_edge.suite.bag import bag_topics, message_class, read_bag
 
+MATCH_TIMEOUT_S = 5.0  # waiting longer for topics nobody subscribes to only delays the replay
 CLOCK_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT)
 DEFAULT_QOS = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -49,10 +50,14 @@ def replay(
     rclpy.init(context=context, domain_id=domain_id)
     node = rclpy.create_node("av_edge_replay", context=context)
     clock_publisher = node.create_publisher(Clock, "/clock", CLOCK_QOS) if clock else None
-    publishers: dict[str, Any] = {}
+    selected = {t: m for t, m in bag_topics(bag).items() if not only or t in only}
+    publishers = {
+        topic: node.create_publisher(message_class(msgtype), remap.get(topic, topic), _qos(remap.get(topic, topic)))
+        for topic, msgtype in selected.items()
+    }
     published = 0
     try:
-        time.sleep(1.0)  # discovery: let subscribers match before the first message
+        _wait_for_subscribers(list(publishers.values()), MATCH_TIMEOUT_S)
         while True:
             first_ns: int | None = None
             wall_start = time.monotonic()
@@ -68,10 +73,7 @@ def replay(
                     clock_publisher.publish(Clock(clock=ns_to_stamp(log_ns)))
                 if restamp and hasattr(msg, "header"):
                     msg.header.stamp = node.get_clock().now().to_msg()
-                name = remap.get(topic, topic)
-                if name not in publishers:
-                    publishers[name] = node.create_publisher(type(msg), name, _qos(name))
-                publishers[name].publish(msg)
+                publishers[topic].publish(msg)
                 published += 1
             if not loop or not context.ok():
                 break
@@ -81,6 +83,14 @@ def replay(
         node.destroy_node()
         context.try_shutdown()
     return published
+
+
+def _wait_for_subscribers(publishers: list[Any], timeout_s: float) -> None:
+    """Until every publisher that will get a subscriber has one (discovery), or the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not all(p.get_subscription_count() > 0 for p in publishers):
+        time.sleep(0.05)
+    time.sleep(0.2)  # matched endpoints: let the last handshakes finish
 
 
 def parse_remaps(items: Sequence[str]) -> dict[str, str]:
