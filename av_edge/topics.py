@@ -115,6 +115,16 @@ MARKERS = TopicSpec(
     "output",
     "boxes and track ids for RViz; built only while someone subscribes",
 )
+EVENTS = TopicSpec(
+    "/av_edge/events",
+    "diagnostic_msgs/msg/DiagnosticArray",
+    DIAGNOSTICS_QOS,
+    "-",
+    "on change",
+    "output",
+    "the shared event channel: one status per event (name = node/kind, e.g. aeb/forward_collision_warning, "
+    "aeb/emergency_braking, aeb/watchdog; level, message, key/values); for the clip recorder and operators",
+)
 GROUND_TRUTH = TopicSpec(
     "/av_edge/sim/ground_truth",
     "sensor_msgs/msg/PointCloud2",

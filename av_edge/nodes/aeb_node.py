@@ -1,4 +1,9 @@
-"""Emergency braking node: one brake command per LiDAR scan (logic in :class:`av_edge.ros.handlers.AebHandler`)."""
+"""Emergency braking node: one brake command per LiDAR scan (logic in :class:`av_edge.ros.handlers.AebHandler`).
+
+Decisions are event-driven on each scan. A 20 Hz watchdog timer notices a silent sensor without
+waiting for the message that never comes: it publishes the ERROR diagnostics at once and, when the
+degraded action is "brake", braking commands.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from av_edge.ros import node_setup
 from av_edge.ros.handlers import AebHandler
 from av_edge.ros.qos import qos_profile
 
+WATCHDOG_PERIOD_S = 0.05
+
 
 class AebNode(Node):
     def __init__(self) -> None:
@@ -22,6 +29,7 @@ class AebNode(Node):
         qos = qos_profile
         self._brake = self.create_publisher(AccelStamped, topics.BRAKE_COMMAND.name, qos(topics.BRAKE_COMMAND.qos))
         self._diagnostics = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS.name, qos(topics.DIAGNOSTICS.qos))
+        self._events = self.create_publisher(DiagnosticArray, topics.EVENTS.name, qos(topics.EVENTS.qos))
         now = self._now_ns
         self.create_subscription(PointCloud2, topics.LIDAR_POINTS.name, self._on_cloud, qos(topics.LIDAR_POINTS.qos))
         self.create_subscription(
@@ -31,6 +39,7 @@ class AebNode(Node):
             PointCloud2, topics.OBJECTS.name, lambda m: self.handler.on_objects(m, now()), qos(topics.OBJECTS.qos)
         )
         self.create_timer(1.0, lambda: self._diagnostics.publish(self.handler.diagnostics(now())))
+        self.create_timer(WATCHDOG_PERIOD_S, self._watchdog)
 
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds
@@ -40,6 +49,21 @@ class AebNode(Node):
         if command is not None:
             self._brake.publish(command)
             self.handler.on_published(command, self._now_ns())
+        self._publish_events()
+
+    def _watchdog(self) -> None:
+        now = self._now_ns()
+        command = self.handler.watchdog(now)
+        if command is not None:
+            self._brake.publish(command)
+        if self._publish_events():
+            self._diagnostics.publish(self.handler.diagnostics(now))  # a new fault: say so now, not in 1 s
+
+    def _publish_events(self) -> bool:
+        events = self.handler.events(self._now_ns())
+        if events is not None:
+            self._events.publish(events)
+        return events is not None
 
 
 def main() -> int:

@@ -49,7 +49,7 @@ class AebHandler:
         self._log = log
 
     def on_odometry(self, msg: Odometry, now_ns: int) -> None:
-        self.core.on_odometry(msg.twist.twist.linear.x, now_ns)
+        self.core.on_odometry(msg.twist.twist.linear.x, msg.twist.twist.angular.z, now_ns)
 
     def on_objects(self, msg: PointCloud2, now_ns: int) -> None:
         health = self.core.health
@@ -70,15 +70,31 @@ class AebHandler:
         decision = self.core.on_cloud(xyz, stamp_to_ns(msg.header.stamp), now_ns)
         if decision.state is not previous:
             self._log(_transition(previous.value, decision))
-        command = AccelStamped(header=header(decision.stamp_ns, "base_link"))
-        command.accel.linear.x = decision.accel_mps2
-        return command
+        return brake_command(decision.accel_mps2, decision.stamp_ns)
+
+    def watchdog(self, now_ns: int) -> AccelStamped | None:
+        """Between scans: a braking command when the watchdog's degraded action demands one."""
+        decel = self.core.degraded_command(now_ns)
+        return None if decel is None else brake_command(-decel, now_ns)
+
+    def events(self, now_ns: int) -> DiagnosticArray | None:
+        """Events raised since the last call (stage changes, watchdog faults), or None."""
+        if not self.core.events:
+            return None
+        events, self.core.events = self.core.events, []
+        return diagnostic_array(events, now_ns)
 
     def on_published(self, command: AccelStamped, now_ns: int) -> None:
         self.core.health.on_output(stamp_to_ns(command.header.stamp), now_ns)
 
     def diagnostics(self, now_ns: int) -> DiagnosticArray:
         return diagnostic_array([self.core.diagnostics(now_ns)], now_ns)
+
+
+def brake_command(accel_mps2: float, stamp_ns: int) -> AccelStamped:
+    command = AccelStamped(header=header(stamp_ns, "base_link"))
+    command.accel.linear.x = accel_mps2
+    return command
 
 
 def _transition(previous: str, decision: Decision) -> str:

@@ -44,6 +44,7 @@ class VehicleProbe:
         self.brakes: list[BrakeSample] = []
         self.diagnostics: list[DiagnosticArray] = []
         self.objects: list[PointCloud2] = []
+        self.events: list[tuple[int, DiagnosticArray]] = []  # (received ns, message)
         self._lock = threading.Lock()
         self._clouds = self.node.create_publisher(
             PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos)
@@ -57,6 +58,9 @@ class VehicleProbe:
         )
         self.node.create_subscription(
             PointCloud2, topics.OBJECTS.name, self._on_objects, qos_profile(topics.OBJECTS.qos)
+        )
+        self.node.create_subscription(
+            DiagnosticArray, topics.EVENTS.name, self._on_event, qos_profile(topics.EVENTS.qos)
         )
         self._executor = SingleThreadedExecutor(context=self.context)
         self._executor.add_node(self.node)
@@ -79,6 +83,10 @@ class VehicleProbe:
         sample = BrakeSample(stamp_to_ns(msg.header.stamp), self.now_ns(), msg.accel.linear.x)
         with self._lock:
             self.brakes.append(sample)
+
+    def _on_event(self, msg: DiagnosticArray) -> None:
+        with self._lock:
+            self.events.append((self.now_ns(), msg))
 
     def _on_objects(self, msg: PointCloud2) -> None:
         with self._lock:

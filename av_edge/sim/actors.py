@@ -136,5 +136,7 @@ def ground_truth(actors: list[Actor], road: Road, t: float) -> np.ndarray:
             actor.class_id,
             1.0,
             i + 1,
+            0.0,
+            0.0,
         )
     return truth

@@ -132,6 +132,7 @@ def _actor(spec: Mapping[str, Any], ego_speed: float, ego: EgoGeometry) -> Actor
     length, width, _, _ = SIZES[kind]
     gap = max(float(spec.get("gap_m", 0.0)), ego_speed * float(spec.get("headway_s", 0.0)))
     s = float(spec["s_m"]) if "s_m" in spec else ego.front_overhang_m + gap + length / 2
+    s += float(spec.get("offset_m", 0.0))  # shift along the road after placement (relative layouts)
     if "overlap_pct" in spec:
         overlap = float(spec["overlap_pct"]) / 100.0
         d = 0.0 if overlap >= 1.0 else -ego.width_m / 2 + overlap * ego.width_m - width / 2

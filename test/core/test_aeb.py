@@ -1,7 +1,11 @@
+"""AEB core: predicted-path corridor, threats, staged response (every state x event), watchdog."""
+
+from __future__ import annotations
+
+import dataclasses
 import itertools
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -10,9 +14,15 @@ from av_edge.core.aeb import (
     AebConfig,
     AebCore,
     AebState,
+    Decision,
+    Threat,
+    crossing_threats,
     nearest_obstacle,
     next_state,
+    requested_decel,
+    required_decel,
     stopping_distance,
+    threat_level,
     time_to_collision,
 )
 from av_edge.core.config import build_config, load_params_file
@@ -23,10 +33,11 @@ CONFIG = build_config(
     AebConfig, load_params_file(Path(__file__).resolve().parents[2] / "config/aeb.params.yaml", "aeb_node")
 )
 V, C, B = CONFIG.vehicle, CONFIG.corridor, CONFIG.brake
-LIDAR_X, LIDAR_Z = CONFIG.lidar_extrinsic.x, CONFIG.lidar_extrinsic.z
+MOUNT = np.array([CONFIG.lidar_extrinsic.x, 0.0, CONFIG.lidar_extrinsic.z])
+MS = 1_000_000
 
 
-def wall(gap_m, lateral_m=0.0, width=1.6, height=1.4, n=200):
+def wall(gap_m: float, lateral_m: float = 0.0, width: float = 1.6, height: float = 1.4, n: int = 200) -> np.ndarray:
     """base_link points of a vertical wall ``gap_m`` ahead of the bumper."""
     rng = np.random.default_rng(0)
     y = rng.uniform(lateral_m - width / 2, lateral_m + width / 2, n)
@@ -34,15 +45,24 @@ def wall(gap_m, lateral_m=0.0, width=1.6, height=1.4, n=200):
     return np.column_stack([np.full(n, V.front_overhang_m + gap_m), y, z])
 
 
-def to_lidar(points):
-    return (points - [LIDAR_X, 0.0, LIDAR_Z]).astype(np.float32)
+def scan(points: np.ndarray) -> np.ndarray:
+    """base_link points -> lidar frame, plus ground returns all around (a healthy, unblocked scan)."""
+    angles = np.linspace(-np.pi, np.pi, 720, endpoint=False)
+    ground = np.column_stack([10 * np.cos(angles), 10 * np.sin(angles), np.full(720, -MOUNT[2])])
+    return np.vstack([(points - MOUNT), ground]).astype(np.float32)
 
 
-def test_nearest_obstacle_gap_and_support():
+def obstacle_at(gap: float, lateral: float = 0.0) -> np.ndarray:
+    return wall(gap, lateral)
+
+
+# --- corridor along the predicted path ------------------------------------------------------------
+
+
+def test_nearest_obstacle_gap_and_support() -> None:
     obstacle = nearest_obstacle(wall(12.0), V, C)
-    assert obstacle is not None
-    assert obstacle.gap_m == pytest.approx(12.0)
-    assert obstacle.n_points > 100
+    assert obstacle is not None and obstacle.gap_m == pytest.approx(12.0)
+    assert 150 < obstacle.n_points < 200  # returns below min_height_m are not obstacle points
 
 
 @pytest.mark.parametrize(
@@ -55,149 +75,245 @@ def test_nearest_obstacle_gap_and_support():
         (wall(10.0, n=C.min_points - 1), "too few returns (spray)"),
     ],
 )
-def test_no_obstacle_outside_the_corridor(points, why):
+def test_no_obstacle_outside_the_corridor(points: np.ndarray, why: str) -> None:
     assert nearest_obstacle(points, V, C) is None, why
 
 
-def test_a_few_stray_returns_do_not_set_the_gap():
-    points = np.vstack([wall(20.0), wall(3.0, n=C.min_points - 1)])
-    obstacle = nearest_obstacle(points, V, C)
-    assert obstacle is not None and obstacle.gap_m == pytest.approx(20.0)
+def test_corridor_follows_the_curve() -> None:
+    curvature = 1 / 150.0
+    s = 30.0
+    on_path = np.array([[150 * math.sin(s / 150), 150 * (1 - math.cos(s / 150))]])
+    ahead = np.column_stack([np.repeat(on_path, 50, axis=0), np.linspace(0.4, 1.4, 50)])
+    straight_ahead = wall(s - V.front_overhang_m)
+    assert nearest_obstacle(ahead, V, C, curvature) is not None  # a car ahead in the bend
+    assert nearest_obstacle(ahead, V, C, 0.0) is None  # ... that a straight corridor misses
+    assert nearest_obstacle(straight_ahead, V, C, curvature) is None  # and parked on the outside
 
 
-def test_stopping_distance_and_ttc():
-    assert stopping_distance(0.0, B) == pytest.approx(B.stop_margin_m)
-    v = 13.89
-    expected = v * B.response_time_s + v**2 / (2 * B.planning_decel_mps2) + B.stop_margin_m
-    assert stopping_distance(v, B) == pytest.approx(expected)
-    assert time_to_collision(20.0, 10.0) == 2.0
-    assert time_to_collision(20.0, 0.0) == math.inf
+# --- threat quantities ------------------------------------------------------------------------------
 
 
-# Every state x every event of the state machine.
-EVENTS: dict[str, dict[str, Any]] = {
-    "threat": dict(threat=True, clear_frames=0, speed_mps=10.0),
-    "no_threat_not_clear": dict(threat=False, clear_frames=0, speed_mps=10.0),
-    "clear_released": dict(threat=False, clear_frames=B.release_clear_frames, speed_mps=10.0),
-    "stopped_not_clear": dict(threat=True, clear_frames=0, speed_mps=0.0),
-    "stopped_and_clear": dict(threat=False, clear_frames=B.release_clear_frames, speed_mps=0.0),
-}
-EXPECTED = {
-    (AebState.CRUISE, "threat"): AebState.BRAKING,
-    (AebState.CRUISE, "no_threat_not_clear"): AebState.CRUISE,
-    (AebState.CRUISE, "clear_released"): AebState.CRUISE,
-    (AebState.CRUISE, "stopped_not_clear"): AebState.BRAKING,
-    (AebState.CRUISE, "stopped_and_clear"): AebState.CRUISE,
-    (AebState.BRAKING, "threat"): AebState.BRAKING,
-    (AebState.BRAKING, "no_threat_not_clear"): AebState.BRAKING,
-    (AebState.BRAKING, "clear_released"): AebState.CRUISE,
-    (AebState.BRAKING, "stopped_not_clear"): AebState.HOLD,
-    (AebState.BRAKING, "stopped_and_clear"): AebState.CRUISE,
-    (AebState.HOLD, "threat"): AebState.HOLD,
-    (AebState.HOLD, "no_threat_not_clear"): AebState.HOLD,
-    (AebState.HOLD, "clear_released"): AebState.CRUISE,
-    (AebState.HOLD, "stopped_not_clear"): AebState.HOLD,
-    (AebState.HOLD, "stopped_and_clear"): AebState.CRUISE,
-}
+def test_required_deceleration() -> None:
+    v = 20.0
+    gap = stopping_distance(v, B)
+    assert required_decel(gap, v, 0.0, 0.0, B) == pytest.approx(B.full_trigger_mps2)
+    assert required_decel(gap, v, v, 0.0, B) == 0.0  # a lead at our speed: nothing to shed
+    # a lead braking at 5 m/s^2 from our speed, 12 m ahead: we must stop within 12 m + its 40 m
+    need = required_decel(12.0, v, v, 5.0, B)
+    available = 12.0 - B.stop_margin_m
+    assert need == pytest.approx(v**2 / (2 * (available + v**2 / 10)))
+    assert required_decel(B.stop_margin_m, 5.0, 0.0, 0.0, B) == math.inf
+    assert time_to_collision(20.0, 10.0) == 2.0 and time_to_collision(20.0, 0.0) == math.inf
 
 
-@pytest.mark.parametrize(("state", "event"), list(itertools.product(AebState, EVENTS)))
-def test_state_machine_every_state_and_event(state, event):
-    assert next_state(state, brake=B, **EVENTS[event]) is EXPECTED[(state, event)]
+def make_threat(decel: float, ttc: float = math.inf) -> Threat:
+    return Threat("points", 10.0, 5.0, 0.0, 0.0, decel, ttc)
 
 
-def run_core(core, gaps, speed, start_ns=0):
+@pytest.mark.parametrize(
+    ("decel", "ttc", "level"),
+    [
+        (0.0, math.inf, 0),
+        (0.0, B.warning_ttc_s, 1),
+        (B.partial_trigger_mps2, math.inf, 2),
+        (B.full_trigger_mps2, math.inf, 3),
+        (math.inf, 0.1, 3),
+    ],
+)
+def test_threat_levels(decel: float, ttc: float, level: int) -> None:
+    assert threat_level(make_threat(decel, ttc), B) == level
+
+
+# --- the staged state machine: every state x every event -----------------------------------------
+
+
+def expected(state: AebState, level: int, stopped: bool, released: bool) -> AebState:
+    """The specification, stated independently of the implementation."""
+    if state is AebState.HOLD:
+        return AebState.CRUISE if released else AebState.HOLD
+    order = [AebState.CRUISE, AebState.WARNING, AebState.PARTIAL, AebState.FULL]
+    if level > order.index(state):
+        return order[level]  # escalate at once
+    if state in (AebState.PARTIAL, AebState.FULL) and stopped:
+        return AebState.HOLD
+    return AebState.CRUISE if released else state  # never de-escalate while the threat lasts
+
+
+@pytest.mark.parametrize(
+    ("state", "level", "stopped", "released"), list(itertools.product(AebState, range(4), (False, True), (False, True)))
+)
+def test_every_state_and_event(state: AebState, level: int, stopped: bool, released: bool) -> None:
+    assert next_state(state, level, stopped, released) is expected(state, level, stopped, released)
+
+
+def test_requests_per_state() -> None:
+    assert [requested_decel(s, B) for s in AebState] == [
+        0.0,
+        0.0,
+        B.partial_decel_mps2,
+        B.full_decel_mps2,
+        B.hold_decel_mps2,
+    ]
+
+
+# --- AebCore over scans -------------------------------------------------------------------------
+
+
+def drive(
+    core: AebCore, gaps: list[float | None], speed: float, start_ns: int = 0, lateral: float = 0.0
+) -> list[Decision]:
     decisions = []
     for i, gap in enumerate(gaps):
-        now = start_ns + i * 100_000_000
-        core.on_odometry(speed, now)
-        points = wall(gap) if gap is not None else wall(10.0, lateral_m=5.0)
-        decisions.append(core.on_cloud(to_lidar(points), now, now + 5_000_000))
+        now = start_ns + i * 100 * MS
+        core.on_odometry(speed, 0.0, now)
+        points = wall(gap, lateral) if gap is not None else wall(10.0, lateral_m=5.0)
+        decisions.append(core.on_cloud(scan(points), now, now + 5 * MS))
     return decisions
 
 
-def test_brakes_once_the_gap_reaches_the_stopping_distance_and_holds():
+def test_staged_response_escalates_with_the_threat_then_holds() -> None:
+    core, v = AebCore(CONFIG), 13.89
+    warn_gap = v * B.warning_ttc_s - 0.5
+    partial_gap = B.stop_margin_m + v * B.response_time_s + v**2 / (2 * (B.partial_trigger_mps2 + 0.5))
+    full_gap = stopping_distance(v, B) - 0.5
+    states = [d.state for d in drive(core, [60.0, warn_gap, partial_gap, full_gap], v)]
+    assert states == [AebState.CRUISE, AebState.WARNING, AebState.PARTIAL, AebState.FULL]
+    assert core.last is not None and core.last.accel_mps2 == -B.full_decel_mps2
+    held = drive(core, [2.0] * 3, 0.0, start_ns=10**9)
+    assert all(d.state is AebState.HOLD and d.accel_mps2 == -B.hold_decel_mps2 for d in held)
+
+
+def test_releases_after_the_path_stays_clear() -> None:
     core = AebCore(CONFIG)
-    v = 13.89
-    needed = stopping_distance(v, B)
-    decisions = run_core(core, [needed + 5, needed + 1, needed - 0.5, needed - 1.5], v)
-    assert [d.accel_mps2 for d in decisions] == [0.0, 0.0, -B.decel_mps2, -B.decel_mps2]
-    assert decisions[2].state is AebState.BRAKING
-    assert decisions[2].ttc_s == pytest.approx((needed - 0.5) / v, rel=1e-3)
-    held = run_core(core, [2.0] * 3, 0.0, start_ns=10**9)
-    assert all(d.state is AebState.HOLD and d.accel_mps2 < 0 for d in held)
+    drive(core, [5.0], 13.89)
+    assert core.state is AebState.FULL
+    states = [d.state for d in drive(core, [None] * B.release_clear_frames, 13.0, start_ns=10**9)]
+    assert states[-1] is AebState.CRUISE and all(s is AebState.FULL for s in states[:-1])
 
 
-def test_releases_after_the_corridor_stays_empty():
-    core = AebCore(CONFIG)
-    run_core(core, [5.0], 13.89)
-    assert core.state is AebState.BRAKING
-    decisions = run_core(core, [None] * B.release_clear_frames, 13.0, start_ns=10**9)
-    assert [d.state for d in decisions][-1] is AebState.CRUISE
-    assert all(d.state is AebState.BRAKING for d in decisions[:-1])
-
-
-def test_diagnostics_error_while_braking_and_counts_rejections():
-    core = AebCore(CONFIG)
-    status = core.diagnostics(now_ns=0)
-    assert status.level is Level.ERROR and "no point cloud" in status.message
-    run_core(core, [50.0, 50.0], 13.89)
-    core.health.on_output(100_000_000, 112_000_000)
-    assert core.diagnostics(now_ns=150_000_000).message == "no objects"  # perception absent: degraded
-    core.on_objects(np.zeros(0, OBJECT_DTYPE), 100_000_000, 110_000_000)
-    assert core.diagnostics(now_ns=150_000_000).level is Level.OK
-    assert core.health.on_rejected("missing_field", now_ns=0)
-    assert not core.health.on_rejected("missing_field", now_ns=500_000_000)  # logged once a second per reason
-    assert core.health.on_rejected("wrong_frame", now_ns=500_000_000)
-    status = core.diagnostics(now_ns=150_000_000)
-    assert status.level is Level.WARN and status.values["rejected.missing_field"] == "2"
-    run_core(core, [3.0], 13.89, start_ns=200_000_000)
-    status = core.diagnostics(now_ns=250_000_000)
-    assert status.level is Level.ERROR and "emergency braking" in status.message
-    assert status.values["latency_p50_ms"] == "12.00"
-
-
-def lead_object(gap_m, vx, score=0.9, y=0.0):
+def lead(gap_m: float, vx: float, ax: float = 0.0, score: float = 0.9, y: float = 0.0) -> np.ndarray:
     obj = np.zeros(1, OBJECT_DTYPE)
     obj["x"], obj["y"], obj["length"], obj["width"], obj["height"] = V.front_overhang_m + gap_m + 2.25, y, 4.5, 1.8, 1.5
-    obj["vx"], obj["score"], obj["track_id"] = vx, score, 7
+    obj["vx"], obj["ax"], obj["score"], obj["track_id"] = vx, ax, score, 7
     return obj
 
 
-def decide(core, gap, speed, objects=None, objects_age_ns=20_000_000):
+def decide(objects: np.ndarray | None, gap: float, speed: float, age_ns: int = 20 * MS) -> Decision:
+    core = AebCore(CONFIG)
     now = 10**9
-    core.on_odometry(speed, now)
+    core.on_odometry(speed, 0.0, now)
     if objects is not None:
-        core.on_objects(objects, now - objects_age_ns, now - objects_age_ns)
-    return core.on_cloud(to_lidar(wall(gap)), now, now + 5_000_000)
+        core.on_objects(objects, now - age_ns, now - age_ns)
+    return core.on_cloud(scan(wall(gap)), now, now + 5 * MS)
 
 
-def test_a_tracked_moving_lead_needs_only_the_closing_speed_margin():
-    speed, lead = 20.0, 15.0
-    gap = stopping_distance(speed - lead, B) + 5.0  # far inside the static-obstacle stopping distance
-    assert decide(AebCore(CONFIG), gap, speed).state is AebState.BRAKING  # no objects: assumed stationary
-    moving = decide(AebCore(CONFIG), gap, speed, lead_object(gap, lead))
-    assert moving.state is AebState.CRUISE
-    assert moving.lead_speed_mps == pytest.approx(lead)
-    assert moving.ttc_s == pytest.approx(gap / (speed - lead), rel=1e-3)
+def test_a_tracked_lead_needs_only_the_closing_speed_margin() -> None:
+    speed, lead_speed = 20.0, 15.0
+    gap = stopping_distance(speed - lead_speed, B) + 5.0
+    assert decide(None, gap, speed).state is AebState.FULL  # untracked: assumed stationary
+    moving = decide(lead(gap, lead_speed), gap, speed)
+    assert moving.accel_mps2 == 0.0 and moving.lead_speed_mps == pytest.approx(lead_speed)
+    assert moving.state is AebState.WARNING  # closing at 5 m/s, 10 m behind: warn, do not brake
+
+
+def test_a_braking_lead_counts_its_deceleration() -> None:
+    steady = decide(lead(15.0, 20.0), 15.0, 20.0)
+    braking = decide(lead(15.0, 20.0, ax=-8.0), 15.0, 20.0)
+    assert steady.accel_mps2 == 0.0 and steady.threat.required_decel_mps2 == 0.0
+    assert braking.state in (AebState.PARTIAL, AebState.FULL)  # it stops in 25 m: we must in 25 + 13.5
 
 
 @pytest.mark.parametrize(
     ("objects", "age_ns", "why"),
     [
-        (lead_object(20.0, 15.0, score=0.5), 20_000_000, "unconfirmed track"),
-        (lead_object(20.0, 15.0), 500_000_000, "stale object list"),
-        (lead_object(20.0, 15.0, y=4.0), 20_000_000, "object in the next lane"),
-        (lead_object(35.0, 15.0), 20_000_000, "object far from the in-path obstacle"),
+        (lead(20.0, 15.0, score=0.7), 20 * MS, "car-sized track not yet mature"),
+        (lead(20.0, 15.0), 500 * MS, "stale object list"),
+        (lead(20.0, 15.0, y=4.0), 20 * MS, "object in the next lane"),
+        (lead(35.0, 15.0), 20 * MS, "object far from the in-path obstacle"),
     ],
 )
-def test_objects_that_do_not_explain_the_obstacle_are_ignored(objects, age_ns, why):
-    decision = decide(AebCore(CONFIG), 20.0, 20.0, objects, age_ns)
+def test_objects_that_do_not_explain_the_obstacle_are_ignored(objects: np.ndarray, age_ns: int, why: str) -> None:
+    decision = decide(objects, 20.0, 20.0, age_ns)
     assert decision.lead_speed_mps == 0.0, why
-    assert decision.state is AebState.BRAKING, why
+    assert decision.state is AebState.FULL, why
 
 
-def test_object_positions_are_predicted_to_the_scan_stamp():
-    # An object list 100 ms old, the lead 3 m further then (closing at 30 m/s): still the same car.
-    decision = decide(AebCore(CONFIG), 20.0, 40.0, lead_object(23.0, 10.0), objects_age_ns=100_000_000)
-    assert decision.lead_speed_mps == pytest.approx(10.0)
+def walker(x: float, y: float, vy: float, score: float = 0.7, size: float = 0.5) -> np.ndarray:
+    obj = np.zeros(1, OBJECT_DTYPE)
+    obj["x"], obj["y"], obj["vy"], obj["length"], obj["width"], obj["height"] = x, y, vy, size, size, 1.7
+    obj["score"], obj["track_id"] = score, 3
+    return obj
+
+
+def test_a_walker_heading_into_the_path_is_a_threat_before_it_is_in_it() -> None:
+    # 20 m ahead, 3 m to the right, walking left at 1.4 m/s: in the path when we arrive at 14 m/s.
+    threats = crossing_threats(walker(V.front_overhang_m + 20, -3.0, 1.4), 14.0, 0.0, 0.0, CONFIG)
+    assert len(threats) == 1 and threats[0].gap_m == pytest.approx(19.75)
+    # The same walker standing, walking away, or a car-sized confirmed-only track: no crossing.
+    assert not crossing_threats(walker(V.front_overhang_m + 20, -3.0, 0.0), 14.0, 0.0, 0.0, CONFIG)
+    assert not crossing_threats(walker(V.front_overhang_m + 20, -3.0, -1.4), 14.0, 0.0, 0.0, CONFIG)
+    assert not crossing_threats(walker(V.front_overhang_m + 20, -3.0, 1.4, size=4.5), 14.0, 0.0, 0.0, CONFIG)
+
+
+# --- watchdog, degraded behaviour, events, diagnostics ----------------------------------------------
+
+
+def test_watchdog_names_a_stale_lidar_and_recovers() -> None:
+    core = AebCore(CONFIG)
+    drive(core, [60.0], 10.0)
+    assert core.check(50 * MS) == ()
+    core.on_odometry(10.0, 0.0, 400 * MS)
+    faults = core.check(int((CONFIG.watchdog.lidar_timeout_s + 0.05) * 1e9))
+    assert faults and faults[0].startswith("point cloud stale")
+    drive(core, [60.0], 10.0, start_ns=int(0.5e9))
+    assert core.check(int(0.55e9)) == ()
+    kinds = [(e.name, e.level) for e in core.events]
+    assert kinds == [("aeb/watchdog", Level.ERROR), ("aeb/watchdog", Level.OK)]
+
+
+def test_watchdog_detects_a_blocked_sector_and_a_clock_jump() -> None:
+    core = AebCore(CONFIG)
+    points = scan(wall(60.0))
+    azimuth = np.degrees(np.arctan2(points[:, 1], points[:, 0]))
+    core.on_odometry(10.0, 0.0, 0)
+    decision = core.on_cloud(points[np.abs(azimuth) > 25], 0, 5 * MS)
+    assert any("LiDAR blocked" in f for f in decision.faults)
+    core.on_odometry(10.0, 0.0, 100 * MS)
+    jumped = core.on_cloud(points, 100 * MS, 100 * MS + int(2e9))  # node clock 2 s ahead of the sensor's
+    assert "clock jump" in jumped.faults
+
+
+def test_degraded_action_brake_requests_full_braking() -> None:
+    braking = dataclasses.replace(CONFIG, watchdog=dataclasses.replace(CONFIG.watchdog, degraded_action="brake"))
+    core = AebCore(braking)
+    drive(core, [60.0], 10.0)
+    assert core.degraded_command(int(1e9)) == B.full_decel_mps2
+    assert AebCore(CONFIG).degraded_command(int(1e9)) is None  # "hold": warn only
+
+
+def test_state_changes_become_events() -> None:
+    core = AebCore(CONFIG)
+    drive(core, [60.0, 5.0], 13.89)
+    names = [e.name for e in core.events]
+    assert "aeb/emergency_braking" in names
+    braking = next(e for e in core.events if e.name == "aeb/emergency_braking")
+    assert braking.level is Level.ERROR and float(braking.values["gap_m"]) == pytest.approx(5.0, abs=0.1)
+
+
+def test_diagnostics_error_while_braking_and_counts_rejections() -> None:
+    core = AebCore(CONFIG)
+    status = core.diagnostics(now_ns=0)
+    assert status.level is Level.ERROR and "no point cloud" in status.message
+    drive(core, [60.0, 60.0], 13.89)
+    core.health.on_output(100 * MS, 112 * MS)
+    assert core.diagnostics(now_ns=150 * MS).message == "no objects"  # perception absent: degraded
+    core.on_objects(np.zeros(0, OBJECT_DTYPE), 100 * MS, 110 * MS)
+    assert core.diagnostics(now_ns=150 * MS).level is Level.OK
+    assert core.health.on_rejected("missing_field", now_ns=0)
+    assert not core.health.on_rejected("missing_field", now_ns=500 * MS)  # logged once a second per reason
+    status = core.diagnostics(now_ns=150 * MS)
+    assert status.level is Level.WARN and status.values["rejected.missing_field"] == "2"
+    drive(core, [3.0], 13.89, start_ns=200 * MS)
+    status = core.diagnostics(now_ns=250 * MS)
+    assert status.level is Level.ERROR and "emergency braking" in status.message
+    assert status.values["latency_p50_ms"] == "12.00"

@@ -2,7 +2,7 @@
 
 Fields (all in base_link, SI units): x, y, z (box centre), length, width, height, yaw (rad, length
 axis), vx, vy (velocity over ground, m/s, in base_link axes), class_id (see ``CLASSES``), score (0..1),
-track_id (0 = untracked).
+track_id (0 = untracked), ax, ay (acceleration over ground, m/s^2, base_link axes; e.g. a braking lead).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ OBJECT_DTYPE = np.dtype(
         ("class_id", "<u2"),
         ("score", "<f4"),
         ("track_id", "<u4"),
+        ("ax", "<f4"),
+        ("ay", "<f4"),
     ]
 )
 

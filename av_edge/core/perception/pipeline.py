@@ -15,6 +15,9 @@ from av_edge.core.perception.ground import GroundConfig, height_above_ground
 from av_edge.core.perception.objects import OBJECT_DTYPE
 from av_edge.core.perception.tracking import Tracker, TrackerConfig
 
+#: Object scores: 0.5 tentative, 0.7 confirmed, 0.9 mature (velocity trusted; the AEB's threshold).
+CONFIRMED_SCORE, MATURE_SCORE = 0.7, 0.9
+
 
 @dataclass(frozen=True)
 class SelfCropConfig:
@@ -77,10 +80,13 @@ class LidarPipeline:
         if ego is not None:
             anchors = ego.to_odom(anchors)
         assignment = self.tracker.update(anchors, stamp_ns)
-        velocity = ego.rotate_to_base(assignment.velocity) if ego is not None else assignment.velocity
+        velocity, acceleration = assignment.velocity, assignment.acceleration
+        if ego is not None:
+            velocity, acceleration = ego.rotate_to_base(velocity), ego.rotate_to_base(acceleration)
         objects["vx"], objects["vy"] = velocity[:, 0], velocity[:, 1]
+        objects["ax"], objects["ay"] = acceleration[:, 0], acceleration[:, 1]
         objects["track_id"] = assignment.track_id
-        objects["score"] = np.where(assignment.confirmed, 0.9, 0.5)
+        objects["score"] = np.select([assignment.mature, assignment.confirmed], [MATURE_SCORE, CONFIRMED_SCORE], 0.5)
         return PerceptionFrame(
             stamp_ns=stamp_ns,
             obstacle_points=obstacle_points.astype(np.float32, copy=False),

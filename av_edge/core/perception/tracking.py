@@ -30,17 +30,19 @@ class TrackerConfig:
     initial_speed_sigma_mps: float = bounded(0.1, 100.0, "velocity uncertainty of a new track")
     initial_accel_sigma_mps2: float = bounded(0.1, 50.0, "acceleration uncertainty of a new track")
     confirm_hits: int = bounded(1, 100, "detections before a track is confirmed")
+    mature_hits: int = bounded(1, 1000, "detections before its velocity is trusted (score 0.9)")
     max_misses: int = bounded(0, 100, "frames a track survives without a detection (occlusion)")
 
 
 @dataclass(frozen=True)
 class Assignment:
-    """Per detection: its track id, velocity and acceleration (odom axes), and whether it is confirmed."""
+    """Per detection: its track id, velocity and acceleration (odom axes), and how established it is."""
 
     track_id: np.ndarray
     velocity: np.ndarray
     acceleration: np.ndarray
     confirmed: np.ndarray
+    mature: np.ndarray
 
 
 def _transition(dt: float, jerk: float) -> tuple[np.ndarray, np.ndarray]:
@@ -83,6 +85,7 @@ class Tracker:
             velocity=self.state[np.ix_(rows, _VELOCITY)],
             acceleration=self.state[np.ix_(rows, _ACCEL)],
             confirmed=self.hits[rows] >= self.config.confirm_hits,
+            mature=self.hits[rows] >= self.config.mature_hits,
         )
 
     def _predict(self, dt: float) -> None:

@@ -1,0 +1,43 @@
+"""Autonomous emergency braking: predicted path, threat assessment, staged response, watchdog."""
+
+from av_edge.core.aeb.config import (
+    AebConfig,
+    BrakeConfig,
+    CorridorConfig,
+    ObjectsConfig,
+    VehicleConfig,
+    WatchdogConfig,
+)
+from av_edge.core.aeb.core import AebCore, Decision
+from av_edge.core.aeb.staging import AebState, next_state, requested_decel, threat_level
+from av_edge.core.aeb.threat import (
+    Obstacle,
+    Threat,
+    crossing_threats,
+    nearest_obstacle,
+    required_decel,
+    stopping_distance,
+    time_to_collision,
+)
+
+__all__ = [
+    "AebConfig",
+    "AebCore",
+    "AebState",
+    "BrakeConfig",
+    "CorridorConfig",
+    "Decision",
+    "ObjectsConfig",
+    "Obstacle",
+    "Threat",
+    "VehicleConfig",
+    "WatchdogConfig",
+    "crossing_threats",
+    "nearest_obstacle",
+    "next_state",
+    "requested_decel",
+    "required_decel",
+    "stopping_distance",
+    "threat_level",
+    "time_to_collision",
+]

@@ -1,0 +1,78 @@
+"""AEB parameters (validated from config/aeb.params.yaml; no defaults in code)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from av_edge.core.config import bounded
+from av_edge.core.geometry import Extrinsic
+
+
+@dataclass(frozen=True)
+class VehicleConfig:
+    width_m: float = bounded(0.5, 4.0, "body width")
+    front_overhang_m: float = bounded(0.0, 20.0, "base_link (rear axle) to front bumper")
+    height_m: float = bounded(0.5, 5.0, "roof height above ground")
+
+
+@dataclass(frozen=True)
+class CorridorConfig:
+    lateral_margin_m: float = bounded(0.0, 3.0, "added to each side of the body")
+    min_height_m: float = bounded(0.0, 2.0, "ignore returns below this height (ground, debris)")
+    max_range_m: float = bounded(5.0, 300.0, "look-ahead along the path from the front bumper")
+    min_points: int = bounded(1, 1000, "returns needed before an obstacle counts (noise, spray)")
+    max_curvature: float = bounded(0.0, 1.0, "predicted-path curvature is clamped to this (1/m)")
+
+
+@dataclass(frozen=True)
+class BrakeConfig:
+    """Staged response: warning, partial braking, full braking, hold at standstill."""
+
+    warning_ttc_s: float = bounded(0.0, 10.0, "forward-collision warning below this time to collision")
+    partial_trigger_mps2: float = bounded(0.5, 12.0, "required deceleration that starts partial braking")
+    partial_decel_mps2: float = bounded(0.5, 12.0, "deceleration requested while partially braking")
+    full_trigger_mps2: float = bounded(0.5, 12.0, "required deceleration that starts full braking")
+    full_decel_mps2: float = bounded(1.0, 12.0, "deceleration requested while fully braking")
+    hold_decel_mps2: float = bounded(0.5, 12.0, "deceleration requested to hold at standstill")
+    response_time_s: float = bounded(0.0, 2.0, "latency budget + actuator delay + brake build-up")
+    stop_margin_m: float = bounded(0.0, 10.0, "gap to keep to the obstacle at standstill")
+    hold_distance_m: float = bounded(0.0, 50.0, "an in-path obstacle this close keeps the brake on")
+    release_clear_frames: int = bounded(1, 100, "consecutive clear frames before releasing")
+    standstill_speed_mps: float = bounded(0.0, 2.0, "below this the vehicle is stopped")
+
+
+@dataclass(frozen=True)
+class ObjectsConfig:
+    """Tracked objects refine closing speed and predict crossings; braking never waits for them."""
+
+    timeout_s: float = bounded(0.0, 2.0, "older object lists are ignored (obstacles assumed stationary)")
+    min_score: float = bounded(0.0, 1.0, "only tracks at least this established are used")
+    small_object_m: float = bounded(0.0, 5.0, "objects no longer or wider than this count as vulnerable (people)")
+    small_min_score: float = bounded(0.0, 1.0, "... and are used from this score on (react sooner)")
+    association_m: float = bounded(0.1, 10.0, "object near edge to in-path obstacle, after prediction")
+    min_crossing_speed_mps: float = bounded(0.0, 5.0, "lateral speed from which an object counts as crossing")
+    max_prediction_s: float = bounded(0.0, 10.0, "crossings further ahead in time are ignored")
+
+
+@dataclass(frozen=True)
+class WatchdogConfig:
+    degraded_action: str  # "hold": warn and keep the last safe state; "brake": request full braking
+    lidar_timeout_s: float = bounded(0.05, 5.0, "no scan for this long: ERROR")
+    blockage_fov_deg: float = bounded(0.0, 360.0, "forward field of view checked for blockage")
+    blockage_sector_deg: float = bounded(1.0, 180.0, "sector width of the blockage check")
+    blockage_min_points: int = bounded(0, 100000, "fewer returns in a sector: blocked")
+    clock_jump_s: float = bounded(0.01, 10.0, "sensor-to-node clock offset change that counts as a jump")
+
+
+@dataclass(frozen=True)
+class AebConfig:
+    vehicle: VehicleConfig
+    corridor: CorridorConfig
+    brake: BrakeConfig
+    objects: ObjectsConfig
+    watchdog: WatchdogConfig
+    lidar_frame: str
+    lidar_extrinsic: Extrinsic
+    latency_budget_ms: float = bounded(1.0, 1000.0, "sensor stamp to brake command")
+    latency_window: int = bounded(10, 100000, "samples kept for latency percentiles")
+    odometry_timeout_s: float = bounded(0.01, 5.0, "odometry older than this is stale")

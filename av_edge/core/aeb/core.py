@@ -1,0 +1,197 @@
+"""AebCore: one decision per scan from points, odometry and (when fresh) tracked objects.
+
+It keeps the little state a decision needs (stage, speed, last object list, watchdog) and reports
+events (stage changes, watchdog faults) for the shared ``/av_edge/events`` channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from av_edge.core.aeb.config import AebConfig
+from av_edge.core.aeb.path import path_curvature
+from av_edge.core.aeb.staging import BRAKING, AebState, next_state, requested_decel, threat_level
+from av_edge.core.aeb.threat import NO_THREAT, Obstacle, Threat, crossing_threats, lead_motion, nearest_obstacle, threat
+from av_edge.core.aeb.watchdog import Watchdog
+from av_edge.core.diagnostics import Level, Status, fmt
+from av_edge.core.geometry import transform_points
+from av_edge.core.health import NodeHealth
+from av_edge.core.perception.objects import OBJECT_DTYPE
+
+
+CLOSING_AT_REST_MPS = 0.3  # below this the ego is not closing on the obstacle (tracking noise)
+
+
+@dataclass(frozen=True)
+class Decision:
+    stamp_ns: int
+    accel_mps2: float  # requested longitudinal acceleration: 0 or negative
+    state: AebState
+    speed_mps: float
+    threat: Threat
+    faults: tuple[str, ...]
+
+    @property
+    def gap_m(self) -> float:
+        return self.threat.gap_m
+
+    @property
+    def ttc_s(self) -> float:
+        return self.threat.ttc_s
+
+    @property
+    def lead_speed_mps(self) -> float:
+        return self.threat.lead_speed_mps
+
+
+class AebCore:
+    def __init__(self, config: AebConfig) -> None:
+        self.config = config
+        self.state = AebState.CRUISE
+        self._lidar_to_base = config.lidar_extrinsic.matrix()
+        self._clear_frames = 0
+        self._speed = 0.0
+        self._yaw_rate = 0.0
+        self._objects = np.zeros(0, dtype=OBJECT_DTYPE)
+        self._objects_stamp_ns = 0
+        self.health = NodeHealth(
+            "aeb",
+            {
+                "point cloud": config.watchdog.lidar_timeout_s,
+                "odometry": config.odometry_timeout_s,
+                "objects": config.objects.timeout_s,
+            },
+            config.latency_budget_ms,
+            config.latency_window,
+            optional=["objects"],
+        )
+        self.watchdog = Watchdog(config.watchdog, self.health)
+        self.last: Decision | None = None
+        self._faults: tuple[str, ...] = ()
+        self.events: list[Status] = []  # drained by the node
+
+    def on_odometry(self, speed_mps: float, yaw_rate: float, now_ns: int) -> None:
+        self._speed, self._yaw_rate = speed_mps, yaw_rate
+        self.health.on_input("odometry", now_ns)
+
+    def on_objects(self, objects: np.ndarray, stamp_ns: int, now_ns: int) -> None:
+        """A perception object list (OBJECT_DTYPE, base_link) for the scan stamped ``stamp_ns``."""
+        self._objects, self._objects_stamp_ns = objects, stamp_ns
+        self.health.on_input("objects", now_ns)
+
+    def on_cloud(self, xyz_lidar: np.ndarray, stamp_ns: int, now_ns: int) -> Decision:
+        """Decide on one scan of finite ``(N, 3)`` lidar-frame points captured at ``stamp_ns``."""
+        self.health.on_input("point cloud", now_ns)
+        self.watchdog.on_cloud(xyz_lidar, stamp_ns, now_ns)
+        cfg, speed = self.config, self._speed
+        curvature = path_curvature(speed, self._yaw_rate, cfg.corridor.max_curvature)
+        points = transform_points(self._lidar_to_base, xyz_lidar)
+        obstacle = nearest_obstacle(points, cfg.vehicle, cfg.corridor, curvature)
+        in_path = self._points_threat(obstacle, speed, stamp_ns, now_ns)
+        threats = [in_path]
+        if self.health.fresh("objects", now_ns):
+            dt = (stamp_ns - self._objects_stamp_ns) / 1e9
+            threats += crossing_threats(self._objects, speed, curvature, dt, cfg)
+        worst = max(threats, key=lambda t: t.required_decel_mps2)
+        level = threat_level(worst, cfg.brake)
+        stopped = speed <= cfg.brake.standstill_speed_mps
+        # No release while still closing on an in-path obstacle (the required deceleration fades as
+        # braking works, and letting go would roll the car on), nor while one stands this close.
+        holding = obstacle is not None and (
+            obstacle.gap_m <= cfg.brake.hold_distance_m or in_path.closing_mps > CLOSING_AT_REST_MPS
+        )
+        self._clear_frames = self._clear_frames + 1 if level == 0 and not holding else 0
+        previous = self.state
+        self.state = next_state(self.state, level, stopped, self._clear_frames >= cfg.brake.release_clear_frames)
+        faults = tuple(self.watchdog.faults(now_ns))
+        decel = requested_decel(self.state, cfg.brake)
+        if faults and cfg.watchdog.degraded_action == "brake":
+            decel = max(decel, cfg.brake.full_decel_mps2)
+        self.last = Decision(stamp_ns, -decel, self.state, speed, worst, faults)
+        if self.state is not previous:
+            self.events.append(self._state_event(previous, self.last))
+        self._note_faults(faults)
+        return self.last
+
+    def _points_threat(self, obstacle: Obstacle | None, speed: float, stamp_ns: int, now_ns: int) -> Threat:
+        if obstacle is None:
+            return NO_THREAT
+        gap = obstacle.gap_m
+        lead_speed, lead_decel = 0.0, 0.0  # untracked: assumed stationary (conservative)
+        if self.health.fresh("objects", now_ns) and self._objects.size:
+            dt = (stamp_ns - self._objects_stamp_ns) / 1e9
+            motion = lead_motion(self._objects, gap + self.config.vehicle.front_overhang_m, speed, dt, self.config)
+            if motion is not None:
+                lead_speed, lead_decel = motion
+        return threat("points", gap, speed, lead_speed, lead_decel, self.config)
+
+    def check(self, now_ns: int) -> tuple[str, ...]:
+        """Watchdog poll between scans: the current faults (events are raised when they change)."""
+        faults = tuple(self.watchdog.faults(now_ns))
+        self._note_faults(faults)
+        return faults
+
+    def degraded_command(self, now_ns: int) -> float | None:
+        """Deceleration the watchdog demands while scans are missing (None: nothing to add)."""
+        faults = self.check(now_ns)
+        if faults and self.config.watchdog.degraded_action == "brake":
+            return self.config.brake.full_decel_mps2
+        return None
+
+    def _note_faults(self, faults: tuple[str, ...]) -> None:
+        if faults != self._faults:
+            action = self.config.watchdog.degraded_action
+            level = Level.ERROR if faults else Level.OK
+            message = f"{'; '.join(faults)} (degraded: {action})" if faults else "recovered"
+            self.events.append(Status(level, "aeb/watchdog", message, "aeb", {"faults": "; ".join(faults)}))
+            self._faults = faults
+
+    def _state_event(self, previous: AebState, decision: Decision) -> Status:
+        kind = {AebState.WARNING: "forward_collision_warning", AebState.CRUISE: "released"}.get(
+            decision.state, "emergency_braking"
+        )
+        level = (
+            Level.ERROR if decision.state in BRAKING else Level.WARN if decision.state is AebState.WARNING else Level.OK
+        )
+        t = decision.threat
+        return Status(
+            level,
+            f"aeb/{kind}",
+            f"{previous.value} -> {decision.state.value} ({t.source})",
+            "aeb",
+            {
+                "gap_m": fmt(t.gap_m),
+                "ttc_s": fmt(t.ttc_s),
+                "speed_mps": fmt(decision.speed_mps),
+                "lead_speed_mps": fmt(t.lead_speed_mps),
+                "required_decel_mps2": fmt(t.required_decel_mps2),
+            },
+        )
+
+    def diagnostics(self, now_ns: int) -> Status:
+        """State, threat and input health; ERROR while braking (as Autoware's AEB) or degraded."""
+        problems = []
+        if self.state in BRAKING:
+            problems.append((Level.ERROR, f"emergency braking ({self.state.value})"))
+        elif self.state is AebState.WARNING:
+            problems.append((Level.WARN, "forward collision warning"))
+        faults = self.check(now_ns)
+        if faults:
+            problems.append(
+                (Level.ERROR, f"watchdog: {'; '.join(faults)} (degraded: {self.config.watchdog.degraded_action})")
+            )
+        last = self.last
+        t = last.threat if last else NO_THREAT
+        values = {
+            "state": self.state.value,
+            "threat": t.source,
+            "gap_m": fmt(t.gap_m),
+            "ttc_s": fmt(t.ttc_s),
+            "relative_speed_mps": fmt(t.closing_mps),
+            "required_decel_mps2": fmt(t.required_decel_mps2),
+            "speed_mps": fmt(last.speed_mps) if last else "nan",
+            "lead_speed_mps": fmt(t.lead_speed_mps),
+        }
+        return self.health.status(now_ns, problems, values)

@@ -1,0 +1,183 @@
+"""Threat assessment: the nearest in-path obstacle (raw points), leads and crossings (tracked objects).
+
+The gap to an in-path obstacle always comes from the raw points (diverse redundancy). Tracked
+objects, when fresh, refine the obstacle's speed and deceleration, and predict objects that will
+cross the path before the ego passes (a pedestrian stepping out), which the points cannot.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from av_edge.core.aeb.config import AebConfig, BrakeConfig, CorridorConfig, VehicleConfig
+from av_edge.core.aeb.path import path_coordinates
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """Closest in-path obstacle: gap along the path from the front bumper, lateral offset, support."""
+
+    gap_m: float
+    lateral_m: float
+    n_points: int
+
+
+@dataclass(frozen=True)
+class Threat:
+    source: str  # "none", "points" or "crossing"
+    gap_m: float
+    closing_mps: float  # ego speed minus the obstacle's speed along the path
+    lead_speed_mps: float
+    lead_decel_mps2: float  # > 0 when the obstacle is braking
+    required_decel_mps2: float
+    ttc_s: float
+
+
+NO_THREAT = Threat("none", math.inf, 0.0, 0.0, 0.0, 0.0, math.inf)
+SCORE_TOLERANCE = 1e-4  # scores travel as float32: 0.7 arrives as 0.69999999
+
+
+def corridor_mask(
+    points: np.ndarray, curvature: float, vehicle: VehicleConfig, corridor: CorridorConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mask of base_link points inside the corridor along the predicted path, and their arc lengths."""
+    s, d = path_coordinates(points[:, :2], curvature)
+    half_width = vehicle.width_m / 2 + corridor.lateral_margin_m
+    front = vehicle.front_overhang_m
+    z = points[:, 2]
+    mask = (
+        (s > front)
+        & (s < front + corridor.max_range_m)
+        & (np.abs(d) < half_width)
+        & (z > corridor.min_height_m)
+        & (z < vehicle.height_m)
+    )
+    return mask, s
+
+
+def nearest_obstacle(
+    points: np.ndarray, vehicle: VehicleConfig, corridor: CorridorConfig, curvature: float = 0.0
+) -> Obstacle | None:
+    """Closest obstacle in the corridor, or None when fewer than ``min_points`` returns fall in it.
+
+    The gap is the ``min_points``-th closest return, so a few stray returns cannot set it.
+    """
+    mask, s = corridor_mask(points, curvature, vehicle, corridor)
+    inside_s = s[mask]
+    k = corridor.min_points
+    if inside_s.shape[0] < k:
+        return None
+    nearest = np.argpartition(inside_s, k - 1)[:k]
+    kth = nearest[np.argmax(inside_s[nearest])]
+    return Obstacle(
+        gap_m=float(inside_s[kth] - vehicle.front_overhang_m),
+        lateral_m=float(points[mask][kth, 1]),
+        n_points=int(inside_s.shape[0]),
+    )
+
+
+def required_decel(gap_m: float, ego_speed: float, lead_speed: float, lead_decel: float, brake: BrakeConfig) -> float:
+    """Ego deceleration needed to keep ``stop_margin_m``, after the response time.
+
+    Constant-speed lead: shed the closing speed within the gap. Braking lead: also stop within the
+    gap plus the distance the lead still travels before it stops (the worse of the two counts).
+    """
+    closing = ego_speed - lead_speed
+    if closing <= 0 and lead_decel <= 0:
+        return 0.0
+    available = gap_m - brake.stop_margin_m - max(closing, 0.0) * brake.response_time_s
+    need = 0.0
+    if closing > 0:
+        need = math.inf if available <= 0 else closing**2 / (2 * available)
+    if lead_decel > 0 and lead_speed > 0:
+        room = available + lead_speed**2 / (2 * lead_decel)
+        need = max(need, math.inf if room <= 0 else ego_speed**2 / (2 * room))
+    return need
+
+
+def stopping_distance(closing_speed_mps: float, brake: BrakeConfig) -> float:
+    """Gap at which a constant-speed closing of ``closing_speed_mps`` needs full braking to start."""
+    closing = max(closing_speed_mps, 0.0)
+    return closing * brake.response_time_s + closing**2 / (2 * brake.full_trigger_mps2) + brake.stop_margin_m
+
+
+def time_to_collision(gap_m: float, closing_speed_mps: float) -> float:
+    """Seconds until contact at constant closing speed (inf when not closing)."""
+    return gap_m / closing_speed_mps if closing_speed_mps > 0 else math.inf
+
+
+def threat(source: str, gap: float, ego_speed: float, lead_speed: float, lead_decel: float, cfg: AebConfig) -> Threat:
+    closing = ego_speed - lead_speed
+    return Threat(
+        source,
+        gap,
+        closing,
+        lead_speed,
+        lead_decel,
+        required_decel(gap, ego_speed, lead_speed, lead_decel, cfg.brake),
+        time_to_collision(gap, closing),
+    )
+
+
+def _extents(objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    c, s = np.abs(np.cos(objects["yaw"])), np.abs(np.sin(objects["yaw"]))
+    return c * objects["length"] / 2 + s * objects["width"] / 2, s * objects["length"] / 2 + c * objects["width"] / 2
+
+
+def lead_motion(
+    objects: np.ndarray, obstacle_x: float, ego_speed: float, dt_s: float, config: AebConfig
+) -> tuple[float, float] | None:
+    """(speed, deceleration) along x of the tracked object behind the in-path obstacle at ``obstacle_x``.
+
+    ``objects`` are ``dt_s`` older than the scan: near edges are predicted forward before matching.
+    """
+    cfg, half_width = config.objects, config.vehicle.width_m / 2 + config.corridor.lateral_margin_m
+    reach_x, reach_y = _extents(objects)
+    near_x = objects["x"] - reach_x + (objects["vx"] - ego_speed) * dt_s
+    candidate = (objects["score"] >= cfg.min_score - SCORE_TOLERANCE) & (np.abs(objects["y"]) - reach_y < half_width)
+    candidate &= np.abs(near_x - obstacle_x) < cfg.association_m
+    if not candidate.any():
+        return None
+    best = np.flatnonzero(candidate)[np.argmin(np.abs(near_x[candidate] - obstacle_x))]
+    return float(objects["vx"][best]), float(max(-objects["ax"][best], 0.0))
+
+
+def crossing_threats(
+    objects: np.ndarray, ego_speed: float, curvature: float, dt_s: float, config: AebConfig
+) -> list[Threat]:
+    """Objects that are not in the path yet but will be while the ego passes, at current velocities.
+
+    Pedestrian-sized objects are used once confirmed, larger ones once mature: people step out
+    suddenly and are the vulnerable ones, while a car's early velocity estimate is the least stable.
+    """
+    cfg, vehicle = config.objects, config.vehicle
+    if objects.size == 0 or ego_speed <= 0.5:
+        return []
+    x = objects["x"] + (objects["vx"] - ego_speed) * dt_s
+    y = objects["y"] + objects["vy"] * dt_s
+    s, d = path_coordinates(np.column_stack([x, y]), curvature)
+    heading = np.where(np.isfinite(s), s, 0.0) * curvature
+    along = objects["vx"] * np.cos(heading) + objects["vy"] * np.sin(heading)
+    lateral = -objects["vx"] * np.sin(heading) + objects["vy"] * np.cos(heading)
+    reach_s, reach_d = _extents(objects)
+    closing = ego_speed - along
+    gap = s - reach_s - vehicle.front_overhang_m
+    small = (objects["length"] <= cfg.small_object_m) & (objects["width"] <= cfg.small_object_m)
+    established = objects["score"] >= np.where(small, cfg.small_min_score, cfg.min_score) - SCORE_TOLERANCE
+    usable = established & (np.abs(lateral) >= cfg.min_crossing_speed_mps)
+    usable &= (closing > 0.1) & (gap > 0) & np.isfinite(s)
+    out = []
+    half_width = vehicle.width_m / 2 + config.corridor.lateral_margin_m
+    for i in np.flatnonzero(usable):
+        t_in = gap[i] / closing[i]
+        if t_in > cfg.max_prediction_s:
+            continue
+        t_out = t_in + (2 * reach_s[i] + vehicle.front_overhang_m) / closing[i]
+        d_in, d_out = d[i] + lateral[i] * t_in, d[i] + lateral[i] * t_out
+        reach = half_width + reach_d[i]
+        if min(d_in, d_out) < reach and max(d_in, d_out) > -reach:
+            out.append(threat("crossing", float(gap[i]), ego_speed, float(along[i]), 0.0, config))
+    return out

@@ -1,0 +1,62 @@
+"""Fail-safe watchdog: stale inputs, LiDAR blockage and clock jumps, each named in the diagnostics.
+
+FMVSS No. 127 asks for sensor blockage to be detected and reported; Autoware's AEB stayed silent
+when its point cloud stopped (their issue #5633). The node polls :meth:`Watchdog.faults` on a timer,
+so a dead sensor is noticed without waiting for the next message that never comes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from av_edge.core.aeb.config import WatchdogConfig
+from av_edge.core.health import NodeHealth
+
+CLOCK_FAULT_HOLD_NS = 2_000_000_000
+
+
+class Watchdog:
+    def __init__(self, config: WatchdogConfig, health: NodeHealth) -> None:
+        if config.degraded_action not in ("hold", "brake"):
+            raise ValueError(f"watchdog.degraded_action must be 'hold' or 'brake', not '{config.degraded_action}'")
+        self.config = config
+        self.health = health
+        self._offset_ns: int | None = None
+        self._last_stamp_ns: int | None = None
+        self._clock_fault_until_ns = -1
+        self.blocked_sectors: list[tuple[float, float]] = []
+
+    def on_cloud(self, xyz_lidar: np.ndarray, stamp_ns: int, now_ns: int) -> None:
+        cfg = self.config
+        offset = now_ns - stamp_ns
+        backwards = self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns
+        jumped = self._offset_ns is not None and abs(offset - self._offset_ns) > cfg.clock_jump_s * 1e9
+        if backwards or jumped:
+            self._clock_fault_until_ns = now_ns + CLOCK_FAULT_HOLD_NS
+        self._offset_ns, self._last_stamp_ns = offset, stamp_ns
+        self.blocked_sectors = blocked_sectors(xyz_lidar, cfg)
+
+    def faults(self, now_ns: int) -> list[str]:
+        """Causes of degraded operation right now (empty when healthy)."""
+        found = []
+        age = self.health.age_s("point cloud", now_ns)
+        if age > self.config.lidar_timeout_s:
+            found.append("no point cloud" if age == np.inf else f"point cloud stale {age:.2f}s")
+        if not self.health.fresh("odometry", now_ns):
+            found.append("odometry stale")
+        if self.blocked_sectors:
+            sectors = ", ".join(f"{a:.0f}..{b:.0f} deg" for a, b in self.blocked_sectors)
+            found.append(f"LiDAR blocked ({sectors})")
+        if now_ns < self._clock_fault_until_ns:
+            found.append("clock jump")
+        return found
+
+
+def blocked_sectors(xyz_lidar: np.ndarray, cfg: WatchdogConfig) -> list[tuple[float, float]]:
+    """Forward sectors (sensor frame azimuth, degrees) with fewer than ``blockage_min_points`` returns."""
+    if cfg.blockage_fov_deg <= 0:
+        return []
+    azimuth = np.degrees(np.arctan2(xyz_lidar[:, 1], xyz_lidar[:, 0]))
+    edges = np.arange(-cfg.blockage_fov_deg / 2, cfg.blockage_fov_deg / 2 + 1e-9, cfg.blockage_sector_deg)
+    counts, _ = np.histogram(azimuth, bins=edges)
+    return [(float(edges[i]), float(edges[i + 1])) for i in np.flatnonzero(counts < cfg.blockage_min_points)]

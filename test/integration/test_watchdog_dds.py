@@ -1,0 +1,69 @@
+"""Killing the LiDAR driver mid-run: aeb_node raises its watchdog ERROR within the configured age."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+from av_edge import processes
+from av_edge.core.aeb import AebConfig
+from av_edge.core.config import build_config, load_params_file
+from av_edge.paths import config_file
+from av_edge.ros.probe import VehicleProbe
+
+LIDAR_DRIVER = """
+import sys, time
+import numpy as np
+from av_edge.core.pointcloud import xyz_to_cloud
+from av_edge.ros.messages import cloud_msg
+from av_edge.ros.probe import VehicleProbe
+probe = VehicleProbe(int(sys.argv[1]), "fake_lidar_driver")
+angles = np.linspace(-np.pi, np.pi, 720, endpoint=False)
+ground = np.column_stack([10 * np.cos(angles), 10 * np.sin(angles), np.full(720, -1.9)]).astype(np.float32)
+while True:
+    probe.publish_cloud(cloud_msg(xyz_to_cloud(ground), 0, "lidar"))
+    time.sleep(0.1)
+"""
+
+
+def test_watchdog_error_within_the_configured_age(aeb_node: subprocess.Popen[bytes], dds_domain: int) -> None:
+    timeout_s = build_config(
+        AebConfig, load_params_file(config_file("aeb.params.yaml"), "aeb_node")
+    ).watchdog.lidar_timeout_s
+    driver = subprocess.Popen(
+        [sys.executable, "-c", LIDAR_DRIVER, str(dds_domain)], env=processes.dds_environment(dds_domain)
+    )
+    probe = VehicleProbe(dds_domain)
+    try:
+        assert probe.wait_for_aeb(30.0)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(probe.brakes) < 10:  # the driver's scans are answered
+            probe.publish_speed(5.0)
+            time.sleep(0.05)
+        assert len(probe.brakes) >= 10, "the AEB never answered the driver's scans"
+        last_answer_ns = probe.brakes[-1].received_ns
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+        killed_ns = probe.now_ns()
+        error_ns = None
+        while probe.now_ns() - killed_ns < 3e9 and error_ns is None:
+            probe.publish_speed(5.0)  # odometry keeps coming: only the LiDAR died
+            time.sleep(0.02)
+            for received, msg in list(probe.events):
+                if received > last_answer_ns and any(
+                    s.name == "aeb/watchdog" and s.level == b"\x02" and "point cloud stale" in s.message
+                    for s in msg.status
+                ):
+                    error_ns = received
+                    break
+        assert error_ns is not None, "no watchdog ERROR after the LiDAR driver was killed"
+        last_scan_ns = probe.brakes[-1].stamp_ns
+        delay_s = (error_ns - last_scan_ns) / 1e9
+        print(f"watchdog ERROR {delay_s:.3f} s after the last scan (configured age {timeout_s} s)")
+        assert delay_s <= timeout_s + 0.25, delay_s
+    finally:
+        probe.close()
+        if driver.poll() is None:
+            driver.kill()
