@@ -67,9 +67,7 @@ def score(centres: np.ndarray, scene: list[Box], base_points: np.ndarray) -> tup
     on = np.zeros((centres.shape[0], len(scene)), dtype=bool)
     visible = np.zeros(len(scene), dtype=bool)
     for j, box in enumerate(scene):
-        lo, hi = box.bounds()
-        inside = np.all((base_points >= lo - 0.1) & (base_points <= hi + 0.1), axis=1)
-        visible[j] = inside.sum() >= MIN_RETURNS
+        visible[j] = box.contains(base_points, margin=0.1).sum() >= MIN_RETURNS
         on[:, j] = (np.abs(centres[:, 0] - box.x) < box.length / 2 + MATCH_MARGIN_M) & (
             np.abs(centres[:, 1] - box.y) < box.width / 2 + MATCH_MARGIN_M
         )

@@ -20,7 +20,6 @@ from av_edge.core.geometry import transform_points
 from av_edge.core.health import NodeHealth
 from av_edge.core.perception.objects import OBJECT_DTYPE
 
-
 CLOSING_AT_REST_MPS = 0.3  # below this the ego is not closing on the obstacle (tracking noise)
 
 

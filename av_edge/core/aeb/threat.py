@@ -43,19 +43,23 @@ SCORE_TOLERANCE = 1e-4  # scores travel as float32: 0.7 arrives as 0.69999999
 def corridor_mask(
     points: np.ndarray, curvature: float, vehicle: VehicleConfig, corridor: CorridorConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mask of base_link points inside the corridor along the predicted path, and their arc lengths."""
-    s, d = path_coordinates(points[:, :2], curvature)
-    half_width = vehicle.width_m / 2 + corridor.lateral_margin_m
-    front = vehicle.front_overhang_m
-    z = points[:, 2]
-    mask = (
-        (s > front)
-        & (s < front + corridor.max_range_m)
-        & (np.abs(d) < half_width)
-        & (z > corridor.min_height_m)
-        & (z < vehicle.height_m)
+    """Mask of base_link points inside the corridor along the predicted path, and their arc lengths.
+
+    A cheap box pre-filter (height band, ahead, within range) keeps the arc geometry off the ~99 % of
+    a scan that is road or beside or behind the car.
+    """
+    front, reach = vehicle.front_overhang_m, corridor.max_range_m
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    candidate = np.flatnonzero(
+        (z > corridor.min_height_m) & (z < vehicle.height_m) & (x > 0.0) & (x < front + reach) & (np.abs(y) < reach)
     )
-    return mask, s
+    s, d = path_coordinates(points[candidate, :2], curvature)
+    s_all = np.full(points.shape[0], -np.inf)
+    s_all[candidate] = s
+    mask = np.zeros(points.shape[0], dtype=bool)
+    half_width = vehicle.width_m / 2 + corridor.lateral_margin_m
+    mask[candidate] = (s > front) & (s < front + reach) & (np.abs(d) < half_width)
+    return mask, s_all
 
 
 def nearest_obstacle(

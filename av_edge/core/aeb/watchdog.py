@@ -11,8 +11,10 @@ import numpy as np
 
 from av_edge.core.aeb.config import WatchdogConfig
 from av_edge.core.health import NodeHealth
+from av_edge.core.perception.ground import polar
 
 CLOCK_FAULT_HOLD_NS = 2_000_000_000
+BLOCKAGE_STRIDE = 4
 
 
 class Watchdog:
@@ -56,7 +58,12 @@ def blocked_sectors(xyz_lidar: np.ndarray, cfg: WatchdogConfig) -> list[tuple[fl
     """Forward sectors (sensor frame azimuth, degrees) with fewer than ``blockage_min_points`` returns."""
     if cfg.blockage_fov_deg <= 0:
         return []
-    azimuth = np.degrees(np.arctan2(xyz_lidar[:, 1], xyz_lidar[:, 0]))
+    # Every 4th return is plenty to count sectors (thousands each on a clear road); OpenCV's polar
+    # conversion is ~15x faster than arctan2.
+    sample = xyz_lidar[::BLOCKAGE_STRIDE]
+    _, angle = polar(sample)
+    azimuth = np.where(angle > 180.0, angle - 360.0, angle)
     edges = np.arange(-cfg.blockage_fov_deg / 2, cfg.blockage_fov_deg / 2 + 1e-9, cfg.blockage_sector_deg)
     counts, _ = np.histogram(azimuth, bins=edges)
-    return [(float(edges[i]), float(edges[i + 1])) for i in np.flatnonzero(counts < cfg.blockage_min_points)]
+    minimum = cfg.blockage_min_points / BLOCKAGE_STRIDE
+    return [(float(edges[i]), float(edges[i + 1])) for i in np.flatnonzero(counts < minimum)]
