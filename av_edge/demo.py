@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from av_edge import processes
+from av_edge.suite.report import table
 
 COLUMNS = (
     ("scenario", "scenario", "{}"),
@@ -55,16 +56,6 @@ def run_scenario(
     return record
 
 
-def format_table(records: Sequence[dict[str, Any]]) -> str:
-    cells = [[title for title, _, _ in COLUMNS]]
-    for record in records:
-        cells.append(["-" if record.get(key) is None else fmt.format(record[key]) for _, key, fmt in COLUMNS])
-    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
 def main(scenario: str, report: Path, domain_id: int | None) -> int:
     with tempfile.TemporaryDirectory(prefix="av_edge_demo_") as tmp:
         params = [f"scenario:={scenario}"]
@@ -75,7 +66,7 @@ def main(scenario: str, report: Path, domain_id: int | None) -> int:
                 print(f"--- {log.name}\n{log.read_text()[-3000:]}")
             print(f"demo failed: {err}")
             return 1
-    print(format_table([record]))
+    print(table([record], COLUMNS))
     print(f"\n{record['scenario']}: {record['outcome'].replace('_', ' ')}")
     report.parent.mkdir(parents=True, exist_ok=True)
     document = json.loads(report.read_text()) if report.exists() else {}

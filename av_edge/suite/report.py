@@ -29,11 +29,15 @@ COLUMNS = (
 TIMING_FIELDS = frozenset({"latency_p50_ms", "latency_p99_ms", "latency_max_ms", "deadline_misses"})
 
 
-def table(records: Sequence[Mapping[str, Any]]) -> str:
-    cells = [[title for title, _, _ in COLUMNS]]
+Column = tuple[str, str, str]  # title, record key, format
+
+
+def table(records: Sequence[Mapping[str, Any]], columns: Sequence[Column] = COLUMNS) -> str:
+    """A plain-text table of ``records``; missing values print as ``-``."""
+    cells = [[title for title, _, _ in columns]]
     for r in records:
-        cells.append(["-" if r.get(key) is None else fmt.format(r[key]) for _, key, fmt in COLUMNS])
-    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+        cells.append(["-" if r.get(key) is None else fmt.format(r[key]) for _, key, fmt in columns])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
