@@ -108,10 +108,15 @@ class VehicleProbe:
             self.diagnostics.append(msg)
 
     def wait_for_aeb(self, timeout_s: float) -> bool:
-        """True once the AEB subscribes to our clouds and publishes brake commands."""
+        """True once the AEB subscribes to our clouds and odometry and publishes brake commands.
+
+        Waiting for every input matters: a scan answered before any odometry arrived is decided at
+        speed 0 (the watchdog reports "no odometry" then).
+        """
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self._clouds.get_subscription_count() > 0 and self.node.count_publishers(topics.BRAKE_COMMAND.name):
+            inputs = self._clouds.get_subscription_count() > 0 and self._odometry.get_subscription_count() > 0
+            if inputs and self.node.count_publishers(topics.BRAKE_COMMAND.name):
                 return True
             time.sleep(0.05)
         return False

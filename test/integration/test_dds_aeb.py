@@ -31,8 +31,10 @@ def probe(dds_domain: int):
 
 
 def drive_until_brake(probe: VehicleProbe, gap_m: float, tries: int = 40):
+    """The first answer to a scan of a wall ``gap_m`` ahead, driving at 10 m/s (odometry sent first)."""
     for _ in range(tries):
         probe.publish_speed(10.0)
+        time.sleep(0.01)  # odometry and scan travel on separate topics: let the speed land first
         sample = probe.brake_for(probe.publish_cloud(wall_cloud(gap_m)), timeout_s=0.25)
         if sample is not None:
             return sample
