@@ -16,8 +16,8 @@ import numpy as np
 from av_edge.bench.metrics import Metrics
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.geometry import transform_points
+from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.perception.pipeline import LidarPipeline, PerceptionConfig
-from av_edge.nodes.perception_config import PerceptionNodeConfig
 from av_edge.paths import config_file
 from av_edge.sim.lidar import LidarConfig, LidarModel
 from av_edge.sim.world import Box

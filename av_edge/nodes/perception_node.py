@@ -14,7 +14,7 @@ from sensor_msgs.msg import PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from av_edge import topics
-from av_edge.nodes.perception_config import PerceptionNodeConfig
+from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.ros import node_setup
 from av_edge.ros.handlers import PerceptionHandler
 from av_edge.ros.messages import object_markers, stamp_to_ns

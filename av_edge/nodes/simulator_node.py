@@ -30,8 +30,9 @@ from av_edge.core.perception.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.paths import config_file
 from av_edge.ros import node_setup
-from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, odometry_msg, stamp_to_ns
+from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, stamp_to_ns
 from av_edge.ros.qos import qos_profile
+from av_edge.ros.sim_io import odometry
 from av_edge.sim.catalog import find_scenario
 from av_edge.sim.simulation import SimConfig, Simulation
 
@@ -167,11 +168,6 @@ class SimulatorNode(Node):
 def _config_path(value: str) -> Path:
     path = Path(value)
     return path if path.is_absolute() else config_file(value)
-
-
-def odometry(sim: Simulation, now_ns: int) -> Odometry:
-    state = sim.state()
-    return odometry_msg(state.x, state.y, state.yaw, state.speed_mps, state.yaw_rate, now_ns)
 
 
 def main() -> int:

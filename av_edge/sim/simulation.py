@@ -17,11 +17,12 @@ from av_edge.core.aeb import VehicleConfig
 from av_edge.core.camera import CameraConfig
 from av_edge.core.config import bounded
 from av_edge.core.latency import LatencyTracker
-from av_edge.sim.actors import ground_truth
+from av_edge.sim.actors import Actor, ground_truth
 from av_edge.sim.dynamics import DynamicsConfig, EgoDynamics
 from av_edge.sim.geometry2d import polygon_distance
 from av_edge.sim.lidar import LidarConfig, LidarModel
 from av_edge.sim.render import CameraRenderer
+from av_edge.sim.road import Road
 from av_edge.sim.scenario import Scenario
 from av_edge.sim.world import Box
 
@@ -204,7 +205,7 @@ class Simulation:
         }
 
 
-def _person_footprint(actor: Any, road: Any, t: float) -> np.ndarray:
+def _person_footprint(actor: Actor, road: Road, t: float) -> np.ndarray:
     """A pedestrian's contact footprint: the torso's box (legs swing inside it)."""
     torso = actor.boxes(road, t)[2]
     return torso.footprint()

@@ -21,9 +21,9 @@ from av_edge.core.camera import CameraConfig
 from av_edge.core.image import array_to_image
 from av_edge.core.perception.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
-from av_edge.nodes.simulator_node import odometry
 from av_edge.ros.handlers import AebHandler, PerceptionHandler
 from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg
+from av_edge.ros.sim_io import odometry
 from av_edge.sim.scenario import Scenario
 from av_edge.sim.simulation import Simulation
 from av_edge.suite.bag import BagRecorder

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from av_edge.core.aeb import AebConfig
 from av_edge.core.config import build_config, load_params_file
-from av_edge.nodes.perception_config import PerceptionNodeConfig
+from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.paths import config_file
 from av_edge.sim.simulation import SimConfig
 

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from av_edge.core.config import build_config, load_params_file
+from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.perception.pipeline import PerceptionConfig
-from av_edge.nodes.perception_config import PerceptionNodeConfig
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from av_edge.core.config import build_config, load_params_file
+from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.perception.tracking import Tracker, TrackerConfig
-from av_edge.nodes.perception_config import PerceptionNodeConfig
 
 PARAMS = load_params_file(Path(__file__).resolve().parents[3] / "config/perception.params.yaml", "perception_node")
 CONFIG: TrackerConfig = build_config(PerceptionNodeConfig, PARAMS).pipeline.tracker
