@@ -30,7 +30,7 @@ from av_edge.core.perception.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.paths import config_file
 from av_edge.ros import node_setup
-from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, stamp_to_ns
+from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, odometry_msg, stamp_to_ns
 from av_edge.ros.qos import qos_profile
 from av_edge.ros.sim_io import odometry
 from av_edge.sim.catalog import find_scenario
@@ -128,8 +128,13 @@ class SimulatorNode(Node):
             info_pub.publish(camera_info_msg(camera, now_ns))
 
     def _publish_warmup(self, now_ns: int) -> None:
-        if self._publish_scan_when_due(self._warmup, now_ns):
-            self._odometry.publish(odometry(self._warmup, now_ns))
+        """Frozen scene: a standing vehicle, odometry before each scan (as in the run). Odometry that
+        claimed the run's speed, or came after the scan, made perception's ego pose jump at the start
+        and a mature track read the stalled car as closing at ~5 m/s."""
+        if now_ns >= self._next_scan_ns:
+            state = self._warmup.state()
+            self._odometry.publish(odometry_msg(state.x, state.y, state.yaw, 0.0, 0.0, now_ns))
+            self._publish_scan_when_due(self._warmup, now_ns)
 
     def _publish_scan_when_due(self, sim: Simulation, now_ns: int) -> bool:
         if now_ns < self._next_scan_ns:
