@@ -29,6 +29,7 @@ setup(
             "aeb_node = av_edge.nodes.aeb_node:main",
             "perception_node = av_edge.nodes.perception_node:main",
             "simulator_node = av_edge.nodes.simulator_node:main",
+            "clip_recorder_node = av_edge.nodes.clip_recorder_node:main",
             "av-edge = av_edge.cli:main",
         ],
     },

@@ -59,6 +59,12 @@ def _topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _upload(args: argparse.Namespace) -> int:
+    from av_edge.clips.drain import main as upload_main
+
+    return upload_main(args.params_file, args.spool, args.endpoint, args.bucket, args.until_empty)
+
+
 def _bench(args: argparse.Namespace) -> int:
     from av_edge.bench import main as bench_main
 
@@ -132,6 +138,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE")
     run.add_argument("--params-file", type=Path, default=None)
 
+    upload = commands.add_parser("upload", help="upload the clip spool to S3 (the clip recorder's uploader alone)")
+    upload.add_argument("--params-file", type=Path, default=None, help="default: config/clip_recorder.params.yaml")
+    upload.add_argument("--spool", type=Path, default=None, help="override spool.directory")
+    upload.add_argument("--endpoint", default=None, metavar="URL", help="override uploader.endpoint_url")
+    upload.add_argument("--bucket", default=None, help="override uploader.bucket")
+    upload.add_argument("--until-empty", action="store_true", help="exit once the spool is empty")
+
     commands.add_parser("topics", help="print the topic table (markdown)")
 
     bench = commands.add_parser("bench", help="run benchmarks, merge into bench/results.json")
@@ -147,6 +160,7 @@ COMMANDS: dict[str, Command] = {
     "perceive": _perceive,
     "run": _run,
     "topics": _topics,
+    "upload": _upload,
     "bench": _bench,
 }
 

@@ -23,6 +23,7 @@ def generate_launch_description() -> LaunchDescription:
     return LaunchDescription(
         [
             DeclareLaunchArgument("simulator", default_value="false", description="also start the simulator"),
+            DeclareLaunchArgument("clips", default_value="true", description="record and upload rare-scenario clips"),
             SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", profile),
             Node(
                 package="av_edge",
@@ -37,6 +38,14 @@ def generate_launch_description() -> LaunchDescription:
                 name="perception_node",
                 parameters=[os.path.join(config, "perception.params.yaml")],
                 output="screen",
+            ),
+            Node(
+                package="av_edge",
+                executable="clip_recorder_node",
+                name="clip_recorder_node",
+                parameters=[os.path.join(config, "clip_recorder.params.yaml")],
+                output="screen",
+                condition=IfCondition(LaunchConfiguration("clips")),
             ),
             Node(
                 package="av_edge",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -12,7 +15,7 @@ from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from av_edge.core.camera import CameraConfig
-from av_edge.core.diagnostics import Status
+from av_edge.core.diagnostics import Level, Status
 from av_edge.core.image import ImageBuffer
 from av_edge.core.pointcloud import CloudBuffer
 
@@ -144,3 +147,29 @@ def camera_info_msg(camera: CameraConfig, stamp_ns: int) -> CameraInfo:
         r=np.eye(3).ravel().tolist(),
         p=projection.ravel().tolist(),
     )
+
+
+def statuses(msg: DiagnosticArray) -> list[Status]:
+    """``diagnostic_msgs`` statuses back into core values (events and diagnostics the recorder reads)."""
+    return [
+        Status(
+            Level(int.from_bytes(s.level, "little") if isinstance(s.level, bytes) else int(s.level)),
+            s.name,
+            s.message,
+            s.hardware_id,
+            {kv.key: kv.value for kv in s.values},
+        )
+        for s in msg.status
+    ]
+
+
+def msgtype_of(msg: Any) -> str:
+    """``sensor_msgs/msg/PointCloud2`` for a PointCloud2 instance."""
+    package = type(msg).__module__.split(".")[0]
+    return f"{package}/msg/{type(msg).__name__}"
+
+
+def message_class(msgtype: str) -> type:
+    """The rclpy message class of ``pkg/msg/Type``."""
+    package, kind, name = msgtype.split("/")
+    return getattr(importlib.import_module(f"{package}.{kind}"), name)

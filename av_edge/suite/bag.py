@@ -5,7 +5,6 @@ Messages are (de)serialised by rclpy itself, so what is recorded is byte-for-byt
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,17 +14,7 @@ from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
-
-def msgtype_of(msg: Any) -> str:
-    """``sensor_msgs/msg/PointCloud2`` for a PointCloud2 instance."""
-    package = type(msg).__module__.split(".")[0]
-    return f"{package}/msg/{type(msg).__name__}"
-
-
-def message_class(msgtype: str) -> type:
-    """The rclpy message class of ``pkg/msg/Type``."""
-    package, kind, name = msgtype.split("/")
-    return getattr(importlib.import_module(f"{package}.{kind}"), name)
+from av_edge.ros.messages import message_class, msgtype_of
 
 
 class BagRecorder:

@@ -16,9 +16,9 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 
 from av_edge import topics
-from av_edge.ros.messages import ns_to_stamp
+from av_edge.ros.messages import message_class, ns_to_stamp
 from av_edge.ros.qos import qos_profile
-from av_edge.suite.bag import bag_topics, message_class, read_bag
+from av_edge.suite.bag import bag_topics, read_bag
 
 MATCH_TIMEOUT_S = 5.0  # waiting longer for topics nobody subscribes to only delays the replay
 CLOCK_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT)

@@ -1,0 +1,216 @@
+"""The clip recorder's logic at message level: ring, triggers, cutting, spooling, summaries (no rclpy).
+
+The node hands it serialized messages and triggers; clips are written to the spool on a worker thread
+so disk I/O never stalls the executor.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import av_edge
+from av_edge.clips.spool import Spool, write_mcap
+from av_edge.core.clips.config import RecorderConfig
+from av_edge.core.clips.cutter import Clip, ClipCutter
+from av_edge.core.clips.ring import MessageRing, RecordedMessage
+from av_edge.core.clips.triggers import BrakeOnset, RateLimiter, Trigger, TriggerKind, trigger_from_event
+from av_edge.core.diagnostics import Level, Status, fmt
+
+RING_MARGIN_S = 1.0  # the ring keeps this much more than the pre-window
+
+
+def entry_name(kind: str, time_ns: int, sequence: int) -> str:
+    """``20261127T004330.123Z_braking_0007``: sorts by time, says why."""
+    stamp = datetime.fromtimestamp(time_ns / 1e9, tz=timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3]
+    return f"{stamp}Z_{kind}_{sequence:04d}"
+
+
+class ClipRecorder:
+    def __init__(self, config: RecorderConfig, spool: Spool, log: Callable[[str], None]) -> None:
+        self.config = config
+        self.spool = spool
+        self.log = log
+        self.ring = MessageRing(config.pre_trigger_s + RING_MARGIN_S, config.ring_max_mib << 20)
+        self.cutter = ClipCutter(config.pre_trigger_s, config.post_trigger_s, config.max_clip_s)
+        self.rules = config.triggers.rules()
+        self.limiter = RateLimiter(self.rules)
+        self.brake_onset = BrakeOnset(config.triggers.brake_threshold_mps2)
+        self.msgtypes: dict[str, str] = {}
+        self.received: Counter[str] = Counter()
+        self.clips_written: Counter[str] = Counter()
+        self.write_failures = 0
+        self.latency_p99_ms: dict[str, float] = {}
+        self._scores: list[np.ndarray] = []
+        self._sequence = 0
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clip_writer")
+        self._pending: list[Future[None]] = []
+        self._lock = threading.Lock()
+
+    # -- inputs ----------------------------------------------------------------------------------------
+
+    def add_topic(self, topic: str, msgtype: str) -> None:
+        self.msgtypes[topic] = msgtype
+
+    def on_message(self, topic: str, data: bytes, now_ns: int) -> None:
+        message = RecordedMessage(topic, now_ns, bytes(data))
+        self.received[topic] += 1
+        self.ring.add(message)
+        self.cutter.on_message(message)
+
+    def on_brake_request(self, accel_mps2: float, now_ns: int) -> None:
+        trigger = self.brake_onset.update(accel_mps2, now_ns)
+        if trigger is not None:
+            self.on_trigger(trigger)
+
+    def on_event(self, event: Status, now_ns: int) -> None:
+        trigger = trigger_from_event(event, now_ns)
+        if trigger is not None:
+            self.on_trigger(trigger)
+
+    def on_manual(self, reason: str, now_ns: int) -> tuple[bool, str]:
+        trigger = Trigger(TriggerKind.MANUAL, now_ns, reason or "manual")
+        if not self.on_trigger(trigger):
+            return False, f"rate-limited: one manual clip per {self.rules[TriggerKind.MANUAL].min_interval_s} s"
+        return True, f"clip until {self.config.post_trigger_s:.1f} s from now"
+
+    def on_trigger(self, trigger: Trigger) -> bool:
+        if not self.limiter.allow(trigger):
+            return False
+        self.log(f"clip trigger {trigger.kind.value}: {trigger.reason}")
+        self.cutter.trigger(trigger, self.ring)
+        return True
+
+    def on_latency(self, node: str, p99_ms: float) -> None:
+        self.latency_p99_ms[node] = p99_ms
+
+    def on_scores(self, scores: np.ndarray) -> None:
+        self._scores.append(np.asarray(scores, dtype=np.float32))
+
+    # -- outputs ---------------------------------------------------------------------------------------
+
+    def poll(self, now_ns: int) -> None:
+        """Hand clips whose post-window is over to the writer thread."""
+        for clip in self.cutter.poll(now_ns):
+            self._sequence += 1
+            kind = max(clip.triggers, key=lambda t: self.rules[t.kind].priority).kind
+            name = entry_name(kind.value, clip.first.time_ns, self._sequence)
+            self._pending.append(self._writer.submit(self._write_clip, name, kind, clip, dict(self.msgtypes)))
+        self._pending = [f for f in self._pending if not f.done()]
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Wait for clips being written (shutdown, tests)."""
+        for future in list(self._pending):
+            future.result(timeout_s)
+        self._pending = [f for f in self._pending if not f.done()]
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
+    def write_summary(self, now_ns: int, period_s: float) -> Path | None:
+        """The periodic JSON summary as a low-priority spool entry."""
+        scores = np.concatenate(self._scores) if self._scores else np.zeros(0, np.float32)
+        self._scores = []
+        confidence: dict[str, float] = {"count": float(scores.size)}
+        if scores.size:
+            p10, p50, p90 = np.percentile(scores, [10, 50, 90]).round(3).tolist()
+            confidence.update(p10=p10, p50=p50, p90=p90)
+        summary = {
+            "vehicle_id": self.config.vehicle_id,
+            "time_ns": now_ns,
+            "period_s": period_s,
+            "messages_received": dict(self.received),
+            "triggers_accepted": {k.value: n for k, n in self.limiter.accepted.items()},
+            "triggers_suppressed": {k.value: n for k, n in self.limiter.suppressed.items()},
+            "clips_written": dict(self.clips_written),
+            "ring_evicted_for_bytes": self.ring.evicted_for_bytes,
+            "spool_evicted": len(self.spool.evicted),
+            "spool_refused": len(self.spool.refused),
+            "latency_p99_ms": self.latency_p99_ms,
+            "detection_confidence": confidence,
+        }
+        self._sequence += 1
+        name = entry_name("summary", now_ns, self._sequence)
+        payload = json.dumps(summary, indent=1, sort_keys=True).encode()
+        return self.spool.add(
+            name, 0, now_ns, False, {"kind": "summary"}, lambda tmp: _write_bytes(tmp / "summary.json", payload)
+        )
+
+    def status(self, now_ns: int) -> Status:
+        problems: list[tuple[Level, str]] = []
+        missing = [t for t in self.config.topics if t not in self.msgtypes]
+        if missing:
+            problems.append((Level.WARN, f"not yet published: {', '.join(missing)}"))
+        if self.ring.evicted_for_bytes:
+            problems.append((Level.WARN, f"ring over {self.config.ring_max_mib} MiB: pre-window shortened"))
+        if self.write_failures:
+            problems.append((Level.ERROR, f"{self.write_failures} clips could not be written"))
+        if self.spool.evicted or self.spool.refused:
+            problems.append(
+                (Level.WARN, f"disk quota: {len(self.spool.evicted)} clips evicted, {len(self.spool.refused)} refused")
+            )
+        values = {
+            "ring.messages": str(len(self.ring)),
+            "ring.mib": fmt(self.ring.bytes / 2**20),
+            "ring.span_s": fmt(self.ring.span_s()),
+            "ring.evicted_for_bytes": str(self.ring.evicted_for_bytes),
+            "clip.open": str(self.cutter.open is not None),
+            "spool.evicted": str(len(self.spool.evicted)),
+            "spool.refused": str(len(self.spool.refused)),
+            "clips.write_failures": str(self.write_failures),
+        }
+        values.update({f"clips.{kind}": str(n) for kind, n in sorted(self.clips_written.items())})
+        values.update({f"triggers.suppressed.{k.value}": str(n) for k, n in self.limiter.suppressed.items() if n})
+        level = max((lvl for lvl, _ in problems), default=Level.OK)
+        message = "; ".join(m for _, m in problems) or "recording"
+        return Status(level, "av_edge: clip_recorder", message, "clip_recorder", values)
+
+    # -- writer thread ---------------------------------------------------------------------------------
+
+    def _write_clip(self, name: str, kind: TriggerKind, clip: Clip, msgtypes: dict[str, str]) -> None:
+        meta: dict[str, Any] = {
+            "kind": "clip",
+            "vehicle_id": self.config.vehicle_id,
+            "window_ns": [clip.start_ns, clip.end_ns],
+            "pre_trigger_s": self.config.pre_trigger_s,
+            "post_trigger_s": self.config.post_trigger_s,
+            "triggers": [{"kind": t.kind.value, "time_ns": t.time_ns, "reason": t.reason} for t in clip.triggers],
+            "topics": {t: msgtypes[t] for t in sorted({m.topic for m in clip.messages})},
+            "messages": len(clip.messages),
+            "versions": {
+                "av_edge": av_edge.__version__,
+                "python": platform.python_version(),
+                "models": list(self.config.model_versions),
+            },
+        }
+        try:
+            path = self.spool.add(
+                name,
+                self.rules[kind].priority,
+                clip.first.time_ns,
+                kind is TriggerKind.BRAKING,
+                meta,
+                lambda tmp: write_mcap(tmp / "clip", clip.messages, meta["topics"]),
+            )
+        except Exception as err:  # disk full, permissions: say so loudly, keep recording
+            with self._lock:
+                self.write_failures += 1
+            self.log(f"could not write clip {name}: {err}")
+            return
+        if path is not None:
+            with self._lock:
+                self.clips_written[kind.value] += 1
+            self.log(f"clip {name}: {len(clip.messages)} messages, {', '.join(t.kind.value for t in clip.triggers)}")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.write_bytes(data)

@@ -1,0 +1,144 @@
+"""Recorder to spool: a clip is a rosbag2 MCAP holding the pre- and post-window of every topic."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from rclpy.serialization import deserialize_message, serialize_message
+from rosbags.highlevel import AnyReader
+
+from av_edge.clips.recorder import ClipRecorder
+from av_edge.clips.uploader import Uploader, make_client
+from av_edge.core.clips.config import RecorderConfig
+from av_edge.core.clips.triggers import TriggerKind
+from av_edge.core.config import build_config, load_params_file
+from av_edge.core.diagnostics import Level, Status
+from av_edge.paths import config_file
+from av_edge.ros.handlers import brake_command
+from av_edge.ros.messages import message_class, odometry_msg
+from test.clips.conftest import s3_client
+from test.clips.fault_proxy import FaultProxy
+from test.clips.helpers import assert_delivered_exactly, expected_objects, quiet, serialized_clouds, settings, spool_at
+
+S = 1_000_000_000
+TOPICS = {
+    "/sensing/lidar/points": "sensor_msgs/msg/PointCloud2",
+    "/localization/odometry": "nav_msgs/msg/Odometry",
+    "/av_edge/aeb/brake_cmd": "geometry_msgs/msg/AccelStamped",
+}
+
+
+def config(**overrides: object) -> RecorderConfig:
+    params = load_params_file(config_file("clip_recorder.params.yaml"), "clip_recorder_node")
+    params.update({"pre_trigger_s": 2.0, "post_trigger_s": 1.0, "max_clip_s": 10.0, "ring_max_mib": 64})
+    params.update(overrides)
+    return build_config(RecorderConfig, params)
+
+
+def drive(
+    recorder: ClipRecorder, seconds: float, start_s: float = 0.0, brake_at: frozenset[float] = frozenset()
+) -> None:
+    """10 Hz LiDAR (small clouds), 50 Hz odometry, a brake request per scan; brake onsets at ``brake_at``."""
+    for topic, msgtype in TOPICS.items():
+        recorder.add_topic(topic, msgtype)
+    cloud = serialized_clouds(1, 1000, seed=1)[0]
+    for i in range(int(seconds * 50)):
+        t_s = start_s + i / 50
+        now = round(t_s * S)
+        recorder.on_message("/localization/odometry", serialize_message(odometry_msg(0, 0, 0, 10, 0, now)), now)
+        if i % 5 == 0:
+            recorder.on_message("/sensing/lidar/points", cloud, now)
+            accel = -8.0 if any(b <= t_s < b + 1.0 for b in brake_at) else 0.0
+            command = brake_command(accel, now)
+            recorder.on_message("/av_edge/aeb/brake_cmd", serialize_message(command), now)
+            recorder.on_brake_request(accel, now)
+        recorder.poll(now)
+    recorder.flush()
+
+
+def read_clip(path: Path) -> dict[str, list[int]]:
+    """topic -> log times (ns) of the clip's messages, after decoding each with rclpy."""
+    found: dict[str, list[int]] = {}
+    with AnyReader([path / "clip"]) as reader:
+        for connection, timestamp, raw in reader.messages():
+            deserialize_message(raw, message_class(connection.msgtype))
+            found.setdefault(connection.topic, []).append(timestamp)
+    return found
+
+
+def test_clip_contains_pre_and_post_window_of_every_topic(tmp_path: Path) -> None:
+    spool = spool_at(tmp_path / "spool")
+    recorder = ClipRecorder(config(), spool, quiet)
+    drive(recorder, 8.0, brake_at=frozenset({4.0}))
+    (entry,) = spool.entries()
+    assert entry.protected and entry.priority == 100 and "braking" in entry.entry_id
+    times = read_clip(spool.path(entry.entry_id))
+    assert set(times) == set(TOPICS)
+    for topic, rate in (("/sensing/lidar/points", 10), ("/localization/odometry", 50)):
+        t = [x / S for x in times[topic]]
+        assert t[0] == pytest.approx(2.0, abs=1 / rate) and t[-1] == pytest.approx(5.0, abs=1 / rate)
+        assert len(t) == pytest.approx(3 * rate + 1, abs=1)  # none missing
+    meta = json.loads((spool.path(entry.entry_id) / "entry.json").read_text())
+    assert meta["triggers"][0]["kind"] == "braking" and meta["vehicle_id"] == "av-edge-dev-001"
+    assert meta["window_ns"] == [2 * S, 5 * S] and meta["versions"]["av_edge"]
+    assert set(meta["files"]) == {"clip/clip.mcap", "clip/metadata.yaml"}
+
+
+def test_events_channel_and_manual_triggers_merge_with_braking(tmp_path: Path) -> None:
+    spool = spool_at(tmp_path / "spool")
+    recorder = ClipRecorder(config(), spool, quiet)
+    recorder.on_event(Status(Level.WARN, "aeb/forward_collision_warning", "cruise -> warning"), 3 * S)
+    assert recorder.on_manual("driver pressed the button", int(3.5 * S))[0]
+    assert not recorder.on_manual("again", int(3.6 * S))[0]  # rate-limited
+    drive(recorder, 8.0, brake_at=frozenset({4.0}))
+    (entry,) = spool.entries()
+    meta = json.loads((spool.path(entry.entry_id) / "entry.json").read_text())
+    assert [t["kind"] for t in meta["triggers"]] == ["warning", "manual", "braking"]
+    assert "braking" in entry.entry_id  # named and prioritised after its most important reason
+    assert recorder.limiter.suppressed[TriggerKind.MANUAL] == 1
+
+
+def test_disk_quota_with_the_link_down_keeps_braking_clips_and_says_what_it_evicted(
+    tmp_path: Path, proxy: FaultProxy, bucket: str
+) -> None:
+    """Link down, spool over quota: warnings are evicted oldest first (counted, logged), braking clips
+    stay; when the link returns every clip still queued arrives exactly once."""
+    spool = spool_at(tmp_path / "spool", quota_mib=1)
+    logs: list[str] = []
+    spool.log = logs.append
+    recorder = ClipRecorder(config(), spool, quiet)
+    scans = {"warning": serialized_clouds(1, 2_500, seed=2)[0], "braking": serialized_clouds(1, 5_000, seed=3)[0]}
+    for topic, msgtype in TOPICS.items():
+        recorder.add_topic(topic, msgtype)
+    kinds = ["warning", "braking", "warning", "warning", "braking", "warning"]
+    for k, kind in enumerate(kinds):
+        base = k * 20.0
+        for i in range(60):  # 6 s of LiDAR at 10 Hz around each trigger; clips ~0.9 MB (warning), ~1.8 MB
+            now = round((base + i / 10) * S)
+            recorder.on_message("/sensing/lidar/points", scans[kind], now)
+            if i == 30:
+                name = "aeb/emergency_braking" if kind == "braking" else "aeb/forward_collision_warning"
+                recorder.on_event(Status(Level.ERROR, name, kind), now)
+            recorder.poll(now)
+    recorder.poll(10**6 * S)
+    recorder.flush()
+    kept = [e.entry_id.split("_")[1] for e in spool.entries()]
+    assert kept.count("braking") == 2  # both braking clips, although together they exceed the quota
+    assert spool.evicted and all("warning" in name for name in spool.evicted)
+    assert any("evicted" in line for line in logs)
+    assert recorder.status(0).level == Level.WARN and "evicted" in recorder.status(0).message
+    expected = expected_objects(spool)
+    proxy.set_down(True)
+    client = make_client(proxy.endpoint, "us-east-1", 1.0, 5.0)
+    stop = threading.Event()
+    up = Uploader(client, spool, settings(bucket), quiet, stop.wait)
+    thread = threading.Thread(target=up.run, args=(0.05, True), daemon=True)
+    thread.start()
+    while up.stats.retries < 3:
+        stop.wait(0.02)
+    proxy.set_down(False)
+    thread.join(60)
+    assert_delivered_exactly(s3_client(proxy.endpoint), bucket, expected, spool)
