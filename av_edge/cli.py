@@ -68,7 +68,7 @@ def _upload(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from av_edge.bench import main as bench_main
 
-    return bench_main(args.output)
+    return bench_main(args.output, tuple(args.only))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -149,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="run benchmarks, merge into bench/results.json")
     bench.add_argument("--output", type=Path, default=Path("bench/results.json"))
+    bench.add_argument("--only", action="append", default=[], metavar="NAME", help="only this benchmark")
     return parser
 
 

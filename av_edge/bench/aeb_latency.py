@@ -6,15 +6,17 @@ import dataclasses
 import os
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from av_edge import processes
 from av_edge.bench.metrics import Metrics
+from av_edge.core.diagnostics import Status
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.paths import config_file
-from av_edge.ros.messages import cloud_msg
+from av_edge.ros.messages import cloud_msg, statuses
 from av_edge.sim.catalog import find_scenario
 from av_edge.sim.simulation import Simulation
 from av_edge.suite.stack import StackConfig
@@ -36,13 +38,19 @@ def aeb_latency() -> Metrics:
 
 
 def replay_latency(
-    stack: tuple[str, ...], frames: int = 200, rate_hz: float = 10.0, warmup: int = 10
+    stack: tuple[str, ...],
+    frames: int = 200,
+    rate_hz: float = 10.0,
+    warmup: int = 10,
+    node_params: Mapping[str, Sequence[str]] | None = None,
+    statuses_out: list[Status] | None = None,
 ) -> dict[str, float]:
     """Sensor stamp -> brake command received, across processes over DDS with the shipped profile.
 
     A probe process replays simulated ~100k-point scans of an approach to a stalled car at real time
     (stamped as it publishes, like a driver) to an ``aeb_node`` process and times each answer.
-    The first ``warmup`` frames (discovery still settling) are not counted.
+    The first ``warmup`` frames (discovery still settling) are not counted. ``node_params`` adds
+    ``name:=value`` overrides per node; ``statuses_out`` receives the ``/diagnostics`` statuses seen.
     """
     env = processes.dds_environment()
     os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = env["FASTDDS_DEFAULT_PROFILES_FILE"]
@@ -51,7 +59,10 @@ def replay_latency(
 
     scans = _approach_scans(count=20)
     with tempfile.TemporaryDirectory() as tmp:
-        nodes = [processes.start(processes.node_command(n), env, Path(tmp) / f"{n}.log") for n in stack]
+        params = node_params or {}
+        nodes = [
+            processes.start(processes.node_command(n, params.get(n, ())), env, Path(tmp) / f"{n}.log") for n in stack
+        ]
         probe = None
         try:
             probe = VehicleProbe(int(env["ROS_DOMAIN_ID"]), "bench_probe")
@@ -74,6 +85,8 @@ def replay_latency(
                 time.sleep(max(0.0, next_time - time.monotonic()))
         finally:
             if probe is not None:
+                if statuses_out is not None:
+                    statuses_out.extend(st for msg in probe.diagnostics for st in statuses(msg))
                 probe.close()
             for node in nodes:
                 processes.stop(node)

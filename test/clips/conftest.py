@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,49 +12,11 @@ import pytest
 if importlib.util.find_spec("moto") is None or importlib.util.find_spec("boto3") is None:
     pytest.skip("moto[server] and boto3 are not installed (make test installs them)", allow_module_level=True)
 
+from av_edge.clips.local_s3 import CREDENTIALS, MotoServer
 from test.clips.fault_proxy import FaultProxy
 
 BUCKET = "av-edge-clips"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class S3Server:
-    """moto_server in its own process; can be killed and restarted (state is lost, like a new region)."""
-
-    def __init__(self, log: Path) -> None:
-        self.port = _free_port()
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        moto = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [moto, "-H", "127.0.0.1", "-p", str(self.port)], stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("moto_server did not start: " + self.log.read_text()[-2000:])
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
+S3Server = MotoServer
 
 
 @pytest.fixture(scope="session")
