@@ -152,6 +152,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     OBSTACLE_POINTS,
     OBJECTS,
     MARKERS,
+    EVENTS,
     DIAGNOSTICS,
 )
 
