@@ -104,7 +104,8 @@ OBJECTS = TopicSpec(
     "one per LiDAR scan",
     "output",
     "object list, one point per object: x, y, z, length, width, height, yaw, vx, vy (ground velocity), "
-    "class_id, score, track_id (`av_edge.core.perception.objects.decode_objects`); stamp = scan's",
+    "class_id, score, track_id, ax, ay, class_score (`av_edge.core.perception.objects.decode_objects`); "
+    "stamp = scan's",
 )
 MARKERS = TopicSpec(
     "/av_edge/perception/markers",
@@ -114,6 +115,15 @@ MARKERS = TopicSpec(
     "one per LiDAR scan",
     "output",
     "boxes and track ids for RViz; built only while someone subscribes",
+)
+DETECTION_IMAGE = TopicSpec(
+    "/av_edge/perception/{camera}/detections_image",
+    "sensor_msgs/msg/Image",
+    SENSOR_QOS,
+    "{camera}_optical",
+    "with each detection batch",
+    "output (debug)",
+    "the camera image with detected boxes, classes and scores; built only while someone subscribes",
 )
 EVENTS = TopicSpec(
     "/av_edge/events",
@@ -147,11 +157,14 @@ DIAGNOSTICS = TopicSpec(
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     LIDAR_POINTS,
+    CAMERA_IMAGE,
+    CAMERA_INFO,
     ODOMETRY,
     BRAKE_COMMAND,
     OBSTACLE_POINTS,
     OBJECTS,
     MARKERS,
+    DETECTION_IMAGE,
     EVENTS,
     DIAGNOSTICS,
 )

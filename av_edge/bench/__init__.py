@@ -9,13 +9,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from av_edge.bench import aeb_latency, lidar, upload
+from av_edge.bench import aeb_latency, detection, lidar, upload
 from av_edge.bench.metrics import Metrics
 
 BENCHMARKS: dict[str, Callable[[], Metrics]] = {
     "aeb_latency": aeb_latency.aeb_latency,
     "lidar": lidar.lidar_pipeline,
     "upload": upload.aeb_latency_uploading,
+    "detection": detection.detection_latency,
 }
 
 

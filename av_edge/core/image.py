@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from av_edge.core.buffers import Buffer, as_byte_view
@@ -95,3 +96,23 @@ def array_to_image(array: np.ndarray, encoding: str) -> ImageBuffer:
         step=array.shape[1] * channels * array.dtype.itemsize,
         data=contiguous.tobytes(),
     )
+
+
+_TO_BGR = {
+    "rgb8": cv2.COLOR_RGB2BGR,
+    "rgba8": cv2.COLOR_RGBA2BGR,
+    "bgra8": cv2.COLOR_BGRA2BGR,
+    "mono8": cv2.COLOR_GRAY2BGR,
+}
+
+
+def to_bgr8(msg: ImageLike) -> np.ndarray:
+    """Any supported encoding -> contiguous ``(H, W, 3)`` uint8 BGR (what the detector eats);
+    mono16 is scaled by 1/256."""
+    array = image_to_array(msg)
+    if msg.encoding == "bgr8":
+        return np.ascontiguousarray(array)
+    if msg.encoding == "mono16":
+        array = (array >> 8).astype(np.uint8)
+        return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(np.ascontiguousarray(array), _TO_BGR[msg.encoding])

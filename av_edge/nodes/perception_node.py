@@ -1,23 +1,30 @@
 """LiDAR perception node (logic in :class:`av_edge.ros.handlers.PerceptionHandler`).
 
 Publishes obstacle points with cluster ids, the object list, RViz markers (only while someone
-subscribes) and ``/diagnostics``. The detector and fusion join this process later (no extra hop).
+subscribes) and ``/diagnostics``. Camera detection (:class:`av_edge.ros.camera_handler.CameraDetectionHandler`)
+runs in this process on a worker thread at its own rate, so a camera batch never delays a LiDAR scan.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
-from sensor_msgs.msg import PointCloud2
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from av_edge import topics
+from av_edge.core.detection.config import DetectionConfig
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.ros import node_setup
+from av_edge.ros.camera_handler import CameraDetectionHandler, debug_image
 from av_edge.ros.handlers import PerceptionHandler
-from av_edge.ros.messages import object_markers, stamp_to_ns
+from av_edge.ros.messages import diagnostic_array, object_markers, stamp_to_ns
 from av_edge.ros.qos import qos_profile
 
 
@@ -25,7 +32,8 @@ class PerceptionNode(Node):
     def __init__(self) -> None:
         super().__init__("perception_node", automatically_declare_parameters_from_overrides=True)
         cv2.setNumThreads(1)  # predictable on a shared 2-core computer; measured no slower
-        self.handler = PerceptionHandler(node_setup.load_config(self, PerceptionNodeConfig), self.get_logger().error)
+        config = node_setup.load_config(self, PerceptionNodeConfig)
+        self.handler = PerceptionHandler(config, self.get_logger().error)
         qos = qos_profile
         self._points = self.create_publisher(PointCloud2, topics.OBSTACLE_POINTS.name, qos(topics.OBSTACLE_POINTS.qos))
         self._objects = self.create_publisher(PointCloud2, topics.OBJECTS.name, qos(topics.OBJECTS.qos))
@@ -36,7 +44,54 @@ class PerceptionNode(Node):
         self.create_subscription(
             Odometry, topics.ODOMETRY.name, lambda m: self.handler.on_odometry(m, now()), qos(topics.ODOMETRY.qos)
         )
-        self.create_timer(1.0, lambda: self._diagnostics.publish(self.handler.diagnostics(now())))
+        self.create_timer(1.0, self._publish_diagnostics)
+        self._setup_cameras(config.camera_detection)
+
+    def _setup_cameras(self, config: DetectionConfig) -> None:
+        qos = qos_profile
+        self.cameras = CameraDetectionHandler(config, self.handler.config.latency_budget_ms, self.get_logger().error)
+        self._debug_images = {}
+        for camera in config.cameras:
+            self.create_subscription(
+                Image,
+                topics.CAMERA_IMAGE.format(camera=camera),
+                lambda m, c=camera: self.cameras.on_image(c, m, self._now_ns()),
+                qos(topics.CAMERA_IMAGE.qos),
+            )
+            self.create_subscription(
+                CameraInfo,
+                topics.CAMERA_INFO.format(camera=camera),
+                lambda m, c=camera: self.cameras.on_camera_info(c, m),
+                qos(topics.CAMERA_INFO.qos),
+            )
+            self._debug_images[camera] = self.create_publisher(
+                Image, topics.DETECTION_IMAGE.format(camera=camera), qos(topics.DETECTION_IMAGE.qos)
+            )
+        self.create_service(Trigger, "~/reload_model", self._on_reload)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camera_detection")
+        self._busy: Future[None] | None = None
+        if self.cameras.detector is not None:
+            self.create_timer(1.0 / config.rate_hz, self._schedule_detection)
+
+    def _schedule_detection(self) -> None:
+        if self._busy is not None and not self._busy.done():
+            return  # the previous batch is still running: the next takes the newest images then
+        self._busy = self._worker.submit(self._detect)
+
+    def _detect(self) -> None:
+        detector = self.cameras.detector
+        for result in self.cameras.detect(self._now_ns):
+            publisher = self._debug_images[result.frame.camera]
+            if detector is not None and publisher.get_subscription_count() > 0:
+                publisher.publish(debug_image(result, detector.package.manifest.class_names))
+
+    def _on_reload(self, request: Any, response: Any) -> Any:
+        response.success, response.message = self.cameras.reload()
+        return response
+
+    def _publish_diagnostics(self) -> None:
+        now = self._now_ns()
+        self._diagnostics.publish(diagnostic_array([self.handler.status(now), self.cameras.status(now)], now))
 
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds

@@ -17,7 +17,7 @@ from nav_msgs.msg import Odometry
 from sensor_msgs.msg import PointCloud2
 
 from av_edge.core.aeb import AebConfig, AebCore, Decision
-from av_edge.core.diagnostics import fmt
+from av_edge.core.diagnostics import Status, fmt
 from av_edge.core.ego import EgoPose
 from av_edge.core.errors import MessageError
 from av_edge.core.geometry import require_frame
@@ -161,6 +161,9 @@ class PerceptionHandler:
         self.processing_ms = (now_ns - started_ns) / 1e6
 
     def diagnostics(self, now_ns: int) -> DiagnosticArray:
+        return diagnostic_array([self.status(now_ns)], now_ns)
+
+    def status(self, now_ns: int) -> Status:
         last = self.last
         values = {"processing_ms": fmt(self.processing_ms)}
         if last is not None:
@@ -174,4 +177,4 @@ class PerceptionHandler:
             )
             if last.n_used < last.n_input:
                 values["strided"] = f"{last.n_input} points strided to {last.n_used}"
-        return diagnostic_array([self.health.status(now_ns, values=values)], now_ns)
+        return self.health.status(now_ns, values=values)

@@ -138,5 +138,6 @@ def ground_truth(actors: list[Actor], road: Road, t: float) -> np.ndarray:
             i + 1,
             0.0,
             0.0,
+            1.0,
         )
     return truth

@@ -7,7 +7,7 @@ Meant for closed-loop tests and synthetic training data, not photorealism.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -45,11 +45,22 @@ class CameraRenderer:
         self._glow: np.ndarray | None = None  # the headlight pattern on a flat road is fixed in the image
 
     def render(
-        self, ego: tuple[float, float, float], boxes: Sequence[Box], road: Road, ego_s: float, night: bool
+        self,
+        ego: tuple[float, float, float],
+        boxes: Sequence[Box],
+        road: Road,
+        ego_s: float,
+        night: bool,
+        colours: Mapping[str, tuple[int, int, int]] = COLOURS,
+        instances: np.ndarray | None = None,
     ) -> np.ndarray:
-        """BGR image for an ego at odom pose ``ego`` (x, y, yaw), ``ego_s`` along ``road``."""
+        """BGR image for an ego at odom pose ``ego`` (x, y, yaw), ``ego_s`` along ``road``.
+
+        ``colours`` overrides the class colours (domain randomisation); with ``instances`` (a uint16
+        image) each box's visible pixels are also painted there with its index + 1 (occlusion-aware
+        labels for training data)."""
         cam = self.camera
-        optical_from_odom = self.optical_from_base @ np.linalg.inv(pose_matrix(ego[0], ego[1], 0.0, 0.0, 0.0, ego[2]))
+        optical_from_odom = self._optical_from_odom(ego)
         image = np.empty((cam.height, cam.width, 3), np.uint8)
         horizon = self._horizon_row()
         image[:horizon] = (12, 8, 8) if night else (235, 205, 170)
@@ -57,11 +68,14 @@ class CameraRenderer:
         if night:
             cv2.add(image, self._headlight_glow(), dst=image)
         self._lanes(image, optical_from_odom, road, ego_s, night, ego)
-        self._boxes(image, optical_from_odom, boxes, night, ego)
+        self._boxes(image, optical_from_odom, boxes, night, ego, colours, instances)
         self._frame = (self._frame + 1) % len(self._noise)
         cv2.add(image, self._noise[self._frame], dst=image)
         cv2.subtract(image, (8, 8, 8, 0), dst=image)
         return image
+
+    def _optical_from_odom(self, ego: tuple[float, float, float]) -> np.ndarray:
+        return self.optical_from_base @ np.linalg.inv(pose_matrix(ego[0], ego[1], 0.0, 0.0, 0.0, ego[2]))
 
     def _horizon_row(self) -> int:
         far = self.optical_from_base[:3, :3] @ np.array([1000.0, 0.0, 0.0])
@@ -72,11 +86,18 @@ class CameraRenderer:
     def _to_optical(self, transform: np.ndarray, points: np.ndarray) -> np.ndarray:
         return points @ transform[:3, :3].T + transform[:3, 3]
 
-    def _polygon(self, image: np.ndarray, transform: np.ndarray, points: np.ndarray, colour: tuple[int, ...]) -> None:
+    def _polygon(
+        self,
+        image: np.ndarray,
+        transform: np.ndarray,
+        points: np.ndarray,
+        colour: tuple[int, ...],
+        antialias: bool = True,
+    ) -> None:
         clipped = _clip_near(self._to_optical(transform, points))
         if len(clipped) >= 3:
             pixels = np.round(project(clipped, self.k)).astype(np.int32)
-            cv2.fillConvexPoly(image, pixels, colour, lineType=cv2.LINE_AA)
+            cv2.fillConvexPoly(image, pixels, colour, lineType=cv2.LINE_AA if antialias else cv2.LINE_8)
 
     def _lanes(
         self,
@@ -113,13 +134,15 @@ class CameraRenderer:
         boxes: Sequence[Box],
         night: bool,
         ego: tuple[float, float, float],
+        colours: Mapping[str, tuple[int, int, int]],
+        instances: np.ndarray | None,
     ) -> None:
         camera_odom = np.linalg.inv(transform)[:3, 3]
         faces = []
-        for box in boxes:
+        for index, box in enumerate(boxes):
             corners = box.corners()
             centre = corners.mean(axis=0)
-            base = np.array(COLOURS.get(box.label, (128, 128, 128)), float)
+            base = np.array(colours.get(box.label, (128, 128, 128)), float)
             for face in FACES:
                 quad = corners[list(face)]
                 normal = np.cross(quad[1] - quad[0], quad[2] - quad[0])
@@ -131,9 +154,12 @@ class CameraRenderer:
                 shade = 0.55 + 0.45 * max(float(normal @ SUN), 0.0)
                 light = self._light(quad.mean(axis=0), ego, night)
                 distance = float(np.linalg.norm(quad.mean(axis=0) - camera_odom))
-                faces.append((distance, quad, tuple(int(c) for c in np.clip(base * shade * light, 0, 255))))
-        for _, quad, colour in sorted(faces, key=lambda f: -f[0]):
+                colour = tuple(int(c) for c in np.clip(base * shade * light, 0, 255))
+                faces.append((distance, index, quad, colour))
+        for _, index, quad, colour in sorted(faces, key=lambda f: -f[0]):
             self._polygon(image, transform, quad, colour)
+            if instances is not None:
+                self._polygon(instances, transform, quad, (index + 1,), antialias=False)
 
     def _light(self, point: np.ndarray, ego: tuple[float, float, float], night: bool) -> float:
         """1 by day; at night ambient plus the low-beam cone (~20 deg half-angle, ~60 m)."""

@@ -42,3 +42,55 @@ def test_objects_are_published_for_each_scan(perception_node, probe):
     assert objects["x"][0] == pytest.approx(20.0, abs=0.2)
     assert objects["y"][0] == pytest.approx(1.0, abs=0.2)
     assert objects["track_id"][0] >= 1
+
+
+def test_camera_detections_over_dds(perception_node, probe, dds_domain):
+    """A rendered camera image in, a debug image with boxes out (only because we subscribe), and the
+    detector's backend and timing in /diagnostics; a corrupted image is rejected and counted."""
+    from sensor_msgs.msg import Image
+
+    from av_edge import topics
+    from av_edge.core.camera import load_rig
+    from av_edge.core.image import array_to_image
+    from av_edge.paths import config_file
+    from av_edge.ros.messages import image_msg, statuses
+    from av_edge.ros.qos import qos_profile
+    from av_edge.sim.detection_data import GeneratorSettings, sample
+
+    front = load_rig(config_file("cameras.yaml"))[0]
+    image, labels = sample(front, np.random.default_rng(7), GeneratorSettings(night_fraction=0.0, max_actors=3))
+    received: list[Image] = []
+    node = probe.node
+    node.create_subscription(
+        Image,
+        topics.DETECTION_IMAGE.format(camera="front"),
+        received.append,
+        qos_profile(topics.DETECTION_IMAGE.qos),
+    )
+    publisher = node.create_publisher(
+        Image, topics.CAMERA_IMAGE.format(camera="front"), qos_profile(topics.CAMERA_IMAGE.qos)
+    )
+    bad = image_msg(array_to_image(image, "bgr8"), 0, "front_optical")
+    bad.step = 7  # malformed
+    import time
+
+    deadline = time.monotonic() + 60
+    while not received and time.monotonic() < deadline:
+        msg = image_msg(array_to_image(image, "bgr8"), probe.now_ns(), "front_optical")
+        publisher.publish(msg)
+        publisher.publish(bad)
+        time.sleep(0.1)
+    assert received, "no debug image came back"
+    out = received[-1]
+    assert (out.width, out.height, out.encoding, out.header.frame_id) == (640, 480, "bgr8", "front_optical")
+    pixels = np.frombuffer(bytes(out.data), np.uint8).reshape(480, 640, 3)
+    assert np.count_nonzero(np.any(pixels != image, axis=2)) > 100  # boxes were drawn
+    deadline = time.monotonic() + 5
+    status = None
+    while status is None and time.monotonic() < deadline:
+        found = [s for m in probe.diagnostics for s in statuses(m) if s.hardware_id == "camera_detection"]
+        status = found[-1] if found and "detector.infer_ms" in found[-1].values else None
+        time.sleep(0.1)
+    assert status is not None, "no camera detection diagnostics"
+    assert status.values["detector.backend"].startswith("onnxruntime")
+    assert int(status.values.get("rejected.front_malformed_image", "0")) >= 1

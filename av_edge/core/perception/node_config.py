@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from av_edge.core.config import bounded
+from av_edge.core.detection.config import DetectionConfig
+from av_edge.core.fusion.fuser import FusionConfig
 from av_edge.core.perception.pipeline import PerceptionConfig
 
 
 @dataclass(frozen=True)
 class PerceptionNodeConfig:
     pipeline: PerceptionConfig
+    camera_detection: DetectionConfig
+    fusion: FusionConfig
     latency_budget_ms: float = bounded(1.0, 1000.0)
     latency_window: int = bounded(10, 100000)
     odometry_timeout_s: float = bounded(0.01, 5.0)

@@ -2,7 +2,9 @@
 
 Fields (all in base_link, SI units): x, y, z (box centre), length, width, height, yaw (rad, length
 axis), vx, vy (velocity over ground, m/s, in base_link axes), class_id (see ``CLASSES``), score (0..1),
-track_id (0 = untracked), ax, ay (acceleration over ground, m/s^2, base_link axes; e.g. a braking lead).
+track_id (0 = untracked), ax, ay (acceleration over ground, m/s^2, base_link axes; e.g. a braking lead),
+class_score (0..1: the cameras' confidence in class_id; 0 = no camera evidence, class from LiDAR alone).
+``score`` stays the existence/track confidence (0.5 new, 0.7 confirmed, 0.9 mature).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ OBJECT_DTYPE = np.dtype(
         ("track_id", "<u4"),
         ("ax", "<f4"),
         ("ay", "<f4"),
+        ("class_score", "<f4"),
     ]
 )
 

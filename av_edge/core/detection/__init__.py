@@ -1,0 +1,1 @@
+"""Camera object detection, pure parts: model package manifest, pre/post-processing, evaluation."""

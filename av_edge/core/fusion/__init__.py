@@ -1,0 +1,1 @@
+"""Camera-LiDAR fusion, pure parts: calibration checks, the latency-bounded collector, association."""

@@ -1,0 +1,1 @@
+"""Camera detection runtime: inference backends (ONNX Runtime, TensorRT), engine cache, detector."""

@@ -1,0 +1,215 @@
+"""The camera detector: a verified model package, a backend, shared pre/post-processing, and the
+switch from ONNX Runtime to TensorRT once a background engine build is done."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from av_edge.core.detection.boxes import decode, to_batch, to_original
+from av_edge.core.detection.config import DetectionConfig
+from av_edge.core.detection.manifest import ModelPackage, load_package
+from av_edge.core.diagnostics import Level, Status, fmt
+from av_edge.core.errors import AvEdgeError
+from av_edge.detection.backends import Backend, BackendUnavailableError, OrtBackend, TensorRtBackend
+from av_edge.detection.engine import (
+    BackgroundBuild,
+    EngineCache,
+    EngineSettings,
+    EngineTarget,
+    build_plan,
+    gpu_identity,
+)
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+Log = Callable[[str], None]
+PlanBuilder = Callable[[bytes, str, tuple[int, int, int], EngineSettings], bytes]
+
+
+@dataclass(frozen=True)
+class Timings:
+    pre_ms: float
+    infer_ms: float
+    post_ms: float
+    batch: int
+
+
+def resolve_package(name: str) -> Path:
+    """A bare name is one of av_edge's bundled models; anything else is a path."""
+    path = Path(name).expanduser()
+    return path if path.is_absolute() or len(path.parts) > 1 else MODELS_DIR / name
+
+
+class CameraDetector:
+    def __init__(
+        self,
+        config: DetectionConfig,
+        log: Log,
+        engine_target: Callable[[ModelPackage], EngineTarget] | None = None,
+        tensorrt_backend: Callable[[bytes, str], Backend] = TensorRtBackend,
+        plan_builder: PlanBuilder = build_plan,
+        build_context: str = "spawn",
+    ) -> None:
+        """Loads and verifies the package (ModelPackageError if it is not sound) and serves with ONNX
+        Runtime; with backend auto/tensorrt, uses a cached engine at once or starts building one.
+        ``engine_target``, ``tensorrt_backend`` and ``plan_builder`` (a module-level function: it runs in
+        another process) are the GPU-specific parts, injectable for tests."""
+        self.config = config
+        self.log = log
+        self.package = load_package(resolve_package(config.model_package))
+        self._engine_target = engine_target or _machine_target(config)
+        self._tensorrt_backend = tensorrt_backend
+        self._plan_builder = plan_builder
+        self._build_context = build_context
+        self.cache = EngineCache(Path(config.engine_cache).expanduser())
+        self.backend: Backend = self._ort(self.package)
+        self.build: BackgroundBuild | None = None
+        self.engine_state = "not used" if config.backend == "onnxruntime" else "pending"
+        self.last: Timings | None = None
+        if config.backend != "onnxruntime":
+            self._start_engine(self.package)
+
+    # -- serving -----------------------------------------------------------------------------------
+
+    def detect(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """BGR images -> per image DETECTION_DTYPE arrays in that image's pixels."""
+        self.poll_engine()
+        manifest = self.package.manifest
+        t0 = time.perf_counter()
+        batch, boxes = to_batch(images, manifest)
+        t1 = time.perf_counter()
+        output = self.backend.infer(batch)
+        t2 = time.perf_counter()
+        found = decode(output, manifest.output_format, self.config.score_threshold, self.config.iou_threshold)
+        result = [
+            to_original(d, box, image.shape[1], image.shape[0])
+            for d, box, image in zip(found, boxes, images, strict=True)
+        ]
+        t3 = time.perf_counter()
+        self.last = Timings((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3, len(images))
+        return result
+
+    def reload(self) -> tuple[bool, str]:
+        """Re-read the configured package (a new model delivered): on any problem keep serving the
+        previous model and say why."""
+        try:
+            package = load_package(resolve_package(self.config.model_package))
+            backend = self._ort(package)
+        except (AvEdgeError, OSError, RuntimeError) as err:
+            self.log(f"model reload refused, keeping {self._describe()}: {err}")
+            return False, str(err)
+        if self.build is not None:
+            self.build.cancel()
+        self.package, self.backend, self.build = package, backend, None
+        if self.config.backend != "onnxruntime":
+            self._start_engine(package)
+        return True, f"serving {self._describe()}"
+
+    # -- TensorRT engine ---------------------------------------------------------------------------
+
+    def poll_engine(self) -> None:
+        """Switch to TensorRT when the background build delivers; never blocks."""
+        if self.build is None:
+            return
+        plan = self.build.poll()
+        if self.build.state == "failed":
+            self.engine_state = f"build failed: {self.build.error}"
+            self.log(f"TensorRT engine build failed, staying on {self.backend.name}: {self.build.error}")
+            self.build = None
+        elif plan is not None:
+            self.build = None
+            self.cache.store(self._target, plan)
+            self._switch(plan)
+
+    def _start_engine(self, package: ModelPackage) -> None:
+        try:
+            self._target = self._engine_target(package)
+        except BackendUnavailableError as err:
+            self.engine_state = f"unavailable: {err}"
+            level = self.log if self.config.backend == "tensorrt" else (lambda _: None)
+            level(f"TensorRT requested but unavailable, serving with {self.backend.name}: {err}")
+            return
+        plan = self.cache.load(self._target)
+        if plan is not None:
+            self._switch(plan)
+            return
+        manifest = package.manifest
+        chw = (3, manifest.input_height, manifest.input_width)
+        settings = self._target.settings
+        self.build = BackgroundBuild(
+            _Build(self._plan_builder, package.onnx_bytes, manifest.input_name, chw, settings),
+            context=self._build_context,
+        )
+        self.engine_state = "building"
+        self.log(f"building a TensorRT engine in the background; serving with {self.backend.name} meanwhile")
+
+    def _switch(self, plan: bytes) -> None:
+        try:
+            self.backend = self._tensorrt_backend(plan, self.package.manifest.input_name)
+        except (BackendUnavailableError, RuntimeError) as err:
+            self.engine_state = f"engine unusable: {err}"
+            self.log(f"TensorRT engine unusable, staying on {self.backend.name}: {err}")
+            return
+        self.engine_state = "ready"
+        self.log(f"switched to TensorRT ({self.cache.path(self._target).name})")
+
+    # -- diagnostics -------------------------------------------------------------------------------
+
+    def status_values(self) -> dict[str, str]:
+        values = {
+            "detector.backend": self.backend.name,
+            "detector.model": self._describe(),
+            "detector.engine": self.engine_state,
+        }
+        if self.last is not None:
+            values.update(
+                {
+                    "detector.pre_ms": fmt(self.last.pre_ms),
+                    "detector.infer_ms": fmt(self.last.infer_ms),
+                    "detector.post_ms": fmt(self.last.post_ms),
+                    "detector.batch": str(self.last.batch),
+                }
+            )
+        return values
+
+    def _describe(self) -> str:
+        m = self.package.manifest
+        return f"{m.name} {m.version} ({m.sha256[:12]})"
+
+    def _ort(self, package: ModelPackage) -> Backend:
+        c = self.config
+        return OrtBackend(package.onnx_bytes, package.manifest.input_name, c.threads, c.use_cuda)
+
+
+def disabled_status(reason: str) -> Status:
+    """The diagnostic when no model could be loaded: LiDAR perception goes on without classes."""
+    return Status(Level.ERROR, "av_edge: camera detection", f"disabled: {reason}", "perception")
+
+
+@dataclass(frozen=True)
+class _Build:
+    """The picklable build job for the background process."""
+
+    builder: PlanBuilder
+    onnx_bytes: bytes
+    input_name: str
+    chw: tuple[int, int, int]
+    settings: EngineSettings
+
+    def __call__(self) -> bytes:
+        return self.builder(self.onnx_bytes, self.input_name, self.chw, self.settings)
+
+
+def _machine_target(config: DetectionConfig) -> Callable[[ModelPackage], EngineTarget]:
+    settings = EngineSettings(config.fp16, config.int8, config.workspace_mib, config.dla_core, config.max_batch)
+
+    def target(package: ModelPackage) -> EngineTarget:
+        trt_version, gpu = gpu_identity()
+        return EngineTarget(package.manifest.sha256, trt_version, gpu, settings)
+
+    return target

@@ -1,0 +1,120 @@
+"""Camera detection at message level: latest image per camera in, one batched inference, detections
+and an optional debug image out. The perception node runs ``detect`` on a worker thread, so a slow
+camera batch never delays a LiDAR scan."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from sensor_msgs.msg import CameraInfo, Image
+
+from av_edge.core.detection.config import DetectionConfig
+from av_edge.core.detection.manifest import ModelPackageError
+from av_edge.core.diagnostics import Level, Status
+from av_edge.core.errors import AvEdgeError, MessageError
+from av_edge.core.health import NodeHealth
+from av_edge.core.image import array_to_image, to_bgr8
+from av_edge.detection.detector import CameraDetector
+from av_edge.ros.messages import image_msg, stamp_to_ns
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    camera: str
+    stamp_ns: int
+    frame_id: str
+    image: np.ndarray  # BGR
+
+
+@dataclass(frozen=True)
+class CameraDetections:
+    frame: CameraFrame
+    detections: np.ndarray  # DETECTION_DTYPE, image pixels
+
+
+class CameraDetectionHandler:
+    def __init__(self, config: DetectionConfig, latency_budget_ms: float, log: Log) -> None:
+        self.config = config
+        self.log = log
+        self.health = NodeHealth(
+            "camera_detection",
+            {f"image {c}": config.image_timeout_s for c in config.cameras},
+            latency_budget_ms,
+            1000,
+            optional=[f"image {c}" for c in config.cameras],  # LiDAR perception goes on without cameras
+        )
+        self.detector: CameraDetector | None = None
+        self.disabled = ""
+        if not config.enabled:
+            self.disabled = "disabled in the params file"
+        else:
+            try:
+                self.detector = CameraDetector(config, log)
+            except (ModelPackageError, AvEdgeError, OSError) as err:
+                self.disabled = str(err)
+                log(f"camera detection disabled, LiDAR perception continues: {err}")
+        self.camera_info: dict[str, CameraInfo] = {}
+        self.latest: dict[str, CameraDetections] = {}
+        self._pending: dict[str, CameraFrame] = {}
+        self._lock = threading.Lock()
+
+    def on_image(self, camera: str, msg: Image, now_ns: int) -> None:
+        self.health.on_input(f"image {camera}", now_ns)
+        try:
+            image = to_bgr8(msg)
+        except MessageError as err:
+            if self.health.on_rejected(f"{camera}_{err.reason}", now_ns):
+                self.log(f"rejected image from {camera} ({err.reason}): {err}")
+            return
+        with self._lock:
+            self._pending[camera] = CameraFrame(camera, stamp_to_ns(msg.header.stamp), msg.header.frame_id, image)
+
+    def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
+        self.camera_info[camera] = msg
+
+    def detect(self, now_ns: Callable[[], int]) -> list[CameraDetections]:
+        """One batched inference over the newest unprocessed image of every camera (worker thread)."""
+        if self.detector is None:
+            return []
+        with self._lock:
+            frames, self._pending = list(self._pending.values()), {}
+        if not frames:
+            return []
+        found = self.detector.detect([f.image for f in frames])
+        done = now_ns()
+        results = [CameraDetections(f, d) for f, d in zip(frames, found, strict=True)]
+        for result in results:
+            self.health.on_output(result.frame.stamp_ns, done)
+            self.latest[result.frame.camera] = result
+        return results
+
+    def reload(self) -> tuple[bool, str]:
+        if self.detector is None:
+            return False, f"camera detection is disabled: {self.disabled}"
+        return self.detector.reload()
+
+    def status(self, now_ns: int) -> Status:
+        if self.detector is None:
+            level = Level.ERROR if self.config.enabled else Level.OK
+            return Status(level, "av_edge: camera detection", f"disabled: {self.disabled}", "perception")
+        values = self.detector.status_values()
+        return self.health.status(now_ns, values=values)
+
+
+def debug_image(result: CameraDetections, class_names: tuple[str, ...]) -> Image:
+    """The camera image with boxes, classes and scores drawn (published only while subscribed)."""
+    canvas = result.frame.image.copy()
+    for row in result.detections:
+        x1, y1, x2, y2 = (round(float(row[k])) for k in ("x1", "y1", "x2", "y2"))
+        cls = int(row["class_id"])
+        name = class_names[cls] if 0 <= cls < len(class_names) else str(cls)
+        colour = tuple(int(c) for c in np.random.default_rng(cls).integers(64, 256, 3))
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 2)
+        cv2.putText(canvas, f"{name} {float(row['score']):.2f}", (x1, max(y1 - 4, 10)), 0, 0.45, colour, 1)
+    return image_msg(array_to_image(canvas, "bgr8"), result.frame.stamp_ns, result.frame.frame_id)
