@@ -65,6 +65,29 @@ def _upload(args: argparse.Namespace) -> int:
     return upload_main(args.params_file, args.spool, args.endpoint, args.bucket, args.until_empty)
 
 
+def _seal_model(args: argparse.Namespace) -> int:
+    import yaml
+
+    from av_edge.core.detection.manifest import (
+        MANIFEST_FILE,
+        MODEL_FILE,
+        ModelPackageError,
+        parse_manifest,
+        write_package,
+    )
+
+    path: Path = args.directory
+    try:
+        manifest = parse_manifest(yaml.safe_load((path / MANIFEST_FILE).read_text()), str(path / MANIFEST_FILE))
+        package = write_package(path, manifest, (path / MODEL_FILE).read_bytes())
+    except (OSError, ModelPackageError) as err:
+        print(f"[av_edge] {err}", file=sys.stderr)
+        return 2
+    m = package.manifest
+    print(f"{path}: {m.name} {m.version}, {m.num_classes} classes, {m.output_format} output, sha256 {m.sha256}")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from av_edge.bench import main as bench_main
 
@@ -145,6 +168,9 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("--bucket", default=None, help="override uploader.bucket")
     upload.add_argument("--until-empty", action="store_true", help="exit once the spool is empty")
 
+    seal = commands.add_parser("seal-model", help="check a model package's manifest and record its ONNX sha256")
+    seal.add_argument("directory", type=Path, help="holds model.onnx and manifest.yaml")
+
     commands.add_parser("topics", help="print the topic table (markdown)")
 
     bench = commands.add_parser("bench", help="run benchmarks, merge into bench/results.json")
@@ -162,6 +188,7 @@ COMMANDS: dict[str, Command] = {
     "run": _run,
     "topics": _topics,
     "upload": _upload,
+    "seal-model": _seal_model,
     "bench": _bench,
 }
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from av_edge.bench import aeb_latency, detection, lidar, upload
+from av_edge.bench import aeb_latency, detection, fusion, lidar, upload
 from av_edge.bench.metrics import Metrics
 
 BENCHMARKS: dict[str, Callable[[], Metrics]] = {
@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, Callable[[], Metrics]] = {
     "lidar": lidar.lidar_pipeline,
     "upload": upload.aeb_latency_uploading,
     "detection": detection.detection_latency,
+    "fusion": fusion.fusion,
 }
 
 

@@ -19,12 +19,17 @@ from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from av_edge import topics
+from av_edge.core.camera import load_rig
 from av_edge.core.detection.config import DetectionConfig
+from av_edge.core.errors import ConfigError
 from av_edge.core.perception.node_config import PerceptionNodeConfig
+from av_edge.core.perception.objects import encode_objects
+from av_edge.paths import config_file
 from av_edge.ros import node_setup
 from av_edge.ros.camera_handler import CameraDetectionHandler, debug_image
+from av_edge.ros.fusion_handler import FusionHandler, ScanObjects
 from av_edge.ros.handlers import PerceptionHandler
-from av_edge.ros.messages import diagnostic_array, object_markers, stamp_to_ns
+from av_edge.ros.messages import cloud_msg, diagnostic_array, object_markers, stamp_to_ns
 from av_edge.ros.qos import qos_profile
 
 
@@ -49,7 +54,20 @@ class PerceptionNode(Node):
 
     def _setup_cameras(self, config: DetectionConfig) -> None:
         qos = qos_profile
-        self.cameras = CameraDetectionHandler(config, self.handler.config.latency_budget_ms, self.get_logger().error)
+        budget = self.handler.config.latency_budget_ms
+        self.cameras = CameraDetectionHandler(config, budget, self.get_logger().error)
+        rig = {c.name: c for c in load_rig(config_file("cameras.yaml"))}
+        unknown = sorted(set(config.cameras) - set(rig))
+        if unknown:
+            raise ConfigError(f"camera_detection.cameras {unknown} are not in config/cameras.yaml ({sorted(rig)})")
+        detector = self.cameras.detector
+        classes = detector.package.manifest.class_names if detector is not None else ()
+        fused_cameras = {name: rig[name] for name in config.cameras} if detector is not None else {}
+        self.fusion = FusionHandler(
+            self.handler.config.fusion, fused_cameras, classes, budget, self.get_logger().warning
+        )
+        self._events = self.create_publisher(DiagnosticArray, topics.EVENTS.name, qos(topics.EVENTS.qos))
+        self.create_timer(0.01, self._release_objects)  # object lists whose camera wait timed out
         self._debug_images = {}
         for camera in config.cameras:
             self.create_subscription(
@@ -61,7 +79,7 @@ class PerceptionNode(Node):
             self.create_subscription(
                 CameraInfo,
                 topics.CAMERA_INFO.format(camera=camera),
-                lambda m, c=camera: self.cameras.on_camera_info(c, m),
+                lambda m, c=camera: self.fusion.on_camera_info(c, m),
                 qos(topics.CAMERA_INFO.qos),
             )
             self._debug_images[camera] = self.create_publisher(
@@ -80,7 +98,9 @@ class PerceptionNode(Node):
 
     def _detect(self) -> None:
         detector = self.cameras.detector
-        for result in self.cameras.detect(self._now_ns):
+        results = self.cameras.detect(self._now_ns)
+        self.fusion.on_detections(results, self._now_ns())
+        for result in results:
             publisher = self._debug_images[result.frame.camera]
             if detector is not None and publisher.get_subscription_count() > 0:
                 publisher.publish(debug_image(result, detector.package.manifest.class_names))
@@ -91,7 +111,8 @@ class PerceptionNode(Node):
 
     def _publish_diagnostics(self) -> None:
         now = self._now_ns()
-        self._diagnostics.publish(diagnostic_array([self.handler.status(now), self.cameras.status(now)], now))
+        statuses = [self.handler.status(now), self.cameras.status(now), self.fusion.status(now)]
+        self._diagnostics.publish(diagnostic_array(statuses, now))
 
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds
@@ -101,12 +122,21 @@ class PerceptionNode(Node):
         output = self.handler.on_cloud(msg, started)
         if output is None:
             return
-        self._objects.publish(output.objects)
         self._points.publish(output.obstacle_points)
         stamp_ns = stamp_to_ns(msg.header.stamp)
-        if self._markers.get_subscription_count() > 0:
-            self._markers.publish(object_markers(output.frame.objects, stamp_ns, "base_link"))
         self.handler.on_published(stamp_ns, started, self._now_ns())
+        scan = ScanObjects(stamp_ns, output.frame.objects, self.handler.ego_motion(started))
+        self.fusion.on_scan(scan, self._now_ns())
+        self._release_objects()  # at once unless a live camera's detections are still coming
+
+    def _release_objects(self) -> None:
+        now = self._now_ns()
+        for fused in self.fusion.release(now):
+            self._objects.publish(cloud_msg(encode_objects(fused.objects), fused.stamp_ns, "base_link"))
+            if self._markers.get_subscription_count() > 0:
+                self._markers.publish(object_markers(fused.objects, fused.stamp_ns, "base_link"))
+            if fused.events:
+                self._events.publish(diagnostic_array(fused.events, fused.stamp_ns))
 
 
 def main() -> int:

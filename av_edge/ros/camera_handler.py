@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import Image
 
 from av_edge.core.detection.config import DetectionConfig
 from av_edge.core.detection.manifest import ModelPackageError
@@ -59,7 +59,6 @@ class CameraDetectionHandler:
             except (ModelPackageError, AvEdgeError, OSError) as err:
                 self.disabled = str(err)
                 log(f"camera detection disabled, LiDAR perception continues: {err}")
-        self.camera_info: dict[str, CameraInfo] = {}
         self.latest: dict[str, CameraDetections] = {}
         self._pending: dict[str, CameraFrame] = {}
         self._lock = threading.Lock()
@@ -74,9 +73,6 @@ class CameraDetectionHandler:
             return
         with self._lock:
             self._pending[camera] = CameraFrame(camera, stamp_to_ns(msg.header.stamp), msg.header.frame_id, image)
-
-    def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
-        self.camera_info[camera] = msg
 
     def detect(self, now_ns: Callable[[], int]) -> list[CameraDetections]:
         """One batched inference over the newest unprocessed image of every camera (worker thread)."""

@@ -20,6 +20,7 @@ from av_edge.core.aeb import AebConfig, AebCore, Decision
 from av_edge.core.diagnostics import Status, fmt
 from av_edge.core.ego import EgoPose
 from av_edge.core.errors import MessageError
+from av_edge.core.fusion.associate import EgoMotion
 from av_edge.core.geometry import require_frame
 from av_edge.core.health import NodeHealth
 from av_edge.core.perception.node_config import PerceptionNodeConfig
@@ -159,6 +160,12 @@ class PerceptionHandler:
     def on_published(self, stamp_ns: int, started_ns: int, now_ns: int) -> None:
         self.health.on_output(stamp_ns, now_ns)
         self.processing_ms = (now_ns - started_ns) / 1e6
+
+    def ego_motion(self, now_ns: int) -> EgoMotion:
+        """Ego speed and yaw rate for fusion's motion compensation (at rest without fresh odometry)."""
+        if self._ego is None or not self.health.fresh("odometry", now_ns):
+            return EgoMotion(0.0, 0.0)
+        return EgoMotion(self._ego.speed_mps, self._ego.yaw_rate)
 
     def diagnostics(self, now_ns: int) -> DiagnosticArray:
         return diagnostic_array([self.status(now_ns)], now_ns)

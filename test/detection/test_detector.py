@@ -148,3 +148,15 @@ def test_a_failed_build_leaves_ort_serving_and_says_why(yolo_package: ModelPacka
     assert det.engine_state == "build failed: RuntimeError: out of GPU memory"
     assert det.backend.name.startswith("onnxruntime")
     assert any("build failed" in line for line in logs)
+
+
+def test_seal_model_records_the_hash_of_a_user_export(yolo_package: ModelPackage) -> None:
+    from av_edge.cli import main
+    from av_edge.core.detection.manifest import MANIFEST_FILE, load_package
+
+    manifest = yolo_package.path / MANIFEST_FILE
+    manifest.write_text(manifest.read_text().replace(yolo_package.manifest.sha256, "0" * 64))
+    with pytest.raises(ModelPackageError):
+        load_package(yolo_package.path)
+    assert main(["seal-model", str(yolo_package.path)]) == 0
+    assert load_package(yolo_package.path).manifest.sha256 == yolo_package.manifest.sha256

@@ -65,14 +65,26 @@ def test_full_set_is_released_at_once() -> None:
     assert {k: v.payload for k, v in done.matched.items()} == {"a": "a1", "b": "b1"} and done.missing == {}
 
 
-def test_a_lagging_camera_costs_at_most_the_timeout_and_is_named() -> None:
+def test_a_dropped_frame_costs_at_most_the_timeout_and_is_named() -> None:
+    c: FusionCollector[str, str] = FusionCollector(("a", "b"), tolerance_s=0.02, timeout_s=0.05, stale_s=0.5)
+    for k in range(3):  # both cameras alive, detections 30 ms after their stamps
+        c.add_camera("a", k * 100 * MS, "a", (k * 100 + 30) * MS)
+        c.add_camera("b", k * 100 * MS, "b", (k * 100 + 30) * MS)
+    c.add_scan(300 * MS, "scan", 310 * MS)
+    c.add_camera("a", 300 * MS, "a3", 330 * MS)  # b's frame of this moment never comes
+    assert c.release(359 * MS) == [] and c.deadline_ns() == 360 * MS
+    (done,) = c.release(360 * MS)
+    assert set(done.matched) == {"a"} and done.missing == {"b": "late"}
+
+
+def test_a_camera_lagging_beyond_the_timeout_is_not_waited_for() -> None:
     c: FusionCollector[str, str] = FusionCollector(("a", "lag"), tolerance_s=0.02, timeout_s=0.05, stale_s=0.5)
-    c.add_camera("lag", 0, "old", 90 * MS)  # alive, but its frame for this scan comes 80 ms late
-    c.add_camera("a", 100 * MS, "a1", 105 * MS)
-    c.add_scan(100 * MS, "scan", 110 * MS)
-    assert c.release(159 * MS) == [] and c.deadline_ns() == 160 * MS
-    (done,) = c.release(160 * MS)
-    assert set(done.matched) == {"a"} and done.missing == {"lag": "late"}
+    for k in range(3):  # lag's detections come 120 ms after their stamps
+        c.add_camera("lag", k * 100 * MS, "old", (k * 100 + 120) * MS)
+    c.add_camera("a", 300 * MS, "a3", 330 * MS)
+    c.add_scan(300 * MS, "scan", 315 * MS)
+    (done,) = c.release(330 * MS)  # no wait for a camera that is always too late
+    assert done.missing == {"lag": "late"} and c.expected_delay_ns("lag") == 120 * MS
 
 
 def test_a_dead_camera_is_not_waited_for() -> None:

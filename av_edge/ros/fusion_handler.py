@@ -1,0 +1,130 @@
+"""Fusion at message level: scans' object lists wait (bounded) for the cameras' detections of the same
+moment, then go out with classes; per-camera success, staleness and latency for ``/diagnostics``;
+disagreement events for the clip recorder. Thread-safe: detections arrive from the detection worker."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from sensor_msgs.msg import CameraInfo
+
+from av_edge.core.camera import CameraConfig
+from av_edge.core.diagnostics import Level, Status, fmt
+from av_edge.core.errors import MessageError
+from av_edge.core.fusion.associate import EgoMotion
+from av_edge.core.fusion.calibration import CameraCalibration, calibration, check_extrinsic, intrinsics_from_camera_info
+from av_edge.core.fusion.collector import FusionCollector
+from av_edge.core.fusion.fuser import CameraInput, Fuser, FusionConfig
+from av_edge.core.latency import LatencyTracker
+from av_edge.ros.camera_handler import CameraDetections
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ScanObjects:
+    stamp_ns: int
+    objects: np.ndarray  # OBJECT_DTYPE
+    ego: EgoMotion
+
+
+@dataclass(frozen=True)
+class FusedScan:
+    stamp_ns: int
+    objects: np.ndarray
+    events: list[Status]
+    missing: dict[str, str]
+
+
+class FusionHandler:
+    def __init__(
+        self,
+        config: FusionConfig,
+        cameras: Mapping[str, CameraConfig],
+        model_classes: tuple[str, ...],
+        latency_budget_ms: float,
+        log: Log,
+    ) -> None:
+        for camera in cameras.values():
+            check_extrinsic(camera)  # ConfigError at startup
+        self.config = config
+        self.rig = dict(cameras)
+        self.log = log
+        self.fuser = Fuser(config, model_classes)
+        self.collector: FusionCollector[ScanObjects, CameraInput] = FusionCollector(
+            tuple(cameras), config.tolerance_s, config.timeout_s, config.stale_s
+        )
+        self.calibrations: dict[str, CameraCalibration] = {}
+        self.fused: Counter[str] = Counter()
+        self.missing: dict[str, Counter[str]] = {c: Counter() for c in cameras}
+        self.added_ms = LatencyTracker(1000, latency_budget_ms)  # wait added to the object list
+        self.latency = LatencyTracker(1000, latency_budget_ms)  # scan stamp -> fused object list
+        self.scans = 0
+        self._lock = threading.Lock()
+
+    def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
+        if camera in self.calibrations or camera not in self.rig:
+            return
+        try:
+            k = intrinsics_from_camera_info(msg.k, msg.width, msg.height, camera)
+            self.calibrations[camera] = calibration(self.rig[camera], k, msg.width, msg.height)
+        except MessageError as err:
+            self.log(f"camera_info of {camera} rejected, camera not fused: {err}")
+
+    def on_detections(self, results: list[CameraDetections], now_ns: int) -> None:
+        with self._lock:
+            for result in results:
+                frame = result.frame
+                brightness = float(frame.image[::8, ::8].mean())
+                payload = CameraInput(frame.stamp_ns, result.detections, brightness)
+                self.collector.add_camera(frame.camera, frame.stamp_ns, payload, now_ns)
+
+    def on_scan(self, scan: ScanObjects, now_ns: int) -> None:
+        with self._lock:
+            self.collector.add_scan(scan.stamp_ns, scan, now_ns)
+
+    def release(self, now_ns: int) -> list[FusedScan]:
+        """Object lists whose cameras all answered or whose wait is over, fused."""
+        with self._lock:
+            collected = self.collector.release(now_ns)
+        out = []
+        for c in collected:
+            scan = c.scan
+            inputs = {
+                name: (self.calibrations[name], s.payload) for name, s in c.matched.items() if name in self.calibrations
+            }
+            objects, matched, events = self.fuser.fuse(scan.objects, scan.stamp_ns, inputs, scan.ego)
+            missing = dict(c.missing)
+            missing.update({n: "no camera_info" for n in c.matched if n not in self.calibrations})
+            self.scans += 1
+            for name in matched:
+                self.fused[name] += 1
+            for name, why in missing.items():
+                self.missing[name][why] += 1
+            self.added_ms.add(c.added_ns, c.released_ns)
+            self.latency.add(scan.stamp_ns, now_ns)
+            out.append(FusedScan(scan.stamp_ns, objects, events, missing))
+        return out
+
+    def status(self, now_ns: int) -> Status:
+        problems = []
+        latency = self.latency.summary()
+        values = {
+            "scans": str(self.scans),
+            "wait_p99_ms": fmt(self.added_ms.summary().p99_ms),
+            "objects_latency_p50_ms": fmt(latency.p50_ms),
+            "objects_latency_p99_ms": fmt(latency.p99_ms),
+        }
+        for camera in self.rig:
+            share = self.fused[camera] / self.scans if self.scans else 0.0
+            values[f"{camera}.fused_share"] = fmt(share)
+            for why, n in self.missing[camera].items():
+                values[f"{camera}.missing.{why}"] = str(n)
+            if camera not in self.calibrations:
+                problems.append(f"{camera}: no camera_info")
+        level = Level.WARN if problems else Level.OK
+        return Status(level, "av_edge: fusion", "; ".join(problems) or "ok", "fusion", values)
