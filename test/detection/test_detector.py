@@ -155,7 +155,7 @@ def test_seal_model_records_the_hash_of_a_user_export(yolo_package: ModelPackage
     from av_edge.core.detection.manifest import MANIFEST_FILE, load_package
 
     manifest = yolo_package.path / MANIFEST_FILE
-    manifest.write_text(manifest.read_text().replace(yolo_package.manifest.sha256, "0" * 64))
+    manifest.write_text(manifest.read_text().replace(f"sha256: {yolo_package.manifest.sha256}", "sha256: 000000"))
     with pytest.raises(ModelPackageError):
         load_package(yolo_package.path)
     assert main(["seal-model", str(yolo_package.path)]) == 0
