@@ -31,6 +31,7 @@ setup(
             "perception_node = av_edge.nodes.perception_node:main",
             "simulator_node = av_edge.nodes.simulator_node:main",
             "clip_recorder_node = av_edge.nodes.clip_recorder_node:main",
+            "planner_node = av_edge.nodes.planner_node:main",
             "av-edge = av_edge.cli:main",
         ],
     },

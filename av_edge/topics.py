@@ -125,6 +125,42 @@ DETECTION_IMAGE = TopicSpec(
     "output (debug)",
     "the camera image with detected boxes, classes and scores; built only while someone subscribes",
 )
+PLANNED_PATH = TopicSpec(
+    "/av_edge/planning/path",
+    "nav_msgs/msg/Path",
+    PERCEPTION_QOS,
+    "odom",
+    "one per object list",
+    "output",
+    "the local path (5 s ahead, 0.1 s apart): base_link poses; header.stamp = the scan it planned on",
+)
+SPEED_PROFILE = TopicSpec(
+    "/av_edge/planning/speed_profile",
+    "std_msgs/msg/Float32MultiArray",
+    PERCEPTION_QOS,
+    "odom",
+    "with each path",
+    "output",
+    "one row per path pose: t_s, x_m, y_m, speed_mps, accel_mps2 (the layout's labels say so)",
+)
+REFERENCE_PATH = TopicSpec(
+    "/av_edge/planning/reference_path",
+    "nav_msgs/msg/Path",
+    COMMAND_QOS,
+    "odom",
+    "when the lane changes",
+    "input (optional)",
+    "the lane centreline to plan along; without it the planner plans straight ahead along the ego heading",
+)
+PLANNER_MARKERS = TopicSpec(
+    "/av_edge/planning/markers",
+    "visualization_msgs/msg/MarkerArray",
+    PERCEPTION_QOS,
+    "odom",
+    "with each path",
+    "output",
+    "candidate paths (grey: blocked, green: feasible) and the chosen one; built only while someone subscribes",
+)
 EVENTS = TopicSpec(
     "/av_edge/events",
     "diagnostic_msgs/msg/DiagnosticArray",
@@ -165,6 +201,10 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     OBJECTS,
     MARKERS,
     DETECTION_IMAGE,
+    REFERENCE_PATH,
+    PLANNED_PATH,
+    SPEED_PROFILE,
+    PLANNER_MARKERS,
     EVENTS,
     DIAGNOSTICS,
 )

@@ -41,6 +41,13 @@ def generate_launch_description() -> LaunchDescription:
             ),
             Node(
                 package="av_edge",
+                executable="planner_node",
+                name="planner_node",
+                parameters=[os.path.join(config, "planner.params.yaml")],
+                output="screen",
+            ),
+            Node(
+                package="av_edge",
                 executable="clip_recorder_node",
                 name="clip_recorder_node",
                 parameters=[os.path.join(config, "clip_recorder.params.yaml")],

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXECUTABLES = ("aeb_node", "perception_node", "simulator_node", "clip_recorder_node", "av-edge")
+EXECUTABLES = ("aeb_node", "perception_node", "planner_node", "simulator_node", "clip_recorder_node", "av-edge")
 SHARE_FILES = (
     "package.xml",
     "launch/av_edge.launch.py",
@@ -75,7 +75,7 @@ def test_launch_file_starts_every_node_with_its_params_file() -> None:
     source = (ROOT / "launch" / "av_edge.launch.py").read_text()
     tree = ast.parse(source)
     assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
-    for node in ("aeb_node", "perception_node", "simulator_node", "clip_recorder_node"):
+    for node in ("aeb_node", "perception_node", "planner_node", "simulator_node", "clip_recorder_node"):
         assert f'executable="{node}"' in source
         assert f'"{node.removesuffix("_node")}.params.yaml"' in source
     assert "FASTDDS_DEFAULT_PROFILES_FILE" in source

@@ -1,0 +1,1 @@
+"""Local path planning, pure: Frenet sampling over a reference line, vectorised collision checks."""
