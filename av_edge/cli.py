@@ -106,7 +106,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     suite.add_argument("--filter", action="append", default=[], metavar="TEXT", help="names containing TEXT")
     suite.add_argument(
-        "--category", action="append", default=[], choices=["lead_vehicle", "pedestrian", "false_activation"]
+        "--category",
+        action="append",
+        default=[],
+        choices=["lead_vehicle", "pedestrian", "false_activation", "planning"],
     )
     suite.add_argument("--output", type=Path, default=Path("report"))
     suite.add_argument(

@@ -65,6 +65,10 @@ class PlannerHandler:
                 self.log(f"reference path rejected ({err}); planning along the ego heading")
             self._reference = None
 
+    def set_reference(self, reference: ReferenceLine | None) -> None:
+        """The lane centreline to plan along (the suite passes the scenario's road)."""
+        self._reference = reference
+
     def on_obstacle_points(self, msg: PointCloud2, now_ns: int) -> None:
         try:
             self._points_base = xyz_from_cloud(msg)[:, :2].astype(float)

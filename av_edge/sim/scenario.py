@@ -24,8 +24,8 @@ from av_edge.core.errors import ConfigError
 from av_edge.sim.actors import SIZES, Actor
 from av_edge.sim.road import Road
 
-CATEGORIES = ("lead_vehicle", "pedestrian", "false_activation")
-EXPECTED = ("no_contact", "not_activated")
+CATEGORIES = ("lead_vehicle", "pedestrian", "false_activation", "planning")
+EXPECTED = ("no_contact", "not_activated", "path_swerve", "path_stop", "path_follow")
 G = 9.81
 
 
@@ -81,7 +81,10 @@ def expand_file(document: Mapping[str, Any], ego: EgoGeometry) -> list[Scenario]
     for entry in document["scenarios"]:
         for values in _products(entry.get("vary", {})):
             spec = _substitute({k: v for k, v in entry.items() if k != "vary"}, values)
-            out.append(build(spec, category, expected, ego))
+            entry_expected = str(spec.pop("expected", expected))  # an entry may override the file's
+            if entry_expected not in EXPECTED:
+                raise ValueError(f"expected '{entry_expected}' is not one of {EXPECTED}")
+            out.append(build(spec, category, entry_expected, ego))
     return out
 
 

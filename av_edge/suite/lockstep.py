@@ -18,15 +18,18 @@ import numpy as np
 
 from av_edge import topics
 from av_edge.core.camera import CameraConfig
+from av_edge.core.ego import EgoPose
 from av_edge.core.image import array_to_image
 from av_edge.core.perception.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.ros.handlers import AebHandler, PerceptionHandler
 from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg
+from av_edge.ros.planner_handler import PlannerHandler
 from av_edge.ros.sim_io import odometry
 from av_edge.sim.scenario import Scenario
 from av_edge.sim.simulation import Simulation
 from av_edge.suite.bag import BagRecorder
+from av_edge.suite.planning_check import PlanningCheck, road_reference
 from av_edge.suite.stack import StackConfig
 
 STEP_NS = 10_000_000
@@ -64,6 +67,7 @@ def run_lockstep(
     log: list[str] = []
     aeb = AebHandler(stack.aeb, log.append)
     seeing = PerceptionHandler(stack.perception, log.append) if perception else None
+    planning = _planning(scenario, stack, log) if perception and scenario.category == "planning" else None
     budget_ns = int(stack.sim.latency_budget_ms * 1e6)
     scan_period_ns = int(1e9 / stack.sim.lidar.rate_hz)
     record = recorder.write if recorder else (lambda topic, msg, t: None)
@@ -83,18 +87,7 @@ def run_lockstep(
             record(topics.ODOMETRY.name, msg, now)
             next_odometry += ODOMETRY_PERIOD_NS
         if now >= next_scan:
-            points = sim.capture(now)
-            scan = np.column_stack([points["x"], points["y"], points["z"]])
-            cloud = cloud_msg(array_to_cloud(points), now, stack.lidar_frame)
-            record(topics.LIDAR_POINTS.name, cloud, now)
-            record(topics.GROUND_TRUTH.name, cloud_msg(encode_objects(sim.ground_truth(now)), now, "odom"), now)
-            for camera, image in zip(cameras, sim.render(now).values(), strict=True):
-                record(
-                    topics.CAMERA_IMAGE.format(camera=camera.name),
-                    image_msg(array_to_image(image, "bgr8"), now, camera.optical_frame),
-                    now,
-                )
-                record(topics.CAMERA_INFO.format(camera=camera.name), camera_info_msg(camera, now), now)
+            scan, cloud = _capture(sim, stack, record, cameras, now)
             started = time.perf_counter()
             command = aeb.on_cloud(cloud, now)
             latency_ms = (time.perf_counter() - started) * 1e3
@@ -109,9 +102,60 @@ def run_lockstep(
                 if output is not None:
                     pending_objects.append((now + PERCEPTION_DELAY_NS, output.objects))
                     record(topics.OBJECTS.name, output.objects, now + PERCEPTION_DELAY_NS)
+                    if planning is not None:
+                        _plan_and_check(planning, sim, output.frame, now)
             next_scan += scan_period_ns
         now += STEP_NS
-    return RunResult(sim.result(), sim.series, log, snapshot or take_snapshot(sim, now, scan))
+    result = sim.result()
+    if planning is not None:
+        _planning_outcome(result, planning[1], scenario)
+    return RunResult(result, sim.series, log, snapshot or take_snapshot(sim, now, scan))
+
+
+def _planning(scenario: Scenario, stack: StackConfig, log: list[str]) -> tuple[PlannerHandler, PlanningCheck]:
+    """The planner (open loop: it plans, the simulated ego keeps its lane) and its checker."""
+    handler = PlannerHandler(stack.planner, log.append)
+    reference = road_reference(scenario.road)
+    handler.set_reference(reference)
+    cfg = stack.planner.planner
+    vehicle = (cfg.vehicle_rear_m, cfg.vehicle_front_m, cfg.vehicle_width_m)
+    return handler, PlanningCheck(scenario.expected, reference, cfg.lane_half_width_m, vehicle)
+
+
+def _plan_and_check(planning: tuple[PlannerHandler, PlanningCheck], sim: Simulation, frame: Any, now: int) -> None:
+    handler, check = planning
+    state = sim.state()
+    ego = EgoPose(state.x, state.y, state.yaw, state.speed_mps, state.yaw_rate, now)
+    started = time.perf_counter()
+    plan = handler.plan(ego, frame.obstacle_points[:, :2].astype(float), frame.objects)
+    check.check(plan, sim.boxes(now), ego, (time.perf_counter() - started) * 1e3)
+
+
+def _planning_outcome(result: dict[str, Any], check: PlanningCheck, scenario: Scenario) -> None:
+    outcome, why = check.outcome()
+    if result["outcome"] != "contact":
+        result["outcome"] = outcome
+    result["passed"] = result["outcome"] == scenario.expected
+    result["planner_plans"] = check.plans
+    result["planner_max_offset_m"] = round(check.max_offset_m, 2)
+    result["planner_p99_ms"] = round(float(np.percentile(check.planning_ms, 99)), 2) if check.planning_ms else None
+    if why:
+        result["planner_why"] = why
+
+
+def _capture(
+    sim: Simulation, stack: StackConfig, record: Any, cameras: Sequence[CameraConfig], now: int
+) -> tuple[np.ndarray, Any]:
+    """A scan (xyz, lidar frame, and as a message), recorded with ground truth and camera images."""
+    points = sim.capture(now)
+    cloud = cloud_msg(array_to_cloud(points), now, stack.lidar_frame)
+    record(topics.LIDAR_POINTS.name, cloud, now)
+    record(topics.GROUND_TRUTH.name, cloud_msg(encode_objects(sim.ground_truth(now)), now, "odom"), now)
+    for camera, image in zip(cameras, sim.render(now).values(), strict=True):
+        image_topic = topics.CAMERA_IMAGE.format(camera=camera.name)
+        record(image_topic, image_msg(array_to_image(image, "bgr8"), now, camera.optical_frame), now)
+        record(topics.CAMERA_INFO.format(camera=camera.name), camera_info_msg(camera, now), now)
+    return np.column_stack([points["x"], points["y"], points["z"]]), cloud
 
 
 def take_snapshot(sim: Simulation, now_ns: int, scan_lidar: np.ndarray) -> Snapshot:

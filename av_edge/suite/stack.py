@@ -8,6 +8,7 @@ from pathlib import Path
 from av_edge.core.aeb import AebConfig
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.perception.node_config import PerceptionNodeConfig
+from av_edge.core.planning.node_config import PlannerNodeConfig
 from av_edge.paths import config_file
 from av_edge.sim.simulation import SimConfig
 
@@ -18,6 +19,7 @@ class StackConfig:
     lidar_frame: str
     aeb: AebConfig
     perception: PerceptionNodeConfig
+    planner: PlannerNodeConfig
 
     @classmethod
     def load(cls, config_dir: Path | None = None) -> StackConfig:
@@ -31,4 +33,5 @@ class StackConfig:
             lidar_frame=str(sim["lidar_frame"]),
             aeb=build_config(AebConfig, params("aeb")),
             perception=build_config(PerceptionNodeConfig, params("perception")),
+            planner=build_config(PlannerNodeConfig, params("planner")),
         )

@@ -76,6 +76,12 @@ class LocalPlanner:
         cfg = self.config
         t = np.arange(0.0, cfg.horizon_s + 1e-9, cfg.dt_s)
         s0, d0 = reference.project(np.asarray(ego_xy, float))
+        reach_m = max(cfg.min_horizon_m, target_speed * cfg.horizon_s) + cfg.vehicle_front_m + 10.0
+        reference = reference.window(s0 - 10.0, s0 + reach_m)
+        near = np.hypot(*(obstacles.points - np.asarray(ego_xy, float)).T) <= reach_m if len(obstacles.points) else []
+        obstacles = Obstacles(
+            obstacles.points[near], obstacles.objects_xy, obstacles.objects_v, obstacles.objects_radius
+        )
         limit = cfg.lane_half_width_m - cfg.vehicle_width_m / 2
         targets = np.arange(-limit, limit + 1e-9, cfg.lateral_step_m) if limit > 0 else np.zeros(1)
         targets = np.union1d(np.round(targets, 3), [0.0])

@@ -27,6 +27,14 @@ class ReferenceLine:
         s = np.linspace(-10.0, length_m, 8)
         return cls.from_points(np.column_stack([x + s * np.cos(yaw), y + s * np.sin(yaw)]))
 
+    def window(self, s_from: float, s_to: float) -> ReferenceLine:
+        """The part between two arc lengths (keeps s; fewer segments for the vectorised projections)."""
+        i = max(int(np.searchsorted(self.s, s_from, side="right")) - 1, 0)
+        j = min(int(np.searchsorted(self.s, s_to, side="left")) + 1, len(self.s))
+        if j - i < 2:
+            return self
+        return ReferenceLine(self.xy[i:j], self.s[i:j])
+
     @property
     def length(self) -> float:
         return float(self.s[-1])
