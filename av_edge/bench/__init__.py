@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from av_edge.bench import aeb_latency, detection, fusion, lidar, upload
+from av_edge.bench import aeb_latency, detection, fusion, lidar, planner, upload
 from av_edge.bench.metrics import Metrics
 
 BENCHMARKS: dict[str, Callable[[], Metrics]] = {
@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, Callable[[], Metrics]] = {
     "upload": upload.aeb_latency_uploading,
     "detection": detection.detection_latency,
     "fusion": fusion.fusion,
+    "planner": planner.planner_cycle,
 }
 
 
