@@ -20,47 +20,27 @@ def generate_launch_description() -> LaunchDescription:
     share = get_package_share_directory("av_edge")
     config = os.path.join(share, "config")
     profile = os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE") or os.path.join(config, "fastdds_large_data.xml")
+
+    def node(name: str, condition: str | None = None) -> Node:
+        """``name`` with its params file from config/ (``aeb_node`` -> ``aeb.params.yaml``)."""
+        return Node(
+            package="av_edge",
+            executable=name,
+            name=name,
+            parameters=[os.path.join(config, f"{name.removesuffix('_node')}.params.yaml")],
+            output="screen",
+            condition=IfCondition(LaunchConfiguration(condition)) if condition else None,
+        )
+
     return LaunchDescription(
         [
             DeclareLaunchArgument("simulator", default_value="false", description="also start the simulator"),
             DeclareLaunchArgument("clips", default_value="true", description="record and upload rare-scenario clips"),
             SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", profile),
-            Node(
-                package="av_edge",
-                executable="aeb_node",
-                name="aeb_node",
-                parameters=[os.path.join(config, "aeb.params.yaml")],
-                output="screen",
-            ),
-            Node(
-                package="av_edge",
-                executable="perception_node",
-                name="perception_node",
-                parameters=[os.path.join(config, "perception.params.yaml")],
-                output="screen",
-            ),
-            Node(
-                package="av_edge",
-                executable="planner_node",
-                name="planner_node",
-                parameters=[os.path.join(config, "planner.params.yaml")],
-                output="screen",
-            ),
-            Node(
-                package="av_edge",
-                executable="clip_recorder_node",
-                name="clip_recorder_node",
-                parameters=[os.path.join(config, "clip_recorder.params.yaml")],
-                output="screen",
-                condition=IfCondition(LaunchConfiguration("clips")),
-            ),
-            Node(
-                package="av_edge",
-                executable="simulator_node",
-                name="simulator_node",
-                parameters=[os.path.join(config, "simulator.params.yaml")],
-                output="screen",
-                condition=IfCondition(LaunchConfiguration("simulator")),
-            ),
+            node("aeb_node"),
+            node("perception_node"),
+            node("planner_node"),
+            node("clip_recorder_node", condition="clips"),
+            node("simulator_node", condition="simulator"),
         ]
     )

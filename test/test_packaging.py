@@ -75,9 +75,10 @@ def test_launch_file_starts_every_node_with_its_params_file() -> None:
     source = (ROOT / "launch" / "av_edge.launch.py").read_text()
     tree = ast.parse(source)
     assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
+    assert "executable=name" in source and "{name.removesuffix('_node')}.params.yaml" in source
     for node in ("aeb_node", "perception_node", "planner_node", "simulator_node", "clip_recorder_node"):
-        assert f'executable="{node}"' in source
-        assert f'"{node.removesuffix("_node")}.params.yaml"' in source
+        assert f'node("{node}"' in source
+        assert (ROOT / "config" / f"{node.removesuffix('_node')}.params.yaml").is_file()
     assert "FASTDDS_DEFAULT_PROFILES_FILE" in source
 
 

@@ -27,7 +27,7 @@ from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.perception.objects import decode_objects, encode_objects
 from av_edge.core.perception.pipeline import LidarPipeline, PerceptionFrame
 from av_edge.core.pointcloud import array_to_cloud, xyz_from_cloud
-from av_edge.ros.messages import cloud_msg, diagnostic_array, header, pose_yaw, stamp_to_ns
+from av_edge.ros.messages import cloud_msg, diagnostic_array, ego_pose, header, stamp_to_ns
 
 Log = Callable[[str], None]
 OBSTACLE_DTYPE = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("cluster_id", "<i4")])
@@ -128,15 +128,7 @@ class PerceptionHandler:
         self.processing_ms = 0.0
 
     def on_odometry(self, msg: Odometry, now_ns: int) -> None:
-        pose, twist = msg.pose.pose, msg.twist.twist
-        self._ego = EgoPose(
-            pose.position.x,
-            pose.position.y,
-            pose_yaw(pose),
-            twist.linear.x,
-            twist.angular.z,
-            stamp_to_ns(msg.header.stamp),
-        )
+        self._ego = ego_pose(msg)
         self.health.on_input("odometry", now_ns)
 
     def on_cloud(self, msg: PointCloud2, now_ns: int) -> PerceptionOutput | None:

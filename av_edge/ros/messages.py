@@ -16,6 +16,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from av_edge.core.camera import CameraConfig
 from av_edge.core.diagnostics import Level, Status
+from av_edge.core.ego import EgoPose
 from av_edge.core.image import ImageBuffer
 from av_edge.core.pointcloud import CloudBuffer
 
@@ -121,6 +122,14 @@ def object_markers(objects: np.ndarray, stamp_ns: int, frame_id: str) -> MarkerA
             )
         )
     return MarkerArray(markers=markers)
+
+
+def ego_pose(msg: Odometry) -> EgoPose:
+    """The ego pose, speed and yaw rate an Odometry message carries."""
+    pose, twist = msg.pose.pose, msg.twist.twist
+    return EgoPose(
+        pose.position.x, pose.position.y, pose_yaw(pose), twist.linear.x, twist.angular.z, stamp_to_ns(msg.header.stamp)
+    )
 
 
 def odometry_msg(x: float, y: float, yaw: float, speed_mps: float, yaw_rate: float, stamp_ns: int) -> Odometry:

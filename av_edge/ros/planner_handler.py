@@ -21,7 +21,7 @@ from av_edge.core.planning.node_config import PlannerNodeConfig
 from av_edge.core.planning.planner import LocalPlanner, Obstacles, Plan
 from av_edge.core.planning.reference import ReferenceLine
 from av_edge.core.pointcloud import xyz_from_cloud
-from av_edge.ros.messages import header, pose_yaw, stamp_to_ns
+from av_edge.ros.messages import ego_pose, header, stamp_to_ns
 
 Log = Callable[[str], None]
 SPEED_PROFILE_COLUMNS = ("t_s", "x_m", "y_m", "speed_mps", "accel_mps2")
@@ -45,15 +45,7 @@ class PlannerHandler:
         self.planning_ms = 0.0
 
     def on_odometry(self, msg: Odometry, now_ns: int) -> None:
-        pose, twist = msg.pose.pose, msg.twist.twist
-        self._ego = EgoPose(
-            pose.position.x,
-            pose.position.y,
-            pose_yaw(pose),
-            twist.linear.x,
-            twist.angular.z,
-            stamp_to_ns(msg.header.stamp),
-        )
+        self._ego = ego_pose(msg)
         self.health.on_input("odometry", now_ns)
 
     def on_reference(self, msg: Path, now_ns: int) -> None:
