@@ -225,26 +225,8 @@ def validate(onnx_bytes: bytes, manifest: ModelManifest, data: list) -> dict[str
     return {name: round(average_precision(found, truths, c), 3) for c, name in enumerate(DETECTOR_CLASSES)}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", type=Path, default=Path("av_edge/models/sim_detector"))
-    parser.add_argument("--train-images", type=int, default=3000)
-    parser.add_argument("--val-images", type=int, default=300, help="per split (day, night)")
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--version", default="1.0.0")
-    args = parser.parse_args()
-    torch.manual_seed(args.seed)
-    settings = GeneratorSettings()
-    started = time.time()
-    train = render_set(args.seed, args.train_images, None, settings, args.workers)
-    val_day = render_set(args.seed + 1, args.val_images, False, settings, args.workers)
-    val_night = render_set(args.seed + 2, args.val_images, True, settings, args.workers)
-    print(f"rendered {len(train)} + {2 * args.val_images} images in {time.time() - started:.0f} s", flush=True)
-
+def train_and_export(args: argparse.Namespace, train: list, started: float) -> bytes:
+    """Train on ``train`` as ``args`` say; the ONNX export."""
     model = TinyDetector(len(DETECTOR_CLASSES))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.steps, pct_start=0.05)
@@ -261,7 +243,33 @@ def main() -> int:
         if step % 100 == 0 or step == args.steps - 1:
             print(f"step {step:5d}  loss {loss.item():.3f}  {time.time() - started:.0f} s", flush=True)
 
-    onnx_bytes = export_onnx(model)
+    return export_onnx(model)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", type=Path, default=Path("av_edge/models/sim_detector"))
+    parser.add_argument("--train-images", type=int, default=3000)
+    parser.add_argument("--val-images", type=int, default=300, help="per split (day, night)")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--version", default="1.0.0")
+    parser.add_argument(
+        "--from-onnx", type=Path, default=None, help="skip training: validate and package this export of a run"
+    )
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    settings = GeneratorSettings()
+    started = time.time()
+    train = [] if args.from_onnx else render_set(args.seed, args.train_images, None, settings, args.workers)
+    val_day = render_set(args.seed + 1, args.val_images, False, settings, args.workers)
+    val_night = render_set(args.seed + 2, args.val_images, True, settings, args.workers)
+    print(f"rendered {len(train)} + {2 * args.val_images} images in {time.time() - started:.0f} s", flush=True)
+
+    onnx_bytes = args.from_onnx.read_bytes() if args.from_onnx else train_and_export(args, train, started)
     manifest = ModelManifest(
         name="av_edge_sim_detector",
         version=args.version,
@@ -285,7 +293,7 @@ def main() -> int:
             "steps": args.steps,
             "batch": args.batch,
             "lr": args.lr,
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),
             "generator": dataclasses.asdict(settings),
         },
         "validation": {
