@@ -35,6 +35,7 @@ class FusionConfig:
     stale_s: float = bounded(0.05, 10.0, "a camera silent this long is not waited for")
     min_iou: float = bounded(0.0, 1.0)
     min_vote: float = bounded(0.0, 1.0, "score x IoU needed to give an object a class")
+    class_memory: float = bounded(0.0, 1.0, "per-frame decay of a track's accumulated class votes")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Fuser:
         self.model_classes = model_classes
         self.to_object_class = class_map(model_classes)
         self._last_event_ns: dict[str, int] = {}
+        self._track_votes: dict[int, np.ndarray] = {}
 
     def fuse(
         self,
@@ -80,6 +82,7 @@ class Fuser:
             lit = frame.brightness >= self.config.disagreement.daylight_min_brightness
             daylight |= lit
             events += self._camera_only(name, calibration, frame, boxes, visible, stamp_ns)
+        votes = self._track_history(objects["track_id"], votes)
         best, confidence = classify(votes, self.config.min_vote)
         has_class = best >= 0
         fused["class_id"][has_class] = self.to_object_class[best[has_class]]
@@ -87,6 +90,22 @@ class Fuser:
         if daylight:
             events += self._lidar_only(fused, seen_by, has_class, stamp_ns)
         return fused, matched, events
+
+    def _track_history(self, track_ids: np.ndarray, votes: np.ndarray) -> np.ndarray:
+        """Votes of tracked objects accumulated over their past frames (decayed by ``class_memory``
+        a frame): a frame where the camera misses a far pedestrian does not make it "unknown"."""
+        memory = self.config.class_memory
+        history: dict[int, np.ndarray] = {}
+        out = votes.copy()
+        for k, track in enumerate(track_ids.tolist()):
+            if track == 0:
+                continue
+            previous = self._track_votes.get(track)
+            if previous is not None:
+                out[k] += memory * previous
+            history[track] = out[k]
+        self._track_votes = history  # tracks not in this list are gone
+        return out
 
     def _camera_only(
         self,
