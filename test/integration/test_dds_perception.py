@@ -85,12 +85,16 @@ def test_camera_detections_over_dds(perception_node, probe, dds_domain):
     assert (out.width, out.height, out.encoding, out.header.frame_id) == (640, 480, "bgr8", "front_optical")
     pixels = np.frombuffer(bytes(out.data), np.uint8).reshape(480, 640, 3)
     assert np.count_nonzero(np.any(pixels != image, axis=2)) > 100  # boxes were drawn
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 10
     status = None
     while status is None and time.monotonic() < deadline:
+        publisher.publish(bad)
         found = [s for m in probe.diagnostics for s in statuses(m) if s.hardware_id == "camera_detection"]
-        status = found[-1] if found and "detector.infer_ms" in found[-1].values else None
+        ready = (
+            found and "detector.infer_ms" in found[-1].values and "rejected.front_malformed_image" in found[-1].values
+        )
+        status = found[-1] if ready else None
         time.sleep(0.1)
-    assert status is not None, "no camera detection diagnostics"
+    assert status is not None, "no camera detection diagnostics with the rejected image counted"
     assert status.values["detector.backend"].startswith("onnxruntime")
     assert int(status.values.get("rejected.front_malformed_image", "0")) >= 1
