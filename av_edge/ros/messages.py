@@ -18,6 +18,7 @@ from av_edge.core.camera import CameraConfig
 from av_edge.core.diagnostics import Level, Status
 from av_edge.core.ego import EgoPose
 from av_edge.core.image import ImageBuffer
+from av_edge.core.perception.objects import CLASSES
 from av_edge.core.pointcloud import CloudBuffer
 
 
@@ -84,7 +85,8 @@ def pose_yaw(pose: Pose) -> float:
 
 
 def object_markers(objects: np.ndarray, stamp_ns: int, frame_id: str) -> MarkerArray:
-    """A cube and a track-id label per object (OBJECT_DTYPE); DELETEALL first so stale ones vanish."""
+    """A cube and a label (track, class, confidence, speed) per object (OBJECT_DTYPE); DELETEALL first so
+    stale ones vanish."""
     head = header(stamp_ns, frame_id)
     markers = [Marker(header=head, action=Marker.DELETEALL)]
     for i, obj in enumerate(objects):
@@ -118,10 +120,19 @@ def object_markers(objects: np.ndarray, stamp_ns: int, frame_id: str) -> MarkerA
                 pose=Pose(position=Point(x=pose.position.x, y=pose.position.y, z=pose.position.z + 1.2)),
                 scale=Vector3(z=0.6),
                 color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0),
-                text=f"{int(obj['track_id'])} {float(np.hypot(obj['vx'], obj['vy'])):.1f} m/s",
+                text=_object_label(obj),
             )
         )
     return MarkerArray(markers=markers)
+
+
+def _object_label(obj: np.void) -> str:
+    """``12 pedestrian 0.83 1.4 m/s``: track, class and the cameras' confidence (when they gave one), speed."""
+    speed = f"{float(np.hypot(obj['vx'], obj['vy'])):.1f} m/s"
+    cls = int(obj["class_id"])
+    name = CLASSES[cls] if 0 <= cls < len(CLASSES) else str(cls)
+    confidence = f" {float(obj['class_score']):.2f}" if float(obj["class_score"]) > 0 else ""
+    return f"{int(obj['track_id'])} {name}{confidence} {speed}"
 
 
 def ego_pose(msg: Odometry) -> EgoPose:
