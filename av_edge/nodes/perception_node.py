@@ -7,6 +7,8 @@ runs in this process on a worker thread at its own rate, so a camera batch never
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -86,7 +88,12 @@ class PerceptionNode(Node):
                 Image, topics.DETECTION_IMAGE.format(camera=camera), qos(topics.DETECTION_IMAGE.qos)
             )
         self.create_service(Trigger, "~/reload_model", self._on_reload)
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camera_detection")
+        self._worker = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="camera_detection",
+            initializer=_nice_this_thread,
+            initargs=(config.niceness,),
+        )
         self._busy: Future[None] | None = None
         if self.cameras.detector is not None:
             self.create_timer(1.0 / config.rate_hz, self._schedule_detection)
@@ -137,6 +144,12 @@ class PerceptionNode(Node):
                 self._markers.publish(object_markers(fused.objects, fused.stamp_ns, "base_link"))
             if fused.events:
                 self._events.publish(diagnostic_array(fused.events, fused.stamp_ns))
+
+
+def _nice_this_thread(niceness: int) -> None:
+    """Camera detection yields the CPU to LiDAR perception and to the AEB process (Linux: per thread)."""
+    if hasattr(os, "setpriority"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
 def main() -> int:

@@ -54,4 +54,5 @@ def detection_config(package: Path, tmp_path: Path, backend: str = "onnxruntime"
         dla_core=-1,
         max_batch=4,
         image_timeout_s=0.5,
+        niceness=0,
     )

@@ -25,6 +25,7 @@ class DetectionConfig:
     dla_core: int = bounded(-1, 7, "-1: GPU only")
     max_batch: int = bounded(1, 16)
     image_timeout_s: float = bounded(0.05, 10.0)
+    niceness: int = bounded(0, 19, "the detection thread yields the CPU to LiDAR perception and braking")
 
     def __post_init__(self) -> None:
         from av_edge.core.errors import ConfigError
