@@ -69,7 +69,8 @@ class PerceptionNode(Node):
             self.handler.config.fusion, fused_cameras, classes, budget, self.get_logger().warning
         )
         self._events = self.create_publisher(DiagnosticArray, topics.EVENTS.name, qos(topics.EVENTS.qos))
-        self.create_timer(0.01, self._release_objects)  # object lists whose camera wait timed out
+        if fused_cameras:  # object lists whose camera wait timed out go out within 10 ms of it
+            self.create_timer(0.01, self._release_objects)
         self._debug_images = {}
         for camera in config.cameras:
             self.create_subscription(
