@@ -27,7 +27,7 @@ from av_edge.core.aeb import (
 )
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.diagnostics import Level
-from av_edge.core.perception.objects import OBJECT_DTYPE
+from av_edge.core.perception.objects import CLASSES, OBJECT_DTYPE
 
 CONFIG = build_config(
     AebConfig, load_params_file(Path(__file__).resolve().parents[2] / "config/aeb.params.yaml", "aeb_node")
@@ -253,6 +253,22 @@ def test_a_walker_heading_into_the_path_is_a_threat_before_it_is_in_it() -> None
     assert not crossing_threats(walker(V.front_overhang_m + 20, -3.0, 0.0), 14.0, 0.0, 0.0, CONFIG)
     assert not crossing_threats(walker(V.front_overhang_m + 20, -3.0, -1.4), 14.0, 0.0, 0.0, CONFIG)
     assert not crossing_threats(walker(V.front_overhang_m + 20, -3.0, 1.4, size=4.5), 14.0, 0.0, 0.0, CONFIG)
+
+
+def test_a_classified_pedestrian_or_cyclist_is_treated_as_vulnerable() -> None:
+    x = V.front_overhang_m + 20
+    bike = walker(x, -3.0, 1.4, score=0.7, size=1.8)  # cyclist-sized: by size alone a confirmed track is not enough
+    assert not crossing_threats(bike, 14.0, 0.0, 0.0, CONFIG)
+    bike["class_id"], bike["class_score"] = CLASSES.index("cyclist"), 0.8
+    assert len(crossing_threats(bike, 14.0, 0.0, 0.0, CONFIG)) == 1
+    # A walker drifting in slowly ends its crossing just outside the corridor: only a classified
+    # pedestrian gets the wider margin.
+    slow = walker(x, -3.0, 0.85)
+    assert not crossing_threats(slow, 14.0, 0.0, 0.0, CONFIG)
+    slow["class_id"], slow["class_score"] = CLASSES.index("pedestrian"), 0.8
+    assert len(crossing_threats(slow, 14.0, 0.0, 0.0, CONFIG)) == 1
+    slow["class_score"] = 0.2  # the cameras are unsure: no extra margin
+    assert not crossing_threats(slow, 14.0, 0.0, 0.0, CONFIG)
 
 
 # --- watchdog, degraded behaviour, events, diagnostics ----------------------------------------------

@@ -49,6 +49,10 @@ class ObjectsConfig:
     min_score: float = bounded(0.0, 1.0, "only tracks at least this established are used")
     small_object_m: float = bounded(0.0, 5.0, "objects no longer or wider than this count as vulnerable (people)")
     small_min_score: float = bounded(0.0, 1.0, "... and are used from this score on (react sooner)")
+    vulnerable_class_score: float = bounded(
+        0.0, 1.0, "cameras' confidence from which a pedestrian/cyclist class counts"
+    )
+    vulnerable_margin_m: float = bounded(0.0, 3.0, "extra lateral margin for a classified pedestrian or cyclist")
     association_m: float = bounded(0.1, 10.0, "object near edge to in-path obstacle, after prediction")
     min_crossing_speed_mps: float = bounded(0.0, 5.0, "lateral speed from which an object counts as crossing")
     max_prediction_s: float = bounded(0.0, 10.0, "crossings further ahead in time are ignored")

@@ -14,6 +14,7 @@ import numpy as np
 
 from av_edge.core.aeb.config import AebConfig, BrakeConfig, CorridorConfig, VehicleConfig
 from av_edge.core.aeb.path import path_coordinates
+from av_edge.core.perception.objects import CLASSES
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Threat:
 
 
 NO_THREAT = Threat("none", math.inf, 0.0, 0.0, 0.0, 0.0, math.inf)
+VULNERABLE_CLASSES = (CLASSES.index("pedestrian"), CLASSES.index("cyclist"))
 SCORE_TOLERANCE = 1e-4  # scores travel as float32: 0.7 arrives as 0.69999999
 
 
@@ -156,6 +158,8 @@ def crossing_threats(
 
     Pedestrian-sized objects are used once confirmed, larger ones once mature: people step out
     suddenly and are the vulnerable ones, while a car's early velocity estimate is the least stable.
+    An object the cameras classify as pedestrian or cyclist counts as vulnerable whatever its size and
+    gets a wider lateral margin (class-aware: people change direction, cyclists swerve).
     """
     cfg, vehicle = config.objects, config.vehicle
     if objects.size == 0 or ego_speed <= 0.5:
@@ -170,7 +174,11 @@ def crossing_threats(
     closing = ego_speed - along
     gap = s - reach_s - vehicle.front_overhang_m
     small = (objects["length"] <= cfg.small_object_m) & (objects["width"] <= cfg.small_object_m)
-    established = objects["score"] >= np.where(small, cfg.small_min_score, cfg.min_score) - SCORE_TOLERANCE
+    classified = np.isin(objects["class_id"], VULNERABLE_CLASSES) & (
+        objects["class_score"] >= cfg.vulnerable_class_score - SCORE_TOLERANCE
+    )
+    vulnerable = small | classified  # by size, or by the cameras' word (a cyclist is 1.8 m long)
+    established = objects["score"] >= np.where(vulnerable, cfg.small_min_score, cfg.min_score) - SCORE_TOLERANCE
     usable = established & (np.abs(lateral) >= cfg.min_crossing_speed_mps)
     usable &= (closing > 0.1) & (gap > 0) & np.isfinite(s)
     out = []
@@ -181,7 +189,7 @@ def crossing_threats(
             continue
         t_out = t_in + (2 * reach_s[i] + vehicle.front_overhang_m) / closing[i]
         d_in, d_out = d[i] + lateral[i] * t_in, d[i] + lateral[i] * t_out
-        reach = half_width + reach_d[i]
+        reach = half_width + reach_d[i] + (cfg.vulnerable_margin_m if classified[i] else 0.0)
         if min(d_in, d_out) < reach and max(d_in, d_out) > -reach:
             out.append(threat("crossing", float(gap[i]), ego_speed, float(along[i]), 0.0, config))
     return out
