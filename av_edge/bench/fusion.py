@@ -14,7 +14,6 @@ SCAN_READY_MS = 15  # LiDAR perception done this long after the scan stamp
 DETECT_MS = 40  # camera detection done this long after the image stamp
 LAG_MS = 80  # the lagging camera's extra delay
 DROP_RATE = 0.3  # the dropping camera loses this share of its frames
-TOLERANCE_MS, TIMEOUT_MS, STALE_MS = 30, 60, 500
 
 
 def stream(scans: int, seed: int = 0) -> list[tuple[int, str, int]]:
@@ -32,14 +31,18 @@ def stream(scans: int, seed: int = 0) -> list[tuple[int, str, int]]:
 
 
 def ours(events: list[tuple[int, str, int]]) -> tuple[list[float], int]:
-    """Added wait (ms) of every scan's object list, and how many scans went out."""
+    """Added wait (ms) of every scan's object list, and how many scans went out (the params file's
+    tolerance, timeout and staleness)."""
+    from av_edge.suite.stack import StackConfig
+
     ms = 1_000_000
+    cfg = StackConfig.load().perception.fusion
     collector: FusionCollector[int, None] = FusionCollector(
-        ("a", "lag", "drop"), TOLERANCE_MS / 1e3, TIMEOUT_MS / 1e3, STALE_MS / 1e3
+        ("a", "lag", "drop"), cfg.tolerance_s, cfg.timeout_s, cfg.stale_s
     )
     added: list[float] = []
     ready: dict[int, int] = {}
-    end = events[-1][0] + TIMEOUT_MS + 1
+    end = events[-1][0] + round(cfg.timeout_s * 1e3) + 1
     queue = iter(events)
     event = next(queue, None)
     for now in range(end + 1):  # 1 ms ticks: the node's release timer (10 ms) plus event-driven calls

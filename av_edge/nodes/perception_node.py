@@ -70,13 +70,13 @@ class PerceptionNode(Node):
         )
         self._events = self.create_publisher(DiagnosticArray, topics.EVENTS.name, qos(topics.EVENTS.qos))
         if fused_cameras:  # object lists whose camera wait timed out go out within 10 ms of it
-            self.create_timer(0.01, self._release_objects)
+            self.create_timer(0.01, self._tick)
         self._debug_images = {}
         for camera in config.cameras:
             self.create_subscription(
                 Image,
                 topics.CAMERA_IMAGE.format(camera=camera),
-                lambda m, c=camera: self.cameras.on_image(c, m, self._now_ns()),
+                lambda m, c=camera: self._on_image(c, m),
                 qos(topics.CAMERA_IMAGE.qos),
             )
             self.create_subscription(
@@ -96,12 +96,24 @@ class PerceptionNode(Node):
             initargs=(config.niceness,),
         )
         self._busy: Future[None] | None = None
-        if self.cameras.detector is not None:
-            self.create_timer(1.0 / config.rate_hz, self._schedule_detection)
+        self._last_batch_ns = 0
+
+    def _on_image(self, camera: str, msg: Image) -> None:
+        self.cameras.on_image(camera, msg, self._now_ns())
+        self._schedule_detection()
+
+    def _tick(self) -> None:
+        self._schedule_detection()
+        self._release_objects()
 
     def _schedule_detection(self) -> None:
-        if self._busy is not None and not self._busy.done():
+        """Start a batch as soon as the cameras' images of a moment are in (inference runs on the worker)."""
+        now = self._now_ns()
+        if self.cameras.detector is None or (self._busy is not None and not self._busy.done()):
             return  # the previous batch is still running: the next takes the newest images then
+        if now - self._last_batch_ns < 1e9 / self.cameras.config.rate_hz or not self.cameras.ready(now):
+            return
+        self._last_batch_ns = now
         self._busy = self._worker.submit(self._detect)
 
     def _detect(self) -> None:

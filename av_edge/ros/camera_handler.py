@@ -61,6 +61,7 @@ class CameraDetectionHandler:
                 log(f"camera detection disabled, LiDAR perception continues: {err}")
         self.latest: dict[str, CameraDetections] = {}
         self._pending: dict[str, CameraFrame] = {}
+        self._first_pending_ns = 1 << 62  # when the oldest pending image arrived
         self._lock = threading.Lock()
 
     def on_image(self, camera: str, msg: Image, now_ns: int) -> None:
@@ -73,6 +74,16 @@ class CameraDetectionHandler:
             return
         with self._lock:
             self._pending[camera] = CameraFrame(camera, stamp_to_ns(msg.header.stamp), msg.header.frame_id, image)
+            self._first_pending_ns = min(self._first_pending_ns, now_ns)
+
+    def ready(self, now_ns: int) -> bool:
+        """A batch is due: every live camera has a new image, or the first one has waited ``batch_wait_s``."""
+        with self._lock:
+            if not self._pending:
+                return False
+            live = {c for c in self.config.cameras if self.health.fresh(f"image {c}", now_ns)}
+            waited = now_ns - self._first_pending_ns >= self.config.batch_wait_s * 1e9
+            return waited or live <= set(self._pending)
 
     def detect(self, now_ns: Callable[[], int]) -> list[CameraDetections]:
         """One batched inference over the newest unprocessed image of every camera (worker thread)."""
@@ -80,6 +91,7 @@ class CameraDetectionHandler:
             return []
         with self._lock:
             frames, self._pending = list(self._pending.values()), {}
+            self._first_pending_ns = 1 << 62
         if not frames:
             return []
         found = self.detector.detect([f.image for f in frames])

@@ -49,6 +49,7 @@ def detection_config(package: Path, tmp_path: Path, backend: str = "onnxruntime"
         score_threshold=0.3,
         iou_threshold=0.5,
         rate_hz=10.0,
+        batch_wait_s=0.02,
         threads=1,
         workspace_mib=512,
         dla_core=-1,

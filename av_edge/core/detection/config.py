@@ -19,7 +19,10 @@ class DetectionConfig:
     use_cuda: bool  # ONNX Runtime's CUDA provider when installed
     score_threshold: float = bounded(0.01, 1.0)
     iou_threshold: float = bounded(0.05, 1.0)
-    rate_hz: float = bounded(0.5, 60.0, "batched inference over the latest image of every camera")
+    rate_hz: float = bounded(0.5, 60.0, "at most this many batched inferences a second")
+    batch_wait_s: float = bounded(
+        0.0, 0.5, "a batch starts when every live camera sent an image, or this after the first"
+    )
     threads: int = bounded(1, 64, "ONNX Runtime intra-op threads")
     workspace_mib: int = bounded(64, 65536)
     dla_core: int = bounded(-1, 7, "-1: GPU only")
