@@ -87,7 +87,7 @@ def fusion_collector(scans: int = 600) -> Metrics:
     }
 
 
-def fusion_class_accuracy(every: int = 4) -> Metrics:
+def fusion_class_accuracy(every: int = 1) -> Metrics:
     """Class accuracy over every ``every``-th day lead-vehicle and pedestrian scenario of the catalog."""
     from av_edge.paths import config_file
     from av_edge.sim.catalog import ego_geometry
