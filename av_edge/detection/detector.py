@@ -3,6 +3,7 @@ switch from ONNX Runtime to TensorRT once a background engine build is done."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,13 +72,19 @@ class CameraDetector:
         self.build: BackgroundBuild | None = None
         self.engine_state = "not used" if config.backend == "onnxruntime" else "pending"
         self.last: Timings | None = None
+        self._lock = threading.Lock()
         if config.backend != "onnxruntime":
             self._start_engine(self.package)
 
     # -- serving -----------------------------------------------------------------------------------
 
     def detect(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        """BGR images -> per image DETECTION_DTYPE arrays in that image's pixels."""
+        """BGR images -> per image DETECTION_DTYPE arrays in that image's pixels (thread-safe against
+        ``reload``: a batch runs on one model from start to end)."""
+        with self._lock:
+            return self._detect(images)
+
+    def _detect(self, images: list[np.ndarray]) -> list[np.ndarray]:
         self.poll_engine()
         manifest = self.package.manifest
         t0 = time.perf_counter()
@@ -103,9 +110,10 @@ class CameraDetector:
         except (AvEdgeError, OSError, RuntimeError) as err:
             self.log(f"model reload refused, keeping {self._describe()}: {err}")
             return False, str(err)
-        if self.build is not None:
-            self.build.cancel()
-        self.package, self.backend, self.build = package, backend, None
+        with self._lock:
+            if self.build is not None:
+                self.build.cancel()
+            self.package, self.backend, self.build = package, backend, None
         if self.config.backend != "onnxruntime":
             self._start_engine(package)
         return True, f"serving {self._describe()}"

@@ -96,7 +96,6 @@ class PerceptionNode(Node):
             initargs=(config.niceness,),
         )
         self._busy: Future[None] | None = None
-        self._last_batch_ns = 0
 
     def _on_image(self, camera: str, msg: Image) -> None:
         self.cameras.on_image(camera, msg, self._now_ns())
@@ -108,13 +107,10 @@ class PerceptionNode(Node):
 
     def _schedule_detection(self) -> None:
         """Start a batch as soon as the cameras' images of a moment are in (inference runs on the worker)."""
-        now = self._now_ns()
-        if self.cameras.detector is None or (self._busy is not None and not self._busy.done()):
+        if self._busy is not None and not self._busy.done():
             return  # the previous batch is still running: the next takes the newest images then
-        if now - self._last_batch_ns < 1e9 / self.cameras.config.rate_hz or not self.cameras.ready(now):
-            return
-        self._last_batch_ns = now
-        self._busy = self._worker.submit(self._detect)
+        if self.cameras.due(self._now_ns()):
+            self._busy = self._worker.submit(self._detect)
 
     def _detect(self) -> None:
         detector = self.cameras.detector

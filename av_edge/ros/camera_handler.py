@@ -62,6 +62,7 @@ class CameraDetectionHandler:
         self.latest: dict[str, CameraDetections] = {}
         self._pending: dict[str, CameraFrame] = {}
         self._first_pending_ns = 1 << 62  # when the oldest pending image arrived
+        self._last_batch_ns = -(1 << 62)
         self._lock = threading.Lock()
 
     def on_image(self, camera: str, msg: Image, now_ns: int) -> None:
@@ -76,8 +77,18 @@ class CameraDetectionHandler:
             self._pending[camera] = CameraFrame(camera, stamp_to_ns(msg.header.stamp), msg.header.frame_id, image)
             self._first_pending_ns = min(self._first_pending_ns, now_ns)
 
+    def due(self, now_ns: int) -> bool:
+        """Start a batch now: a model is loaded, the last batch began at least 1/``rate_hz`` ago, and every
+        live camera has a new image or the first of them has waited ``batch_wait_s``. Marks it started."""
+        if self.detector is None or now_ns - self._last_batch_ns < 1e9 / self.config.rate_hz:
+            return False
+        if not self.ready(now_ns):
+            return False
+        self._last_batch_ns = now_ns
+        return True
+
     def ready(self, now_ns: int) -> bool:
-        """A batch is due: every live camera has a new image, or the first one has waited ``batch_wait_s``."""
+        """Every live camera has a new image, or the first one has waited ``batch_wait_s``."""
         with self._lock:
             if not self._pending:
                 return False
