@@ -14,7 +14,6 @@ import numpy as np
 
 from av_edge.core.camera import CameraConfig
 from av_edge.core.detection.boxes import DETECTION_DTYPE
-from av_edge.core.geometry import Extrinsic
 from av_edge.sim.actors import SIZES, _person
 from av_edge.sim.render import COLOURS, CameraRenderer
 from av_edge.sim.road import Road
@@ -120,6 +119,3 @@ def _labels(instances: np.ndarray, owner: np.ndarray, classes: list[int]) -> np.
         if y2 - y1 >= MIN_HEIGHT_PX:
             rows.append((x1, y1, x2, y2, 1.0, cls))
     return np.array(rows, DETECTION_DTYPE) if rows else np.zeros(0, DETECTION_DTYPE)
-
-
-__all__ = ["DETECTOR_CLASSES", "Extrinsic", "GeneratorSettings", "sample"]
