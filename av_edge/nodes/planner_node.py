@@ -20,7 +20,7 @@ from av_edge import topics
 from av_edge.core.planning.node_config import PlannerNodeConfig
 from av_edge.core.planning.planner import Plan
 from av_edge.ros import node_setup
-from av_edge.ros.messages import diagnostic_array, header
+from av_edge.ros.messages import diagnostic_array, header, stamp_to_ns
 from av_edge.ros.planner_handler import PlannerHandler
 from av_edge.ros.qos import qos_profile
 
@@ -50,27 +50,21 @@ class PlannerNode(Node):
         )
         self.create_subscription(PointCloud2, topics.OBJECTS.name, self._on_objects, qos(topics.OBJECTS.qos))
         self.create_timer(1.0, lambda: self._diagnostics.publish(diagnostic_array([h.status(now())], now())))
-        self._last_plan_ns = 0
 
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds
 
     def _on_objects(self, msg: PointCloud2) -> None:
-        now = self._now_ns()
-        if now - self._last_plan_ns < 1e9 / self.handler.config.rate_hz * 0.9:
-            return
-        out = self.handler.on_objects(msg, now)
+        out = self.handler.on_objects(msg, self._now_ns())
         if out is None:
             return
-        self._last_plan_ns = now
         path, speed = out
         self._path.publish(path)
         self._speed.publish(speed)
-        self.handler.on_published(path.header.stamp.sec * 1_000_000_000 + path.header.stamp.nanosec, self._now_ns())
+        stamp_ns = stamp_to_ns(path.header.stamp)
+        self.handler.on_published(stamp_ns, self._now_ns())
         if self._markers.get_subscription_count() > 0 and self.handler.last is not None:
-            self._markers.publish(
-                candidate_markers(self.handler.last, path.header.stamp.sec * 1_000_000_000 + path.header.stamp.nanosec)
-            )
+            self._markers.publish(candidate_markers(self.handler.last, stamp_ns))
 
 
 def candidate_markers(plan: Plan, stamp_ns: int) -> MarkerArray:

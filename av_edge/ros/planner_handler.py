@@ -43,6 +43,7 @@ class PlannerHandler:
         self._points_base = np.zeros((0, 2))
         self.last: Plan | None = None
         self.planning_ms = 0.0
+        self._last_plan_ns = -(1 << 62)
 
     def on_odometry(self, msg: Odometry, now_ns: int) -> None:
         self._ego = ego_pose(msg)
@@ -69,7 +70,8 @@ class PlannerHandler:
                 self.log(f"obstacle points rejected ({err.reason}): {err}")
 
     def on_objects(self, msg: PointCloud2, now_ns: int) -> tuple[Path, Float32MultiArray] | None:
-        """Plan on each object list (its stamp is the scan's); None when inputs are missing."""
+        """Plan on each object list (its stamp is the scan's); None when inputs are missing or the last
+        plan is less than 1/rate_hz old."""
         self.health.on_input("objects", now_ns)
         try:
             objects = decode_objects(msg)
@@ -79,6 +81,9 @@ class PlannerHandler:
             return None
         if self._ego is None or not self.health.fresh("odometry", now_ns):
             return None
+        if now_ns - self._last_plan_ns < 0.9e9 / self.config.rate_hz:
+            return None  # rate_hz caps planning below the object-list rate
+        self._last_plan_ns = now_ns
         stamp = stamp_to_ns(msg.header.stamp)
         started = time.perf_counter()
         plan = self.plan(self._ego.at(stamp), self._points_base, objects)
