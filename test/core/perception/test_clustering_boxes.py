@@ -11,7 +11,7 @@ CONFIG = ClusterConfig(
     merge_azimuth_deg=0.5,
     merge_range_m=1.0,
     merge_range_ratio=0.06,
-    merge_over_top_m=6.0,
+    vertical_resolution_deg=0.42,
 )
 
 
@@ -64,13 +64,23 @@ def test_box_recovers_centre_size_and_heading(yaw):
     assert box["height"] == pytest.approx(1.2, abs=0.05)
 
 
-def test_a_roof_ring_seen_over_the_rear_face_joins_the_car():
+def test_a_walker_stepping_out_at_a_parked_cars_end_stays_separate():
+    # The parked car's inner side face at y = -1.9, sampled in columns ~0.7 m apart at 20 m (joined),
+    # and a walker 0.75 m beyond its far end on the same line: taller than the car (1.8 m vs 1.5 m).
+    face = [np.column_stack([np.full(6, x), np.full(6, -1.9), np.linspace(0.3, 1.5, 6)]) for x in (18.0, 18.7, 19.4)]
+    walker = np.column_stack([np.full(12, 20.15), np.full(12, -1.9), np.linspace(0.3, 1.8, 12)])
+    labels, n = cluster_points(np.vstack([*face, walker]), CONFIG)
+    assert n == 2
+    assert len(set(labels[:18])) == 1 and len(set(labels[18:])) == 1 and labels[0] != labels[18]
+
+
+def test_a_person_showing_over_a_cars_roof_stays_separate():
     rear = np.column_stack(
         [np.full(60, 20.0), np.tile(np.linspace(-0.9, 0.9, 12), 5), np.repeat(np.linspace(0.3, 1.5, 5), 12)]
     )
-    roof = np.column_stack([np.full(12, 22.5), np.linspace(-0.9, 0.9, 12), np.full(12, 1.5)])
-    _, n = cluster_points(np.vstack([rear, roof]), CONFIG)
-    assert n == 1
+    head = np.column_stack([np.full(8, 25.0), np.tile(np.linspace(-0.2, 0.2, 4), 2), np.repeat([1.6, 1.75], 4)])
+    _, n = cluster_points(np.vstack([rear, head]), CONFIG)
+    assert n == 2
 
 
 def test_a_pedestrian_beside_a_car_is_not_merged_over_the_top():
