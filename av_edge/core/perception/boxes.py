@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
+
+from av_edge.core.perception.clustering import sort_by_label
 
 BOX_DTYPE = np.dtype(
     [
@@ -33,43 +37,43 @@ def fit_boxes(points: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.nda
     boxes = np.zeros(n_clusters, dtype=BOX_DTYPE)
     if n_clusters == 0:
         return boxes
-    member = labels >= 0
-    pts, lab = points[member], labels[member]
-    z_low = np.full(n_clusters, np.inf, dtype=np.float32)
-    z_high = np.full(n_clusters, -np.inf, dtype=np.float32)
-    np.minimum.at(z_low, lab, pts[:, 2])
-    np.maximum.at(z_high, lab, pts[:, 2])
+    lab = np.where(labels >= 0, labels, n_clusters)  # noise goes to a spare slot, dropped below
+    z_low = np.full(n_clusters + 1, np.inf, dtype=np.float32)
+    z_high = np.full(n_clusters + 1, -np.inf, dtype=np.float32)
+    z = np.ascontiguousarray(points[:, 2])
+    np.minimum.at(z_low, lab, z)
+    np.maximum.at(z_high, lab, z)
+    z_low, z_high = z_low[:n_clusters], z_high[:n_clusters]
     boxes["z"], boxes["height"] = (z_low + z_high) / 2, z_high - z_low
-    boxes["n_points"] = np.bincount(lab, minlength=n_clusters)
-    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(pts, lab, n_clusters)
-    order = np.argsort(lab, kind="stable")
-    starts = np.searchsorted(lab[order], np.arange(n_clusters + 1))
-    xy = np.ascontiguousarray(pts[order, :2], dtype=np.float32)
-    for k in range(n_clusters):
-        (cx, cy), (w, h), angle = cv2.minAreaRect(xy[starts[k] : starts[k + 1]])
-        yaw = np.radians(angle)
-        length, width = (w, h) if w >= h else (h, w)
-        if h > w:
-            yaw += np.pi / 2
-        boxes[k]["x"], boxes[k]["y"] = cx, cy
-        boxes[k]["length"], boxes[k]["width"] = length, width
-        boxes[k]["yaw"] = _half_turn(yaw)
+    boxes["n_points"] = np.bincount(lab, minlength=n_clusters + 1)[:n_clusters]
+    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(points, lab, n_clusters)
+    order, group_starts = sort_by_label(lab, n_clusters)  # noise sorts last
+    starts = group_starts.tolist()
+    xy = np.ascontiguousarray(np.take(points, order[: starts[-1]], axis=0)[:, :2], dtype=np.float32)
+    rects = [cv2.minAreaRect(xy[a:b]) for a, b in itertools.pairwise(starts)]
+    centre = np.array([rect[0] for rect in rects])
+    w, h = np.array([rect[1] for rect in rects]).T
+    yaw = np.radians([rect[2] for rect in rects]) + np.where(h > w, np.pi / 2, 0.0)
+    boxes["x"], boxes["y"] = centre[:, 0], centre[:, 1]
+    boxes["length"], boxes["width"] = np.maximum(w, h), np.minimum(w, h)
+    boxes["yaw"] = half_turn(yaw)
     return boxes
 
 
 def _near_face_centroids(points: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centroid of each cluster's returns within NEAR_FACE_M of its closest range (label n: ignored)."""
     rng = np.hypot(points[:, 0], points[:, 1])
-    closest = np.full(n, np.inf, dtype=rng.dtype)
+    closest = np.full(n + 1, np.inf, dtype=rng.dtype)
     np.minimum.at(closest, labels, rng)
-    near = rng < closest[labels] + NEAR_FACE_M
-    count = np.bincount(labels[near], minlength=n)
+    near_face = np.where(rng < closest[labels] + NEAR_FACE_M, labels, n)
+    count = np.bincount(near_face, minlength=n + 1)[:n]
     return (
-        np.bincount(labels[near], weights=points[near, 0], minlength=n) / count,
-        np.bincount(labels[near], weights=points[near, 1], minlength=n) / count,
+        np.bincount(near_face, weights=points[:, 0], minlength=n + 1)[:n] / count,
+        np.bincount(near_face, weights=points[:, 1], minlength=n + 1)[:n] / count,
     )
 
 
-def _half_turn(yaw: float) -> float:
+def half_turn(yaw: np.ndarray) -> np.ndarray:
     """A box's heading is ambiguous by pi: map it into (-pi/2, pi/2]."""
-    yaw = (yaw + np.pi / 2) % np.pi - np.pi / 2
-    return float(np.pi / 2 if yaw == -np.pi / 2 else yaw)
+    turned = (yaw + np.pi / 2) % np.pi - np.pi / 2
+    return np.where(turned == -np.pi / 2, np.pi / 2, turned)

@@ -36,18 +36,22 @@ def height_above_ground(points: np.ndarray, config: GroundConfig) -> np.ndarray:
     """
     n_sectors = int(np.ceil(360.0 / config.sector_deg))
     n_bins = int(np.ceil(config.max_range_m / config.bin_m))
-    outside_cell = n_sectors * n_bins  # one spare cell collects out-of-range points: no masking
+    # A spare bin per sector collects the points beyond range, a spare sector the azimuths that
+    # round up to 360: no masking pass. Indices stay int32 (numpy converts them ~4x faster).
+    shape = (n_sectors + 1, n_bins + 1)
     z = np.ascontiguousarray(points[:, 2], dtype=np.float32)
     rng, azimuth_deg = polar(points)
-    sector = np.minimum((azimuth_deg * np.float32(n_sectors / 360.0)).astype(np.intp), n_sectors - 1)
-    cell = sector * n_bins + (rng * np.float32(1.0 / config.bin_m)).astype(np.intp)
-    cell[rng >= config.max_range_m] = outside_cell
-    lowest = np.full(outside_cell + 1, np.inf, dtype=np.float32)
-    np.minimum.at(lowest, cell, z)
-    ground = np.empty_like(lowest)
-    ground[:outside_cell] = _propagate_ground(lowest[:outside_cell].reshape(n_sectors, n_bins), config).reshape(-1)
-    ground[outside_cell] = -np.inf
-    return z - ground[cell]
+    sector = (azimuth_deg * np.float32(n_sectors / 360.0)).astype(np.int32)
+    per_metre = np.float32(n_bins / config.max_range_m)  # 1 / bin_m, stretched so that max_range_m ends a bin
+    distance_bin = np.minimum(rng * per_metre, np.float32(n_bins)).astype(np.int32)
+    cell = (sector * np.int32(shape[1]) + distance_bin).astype(np.intp)  # intp: ufunc.at's fast path
+    lowest = np.full(shape, np.inf, dtype=np.float32)
+    np.minimum.at(lowest.reshape(-1), cell, z)
+    np.minimum(lowest[0], lowest[n_sectors], out=lowest[0])
+    ground = np.full(shape, -np.inf, dtype=np.float32)
+    ground[:n_sectors, :n_bins] = _propagate_ground(lowest[:n_sectors, :n_bins], config)
+    ground[n_sectors] = ground[0]
+    return z - np.take(ground.reshape(-1), cell)
 
 
 def segment_ground(points: np.ndarray, config: GroundConfig) -> np.ndarray:
@@ -66,20 +70,37 @@ def polar(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _propagate_ground(lowest: np.ndarray, config: GroundConfig) -> np.ndarray:
-    """Ground height per (sector, bin), walking outwards from the vehicle (ground 0 at base_link)."""
-    n_sectors, n_bins = lowest.shape
+    """Ground height per (sector, bin), walking outwards from the vehicle (ground 0 at base_link).
+
+    The walk stops at the farthest bin holding a point; every step works in place (this loop is
+    a fifth of the pipeline's time, and per-call overhead, not arithmetic, is what it costs).
+    """
+    n_sectors = lowest.shape[0]
     columns = np.ascontiguousarray(lowest.T)  # one contiguous row per range bin
-    ground = np.empty_like(columns)
+    ground = np.zeros_like(columns)
+    occupied = np.flatnonzero(np.isfinite(columns).any(axis=1))
+    if occupied.size == 0:
+        return ground.T
+    limits = columns - np.float32(config.height_threshold_m)  # ground when limit <= level + rise
     level = np.zeros(n_sectors, dtype=np.float32)
     rise = np.zeros(n_sectors, dtype=np.float32)  # allowed change since the last bin that held ground
-    step = np.float32(config.max_slope * config.bin_m)
-    threshold = np.float32(config.height_threshold_m)
-    cap = np.float32(config.max_occluded_rise_m)
-    for b in range(n_bins):
-        np.minimum(rise + step, cap, out=rise)
-        candidate = columns[b]
-        is_ground = candidate <= level + rise + threshold
-        np.copyto(level, np.maximum(candidate, level - rise), where=is_ground)
-        rise[is_ground] = 0.0
-        ground[b] = level
+    scratch = np.empty(n_sectors, dtype=np.float32)
+    is_ground = np.empty(n_sectors, dtype=bool)
+    # Array operands, not scalars: numpy converts a scalar on every call, twice the cost of the op.
+    step = np.full(n_sectors, config.max_slope * config.bin_m, dtype=np.float32)
+    cap = np.full(n_sectors, config.max_occluded_rise_m, dtype=np.float32)
+    zero = np.zeros(n_sectors, dtype=np.float32)
+    last = int(occupied[-1])
+    walk = zip(limits[: last + 1], columns[: last + 1], ground[: last + 1], strict=True)
+    for limit, lowest_here, ground_here in walk:
+        np.add(rise, step, out=rise)
+        np.minimum(rise, cap, out=rise)
+        np.add(level, rise, out=scratch)
+        np.less_equal(limit, scratch, out=is_ground)
+        np.subtract(level, rise, out=scratch)
+        np.maximum(lowest_here, scratch, out=scratch)
+        np.copyto(level, scratch, where=is_ground)
+        np.copyto(rise, zero, where=is_ground)
+        np.copyto(ground_here, level)
+    ground[last + 1 :] = level
     return ground.T

@@ -63,14 +63,14 @@ class LidarPipeline:
         n_input = xyz_lidar.shape[0]
         stride = max(1, -(-n_input // cfg.max_points))
         points = transform_points(self._lidar_to_base, xyz_lidar[::stride])
-        crop = cfg.self_crop
-        on_ego = (
-            (points[:, 0] > crop.x_min_m) & (points[:, 0] < crop.x_max_m) & (np.abs(points[:, 1]) < crop.half_width_m)
-        )
         height = height_above_ground(points, cfg.ground)
         is_ground = height < cfg.ground.height_threshold_m
-        obstacle = ~on_ego & ~is_ground & (height < cfg.max_height_m)
-        obstacle_points = points[obstacle]
+        # np.compress, not points[mask]: boolean indexing of (N, 3) rows costs ~4x more here.
+        above = np.compress(~is_ground & (height < cfg.max_height_m), points, axis=0)
+        crop = cfg.self_crop  # on the few points above the ground only
+        x, y = above[:, 0], above[:, 1]
+        off_ego = (x <= crop.x_min_m) | (x >= crop.x_max_m) | (np.abs(y) >= crop.half_width_m)
+        obstacle_points = np.compress(off_ego, above, axis=0)
         labels, n_clusters = cluster_points(obstacle_points, cfg.cluster)
         boxes = fit_boxes(obstacle_points, labels, n_clusters)
         objects = np.zeros(n_clusters, dtype=OBJECT_DTYPE)
