@@ -53,7 +53,27 @@ def replay_latency(
     statuses_out: list[Status] | None = None,
     cameras: bool = False,
 ) -> dict[str, float]:
-    """Sensor stamp -> brake command received, across processes over DDS with the shipped profile.
+    """p50, p99 and lost frames of :func:`replay_samples`."""
+    latencies, lost = replay_samples(stack, frames, rate_hz, warmup, node_params, statuses_out, cameras)
+    return summarize(latencies, lost)
+
+
+def summarize(latencies: Sequence[float], lost: int) -> dict[str, float]:
+    p50, p99 = np.percentile(latencies, [50, 99])
+    return {"p50": round(float(p50), 2), "p99": round(float(p99), 2), "lost": float(lost)}
+
+
+def replay_samples(
+    stack: tuple[str, ...],
+    frames: int = 200,
+    rate_hz: float = 10.0,
+    warmup: int = 10,
+    node_params: Mapping[str, Sequence[str]] | None = None,
+    statuses_out: list[Status] | None = None,
+    cameras: bool = False,
+) -> tuple[list[float], int]:
+    """Sensor stamp -> brake command received (ms per answered frame, frames lost), across processes
+    over DDS with the shipped profile.
 
     A probe process replays simulated ~100k-point scans of an approach to a stalled car at real time
     (stamped as it publishes, like a driver) to an ``aeb_node`` process and times each answer.
@@ -102,8 +122,7 @@ def replay_latency(
                 probe.close()
             for node in nodes:
                 processes.stop(node)
-    p50, p99 = np.percentile(latencies, [50, 99])
-    return {"p50": round(float(p50), 2), "p99": round(float(p99), 2), "lost": float(lost)}
+    return latencies, lost
 
 
 def _camera_publisher(probe: Any) -> Callable[[int], None]:

@@ -39,7 +39,7 @@ class ClipRecorderNode(Node):
     def __init__(self) -> None:
         super().__init__("clip_recorder_node", automatically_declare_parameters_from_overrides=True)
         config = node_setup.load_config(self, RecorderConfig)
-        _nice_process(config.niceness)
+        _yield_cpu(config.niceness, config.cpu_set())
         log, warn = self.get_logger().info, self.get_logger().warning
         spool = Spool(
             Path(config.spool.directory).expanduser(),
@@ -144,12 +144,15 @@ class ClipRecorderNode(Node):
         super().destroy_node()
 
 
-def _nice_process(niceness: int) -> None:
-    """Lower every thread's CPU priority, DDS receive threads included (on Linux ``os.nice`` changes only
-    the calling thread, and Fast DDS started its threads before the parameters could be read)."""
+def _yield_cpu(niceness: int, cpus: tuple[int, ...]) -> None:
+    """Lower every thread's CPU priority and confine it to ``cpus`` (empty: any), DDS receive threads
+    included: on Linux both are per thread, and Fast DDS started its threads before the parameters
+    could be read. Threads started later inherit both."""
     tasks = Path("/proc/self/task")
     for tid in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
         os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), niceness))
+        if cpus:
+            os.sched_setaffinity(tid, cpus)
 
 
 def main() -> int:

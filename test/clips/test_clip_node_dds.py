@@ -3,6 +3,7 @@ lands in S3 (moto_server) and opens with rosbags holding the pre- and post-windo
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,18 @@ from test.clips.conftest import S3Server, s3_client
 
 PRE_S, POST_S = 2.0, 1.0
 RECORDED = (topics.LIDAR_POINTS.name, topics.ODOMETRY.name, topics.BRAKE_COMMAND.name)
+
+
+CONFINED_TO = str(max(os.sched_getaffinity(0)))  # the recorder's cpus parameter: the last core
+
+
+def thread_cores(pid: int) -> set[str]:
+    """The cores each thread of ``pid`` may run on, as /proc lists them (e.g. {'1'})."""
+    lists = set()
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        line = next(x for x in status.read_text().splitlines() if x.startswith("Cpus_allowed_list"))
+        lists.add(line.split(":", 1)[1].strip())
+    return lists
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, tick: Callable[[], None]) -> None:
@@ -44,6 +57,7 @@ def test_braking_and_manual_clips_arrive_in_s3(
         f"post_trigger_s:={POST_S}",
         "vehicle_id:=dds-test-car",
         "topics:=[" + ",".join(f"'{t}'" for t in RECORDED) + "]",
+        f"cpus:='{CONFINED_TO}'",
     ]
     log = tmp_path / "clip_recorder_node.log"
     node = processes.start(
@@ -71,6 +85,7 @@ def test_braking_and_manual_clips_arrive_in_s3(
 
     try:
         wait_for(lambda: recorder_status() == "recording", 60, tick)  # every topic discovered
+        assert thread_cores(node.pid) == {CONFINED_TO}  # every thread, DDS and uploader ones too
         for _ in range(int(PRE_S * 10) + 5):
             tick()
         accel[0] = -8.0

@@ -12,10 +12,11 @@ from rosbags.highlevel import AnyReader
 
 from av_edge.clips.recorder import ClipRecorder
 from av_edge.clips.uploader import Uploader, make_client
-from av_edge.core.clips.config import RecorderConfig
+from av_edge.core.clips.config import RecorderConfig, parse_cpu_list
 from av_edge.core.clips.triggers import TriggerKind
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.diagnostics import Level, Status
+from av_edge.core.errors import ConfigError
 from av_edge.paths import config_file
 from av_edge.ros.handlers import brake_command
 from av_edge.ros.messages import message_class, odometry_msg
@@ -142,3 +143,16 @@ def test_disk_quota_with_the_link_down_keeps_braking_clips_and_says_what_it_evic
     proxy.set_down(False)
     thread.join(60)
     assert_delivered_exactly(s3_client(proxy.endpoint), bucket, expected, spool)
+
+
+@pytest.mark.parametrize(
+    ("text", "cores"), [("any", ()), ("1", (1,)), ("0,2", (0, 2)), ("2-4", (2, 3, 4)), ("0, 4-5", (0, 4, 5))]
+)
+def test_cpu_lists_read_as_taskset_writes_them(text, cores):
+    assert parse_cpu_list(text) == cores
+
+
+@pytest.mark.parametrize("text", ["x", "3-1", "-1", ","])
+def test_a_malformed_cpu_list_fails_at_startup(text):
+    with pytest.raises(ConfigError, match="cpus"):
+        config(cpus=text)

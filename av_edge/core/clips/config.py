@@ -64,11 +64,16 @@ class RecorderConfig:
     triggers: TriggersConfig
     spool: SpoolConfig
     uploader: UploaderConfig
+    cpus: str  # cores the recorder and uploader may use: "any", or as taskset writes them ("2,3", "2-3")
     pre_trigger_s: float = bounded(0.0, 120.0)
     post_trigger_s: float = bounded(0.0, 120.0)
     max_clip_s: float = bounded(1.0, 600.0)
     ring_max_mib: int = bounded(1, 1_000_000)
     niceness: int = bounded(0, 19, "the recorder and uploader yield the CPU to the braking path")
+
+    def cpu_set(self) -> tuple[int, ...]:
+        """``cpus`` as core numbers (empty: no restriction)."""
+        return parse_cpu_list(self.cpus)
 
     def __post_init__(self) -> None:
         if self.pre_trigger_s + self.post_trigger_s > self.max_clip_s:
@@ -76,6 +81,25 @@ class RecorderConfig:
                 f"pre_trigger_s + post_trigger_s ({self.pre_trigger_s + self.post_trigger_s}) exceeds max_clip_s "
                 f"({self.max_clip_s})"
             )
+        if self.cpus.strip() != "any" and not self.cpu_set():
+            raise ConfigError(f"cpus: '{self.cpus}' names no core; write 'any' for no restriction")
         bad = [t for t in self.topics if not t.startswith("/")]
         if bad:
             raise ConfigError(f"topics must be absolute names: {', '.join(bad)}")
+
+
+def parse_cpu_list(text: str) -> tuple[int, ...]:
+    """Core numbers from a taskset-style list ("3", "0,2", "2-5", "0,4-7"); "any": none (no restriction)."""
+    if text.strip() == "any":
+        return ()
+    cores: set[int] = set()
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        first, _, last = part.partition("-")
+        try:
+            lo, hi = int(first), int(last or first)
+        except ValueError:
+            raise ConfigError(f"cpus: '{part}' is not a core number or range (e.g. '2', '2-3', '0,2')") from None
+        if lo < 0 or hi < lo:
+            raise ConfigError(f"cpus: '{part}' is not an ascending range of core numbers >= 0")
+        cores.update(range(lo, hi + 1))
+    return tuple(sorted(cores))
