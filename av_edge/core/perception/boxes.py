@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from av_edge.core.perception.clustering import sort_by_label
+from av_edge.core.perception.ground import polar
 
 BOX_DTYPE = np.dtype(
     [
@@ -24,6 +25,7 @@ BOX_DTYPE = np.dtype(
     ]
 )
 NEAR_FACE_M = 0.3
+OUTLINE_BIN_DEG = 0.1  # finer than a spinning LiDAR's column spacing (0.1-0.35 deg)
 
 
 def fit_boxes(points: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
@@ -46,10 +48,13 @@ def fit_boxes(points: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.nda
     z_low, z_high = z_low[:n_clusters], z_high[:n_clusters]
     boxes["z"], boxes["height"] = (z_low + z_high) / 2, z_high - z_low
     boxes["n_points"] = np.bincount(lab, minlength=n_clusters + 1)[:n_clusters]
-    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(points, lab, n_clusters)
-    order, group_starts = sort_by_label(lab, n_clusters)  # noise sorts last
+    rng, azimuth = polar(points)
+    outline, closest = _outline(rng, azimuth, lab, n_clusters)
+    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(points, rng, closest, lab, n_clusters)
+    kept = np.flatnonzero(outline)
+    order, group_starts = sort_by_label(lab[kept], n_clusters)  # noise sorts last
     starts = group_starts.tolist()
-    xy = np.ascontiguousarray(np.take(points, order[: starts[-1]], axis=0)[:, :2], dtype=np.float32)
+    xy = np.ascontiguousarray(np.take(points, kept[order[: starts[-1]]], axis=0)[:, :2], dtype=np.float32)
     rects = [cv2.minAreaRect(xy[a:b]) for a, b in itertools.pairwise(starts)]
     centre = np.array([rect[0] for rect in rects])
     w, h = np.array([rect[1] for rect in rects]).T
@@ -60,11 +65,29 @@ def fit_boxes(points: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.nda
     return boxes
 
 
-def _near_face_centroids(points: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Centroid of each cluster's returns within NEAR_FACE_M of its closest range (label n: ignored)."""
-    rng = np.hypot(points[:, 0], points[:, 1])
-    closest = np.full(n + 1, np.inf, dtype=rng.dtype)
-    np.minimum.at(closest, labels, rng)
+def _outline(rng: np.ndarray, azimuth: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mask of the returns that can be corners of their cluster's footprint, and each cluster's
+    closest range.
+
+    The corners are among the nearest and farthest returns of each cluster in every OUTLINE_BIN_DEG
+    of azimuth: the points between them along a ray lie on the segment between them (to within the
+    bin's width, ~5 cm at 30 m), so the rectangle is the same, while a near car's 10k returns shrink
+    to a few hundred and its hull no longer dominates the p99.
+    """
+    n_bins = round(360.0 / OUTLINE_BIN_DEG) + 1  # azimuths that round up to 360 get their own
+    key = labels * n_bins + (azimuth * np.float32(1.0 / OUTLINE_BIN_DEG)).astype(np.intp)
+    nearest = np.full((n + 1) * n_bins, np.inf, dtype=np.float32)
+    farthest = np.full((n + 1) * n_bins, -np.inf, dtype=np.float32)
+    np.minimum.at(nearest, key, rng)
+    np.maximum.at(farthest, key, rng)
+    outline = (rng <= np.take(nearest, key)) | (rng >= np.take(farthest, key))
+    return outline, nearest.reshape(n + 1, n_bins).min(axis=1)
+
+
+def _near_face_centroids(
+    points: np.ndarray, rng: np.ndarray, closest: np.ndarray, labels: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centroid of each cluster's returns within NEAR_FACE_M of its ``closest`` range (label n: ignored)."""
     near_face = np.where(rng < closest[labels] + NEAR_FACE_M, labels, n)
     count = np.bincount(near_face, minlength=n + 1)[:n]
     return (

@@ -53,20 +53,21 @@ def _grid_labels(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray,
     labels = np.full(points.shape[0], -1, dtype=np.intp)
     reach = np.float32(config.max_range_m)
     x, y = points[:, 0], points[:, 1]
-    inside = (x > -reach) & (x < reach) & (y > -reach) & (y < reach)
-    if not inside.any():
+    inside = np.flatnonzero((np.abs(x) < reach) & (np.abs(y) < reach))
+    if inside.size == 0:
         return labels, 0
     # Shifted to positive coordinates, truncation is floor (cheaper than np.floor).
     scale = np.float32(1.0 / config.cell_m)
-    ix = ((x[inside] + reach) * scale).astype(np.intp)
-    iy = ((y[inside] + reach) * scale).astype(np.intp)
-    x0, y0 = ix.min(), iy.min()
-    ix -= x0
-    iy -= y0
-    occupied = np.zeros((int(ix.max()) + 1, int(iy.max()) + 1), dtype=bool)
-    occupied[ix, iy] = True
+    ix = ((np.take(x, inside) + reach) * scale).astype(np.int32)
+    iy = ((np.take(y, inside) + reach) * scale).astype(np.int32)
+    ix -= ix.min()
+    iy -= iy.min()
+    shape = (int(ix.max()) + 1, int(iy.max()) + 1)
+    cell = (ix * np.int32(shape[1]) + iy).astype(np.intp)  # flat indices: 2D fancy indexing costs 3x
+    occupied = np.zeros(shape, dtype=bool)
+    np.put(occupied, cell, True)
     cell_labels, n = ndimage.label(occupied, structure=_EIGHT_CONNECTED)
-    labels[inside] = cell_labels[ix, iy] - 1
+    labels[inside] = np.take(cell_labels, cell) - 1
     return labels, int(n)
 
 
@@ -75,7 +76,7 @@ def _merge_along_rays(points: np.ndarray, labels: np.ndarray, n: int, config: Cl
     order, starts = sort_by_label(lab, n)
     grouped = np.take(points, order[: starts[-1]], axis=0)
     rng, azimuth = polar(grouped)
-    azimuth = (azimuth + 180.0) % 360.0  # 0 deg behind the vehicle: clusters ahead never wrap
+    azimuth = np.where(azimuth >= 180.0, azimuth - 180.0, azimuth + 180.0)  # 0 deg behind: clusters ahead never wrap
     (lo_az, hi_az), (lo_r, _) = _extent(azimuth, starts), _extent(rng, starts)
     (lo_x, hi_x), (lo_y, hi_y), (lo_z, hi_z) = (_extent(column, starts) for column in grouped.T)
     az_gap = _interval_gap(lo_az, hi_az)
