@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -90,3 +91,17 @@ def test_a_pedestrian_beside_a_car_is_not_merged_over_the_top():
     person = np.column_stack([np.full(20, 23.0), np.full(20, 3.0), np.linspace(0.1, 1.8, 20)])
     _, n = cluster_points(np.vstack([car, person]), CONFIG)
     assert n == 2
+
+
+def test_a_dense_near_car_gets_the_rectangle_of_all_its_returns():
+    # An L of two faces 6 m away, 64 rings x 150 columns: ~10k returns, most of them redundant in 2D.
+    rng = np.random.default_rng(4)
+    along = np.concatenate([np.linspace(0, 4.5, 150), np.full(150, 4.5)])
+    across = np.concatenate([np.full(150, 0.0), np.linspace(0, 1.8, 150)])
+    xy = np.column_stack([6.0 + across, -2.0 + along]) @ np.array([[0.96, 0.28], [-0.28, 0.96]])
+    points = np.column_stack([np.repeat(xy, 32, axis=0), np.tile(np.linspace(0.3, 1.5, 32), len(xy))])
+    points[:, :2] += rng.normal(0, 0.01, (len(points), 2))
+    box = fit_boxes(points.astype(np.float32), np.zeros(len(points), dtype=np.int32), 1)[0]
+    (cx, cy), (w, h), _ = cv2.minAreaRect(points[:, :2].astype(np.float32))
+    assert (box["x"], box["y"]) == pytest.approx((cx, cy), abs=0.02)
+    assert (box["length"], box["width"]) == pytest.approx((max(w, h), min(w, h)), abs=0.02)
