@@ -44,18 +44,9 @@ def aeb_latency() -> Metrics:
     }
 
 
-def replay_latency(
-    stack: tuple[str, ...],
-    frames: int = 200,
-    rate_hz: float = 10.0,
-    warmup: int = 10,
-    node_params: Mapping[str, Sequence[str]] | None = None,
-    statuses_out: list[Status] | None = None,
-    cameras: bool = False,
-) -> dict[str, float]:
-    """p50, p99 and lost frames of :func:`replay_samples`."""
-    latencies, lost = replay_samples(stack, frames, rate_hz, warmup, node_params, statuses_out, cameras)
-    return summarize(latencies, lost)
+def replay_latency(stack: tuple[str, ...], **options: Any) -> dict[str, float]:
+    """p50, p99 and lost frames of :func:`replay_samples` (same options)."""
+    return summarize(*replay_samples(stack, **options))
 
 
 def summarize(latencies: Sequence[float], lost: int) -> dict[str, float]:
@@ -71,6 +62,7 @@ def replay_samples(
     node_params: Mapping[str, Sequence[str]] | None = None,
     statuses_out: list[Status] | None = None,
     cameras: bool = False,
+    cpus: Mapping[str, str] | None = None,
 ) -> tuple[list[float], int]:
     """Sensor stamp -> brake command received (ms per answered frame, frames lost), across processes
     over DDS with the shipped profile.
@@ -80,7 +72,9 @@ def replay_samples(
     The first ``warmup`` frames (discovery still settling) are not counted. ``node_params`` adds
     ``name:=value`` overrides per node; ``statuses_out`` receives the ``/diagnostics`` statuses seen;
     ``cameras`` also publishes an image (and CameraInfo) of every rig camera with each scan, so camera
-    detection and fusion run in the perception process meanwhile.
+    detection and fusion run in the perception process meanwhile. ``cpus`` pins nodes to cores
+    (``taskset -c`` lists), as an integrator partitions a vehicle computer (systemd ``CPUAffinity=``,
+    a launch ``prefix``).
     """
     env = processes.dds_environment()
     os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = env["FASTDDS_DEFAULT_PROFILES_FILE"]
@@ -89,10 +83,13 @@ def replay_samples(
 
     scans = _approach_scans(count=20)
     with tempfile.TemporaryDirectory() as tmp:
-        params = node_params or {}
-        nodes = [
-            processes.start(processes.node_command(n, params.get(n, ())), env, Path(tmp) / f"{n}.log") for n in stack
-        ]
+        params, pinned = node_params or {}, cpus or {}
+
+        def command(node: str) -> list[str]:
+            pin = ["taskset", "-c", pinned[node]] if node in pinned else []
+            return pin + processes.node_command(node, params.get(node, ()))
+
+        nodes = [processes.start(command(n), env, Path(tmp) / f"{n}.log") for n in stack]
         probe = None
         try:
             probe = VehicleProbe(int(env["ROS_DOMAIN_ID"]), "bench_probe")

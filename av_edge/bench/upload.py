@@ -27,13 +27,16 @@ def aeb_latency_uploading(frames: int = 600, rounds: int = 3) -> Metrics:
     (``..._uploading_capped``). The four alternate in ``rounds`` blocks of ``frames / rounds`` scans,
     so a slower spell of a shared machine hits each alike.
 
-    The recorder is confined to the last core (its ``cpus`` parameter), as a vehicle computer keeps it
-    off the braking path's cores; the S3 server, standing in for the cloud, is confined there too,
-    since a real one costs the vehicle nothing. The AEB and the probe (the LiDAR driver) may use any core.
+    The cores are partitioned as on a vehicle computer: the recorder (its ``cpus`` parameter) gets the
+    last core, the AEB the others (``taskset``, in every run, idle included); the S3 server, standing
+    in for the cloud, shares the recorder's core, since a real one costs the vehicle nothing. The
+    probe (the LiDAR driver) may use any core.
     """
     for key, value in CREDENTIALS.items():
         os.environ.setdefault(key, value)
-    spare = (max(os.cpu_count() or 1, 1) - 1,)
+    cores = sorted(os.sched_getaffinity(0))
+    spare = (cores[-1],)
+    braking = {"aeb_node": ",".join(map(str, cores[:-1] or cores))}
     block = frames // rounds
     samples: dict[str, list[float]] = {name: [] for name in ("idle", "recording", "uploading", "uploading_capped")}
     lost = dict.fromkeys(samples, 0)
@@ -44,11 +47,12 @@ def aeb_latency_uploading(frames: int = 600, rounds: int = 3) -> Metrics:
         lost[name] += result[1]
 
     for _ in range(rounds):
-        add("idle", replay_samples(("aeb_node",), frames=block))
+        add("idle", replay_samples(("aeb_node",), frames=block, cpus=braking))
         recorder = {"clip_recorder_node": _recorder_params(spare, "uploader.enabled:=false")}
-        add("recording", replay_samples(("aeb_node", "clip_recorder_node"), frames=block, node_params=recorder))
+        with_recorder = ("aeb_node", "clip_recorder_node")
+        add("recording", replay_samples(with_recorder, frames=block, node_params=recorder, cpus=braking))
         for name, cap in (("uploading", 0.0), ("uploading_capped", None)):
-            result, seen_rates = _with_uploader(block, spare, bandwidth_mbit_s=cap)
+            result, seen_rates = _with_uploader(block, spare, braking, bandwidth_mbit_s=cap)
             add(name, result)
             rates[name] += seen_rates[-1:]
     metrics: Metrics = {}
@@ -67,7 +71,7 @@ def _recorder_params(cpus: tuple[int, ...], *extra: str) -> list[str]:
 
 
 def _with_uploader(
-    frames: int, cpus: tuple[int, ...], bandwidth_mbit_s: float | None
+    frames: int, cpus: tuple[int, ...], braking: dict[str, str], bandwidth_mbit_s: float | None
 ) -> tuple[tuple[list[float], int], list[float]]:
     """Latency with the recorder + uploader busy; ``bandwidth_mbit_s`` None = the params file's cap."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,6 +96,7 @@ def _with_uploader(
                 frames=frames,
                 node_params={"clip_recorder_node": params},
                 statuses_out=seen,
+                cpus=braking,
             )
         finally:
             server.stop()

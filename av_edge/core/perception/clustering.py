@@ -1,11 +1,13 @@
-"""Clustering of obstacle points: connected cells of a 2D grid, then fragments along a ray joined.
+"""Clustering of obstacle points: connected cells of a 2D grid, then fragments of one object joined.
 
-A grid alone splits faces that the LiDAR samples sparsely: side faces seen at grazing angles
-(successive columns land metres apart along the face). Clusters that overlap in azimuth are
-therefore merged when their footprints nearly touch along the line of sight (a tolerance growing
-with range) and their tops are level to within a beam's spacing. Roof rings seen over a rear face
-stay separate objects: a person or a car behind the nearer one looks the same to the sensor, and
-hiding them is the worse error. The work is per cluster, not per point.
+A grid alone splits what the LiDAR samples sparsely: side faces seen at grazing angles (successive
+columns land metres apart along the face) and roofs (one ring lands somewhere on the roof, up to a
+car length behind the rear face). Clusters that overlap in azimuth are therefore merged when their
+footprints nearly touch along the line of sight (a tolerance growing with range) and their tops are
+level to within a beam's spacing, or when the farther one is a roof ring: thin, level with the
+nearer one's top, inside its silhouette and about as wide. A walker at a parked car's end, or a
+person showing over its roof, stays separate: hiding them is the worse error. The work is per
+cluster, not per point.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from av_edge.core.perception.ground import polar
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 RING_THICKNESS_M = 0.4
 MIN_LEVEL_TOLERANCE_M = 0.1  # range noise and roof curvature, where beams are dense
+ROOF_MIN_COVER = 0.5  # a roof ring spans at least this share of its rear face's azimuth extent
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class ClusterConfig:
     merge_range_m: float = bounded(0.0, 10.0, "... when closer than this in range")
     merge_range_ratio: float = bounded(0.0, 0.5, "... or this fraction of their range, if larger")
     vertical_resolution_deg: float = bounded(0.05, 5.0, "the LiDAR's beam spacing: how far tops of one face may differ")
+    merge_over_top_m: float = bounded(0.0, 20.0, "a roof ring this far behind its rear face joins it")
 
 
 def cluster_points(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, int]:
@@ -99,8 +103,16 @@ def _merge_along_rays(points: np.ndarray, labels: np.ndarray, n: int, config: Cl
     level = np.abs(hi_z[:, None] - hi_z[None, :]) < np.maximum(spacing, MIN_LEVEL_TOLERANCE_M)
     above = (lo_z[None, :] > hi_z[:, None] - RING_THICKNESS_M) | (lo_z[:, None] > hi_z[None, :] - RING_THICKNESS_M)
     along_ray &= level & ~above
+    # A roof ring: one beam's line across a car's roof, behind its rear face (j behind i). It is
+    # thin, level with the face's top, inside the face's silhouette and about as wide; a person or
+    # a cyclist showing over the car is narrower, and mostly taller.
+    tol = config.merge_azimuth_deg
+    width_az = hi_az - lo_az
+    roof = (lo_r[:, None] < lo_r[None, :]) & ((hi_z - lo_z) < RING_THICKNESS_M)[None, :] & level
+    roof &= (lo_az[None, :] >= lo_az[:, None] - tol) & (hi_az[None, :] <= hi_az[:, None] + tol)
+    roof &= (width_az[None, :] >= ROOF_MIN_COVER * width_az[:, None]) & (gap < config.merge_over_top_m)
     wraps = (hi_az - lo_az) > 180.0
-    join = (az_gap < config.merge_azimuth_deg) & along_ray
+    join = (az_gap < config.merge_azimuth_deg) & (along_ray | roof | roof.T)
     join &= ~wraps[:, None] & ~wraps[None, :]
     i, j = np.nonzero(np.triu(join, k=1))
     if i.size == 0:

@@ -13,6 +13,7 @@ CONFIG = ClusterConfig(
     merge_range_m=1.0,
     merge_range_ratio=0.06,
     vertical_resolution_deg=0.42,
+    merge_over_top_m=6.0,
 )
 
 
@@ -105,3 +106,12 @@ def test_a_dense_near_car_gets_the_rectangle_of_all_its_returns():
     (cx, cy), (w, h), _ = cv2.minAreaRect(points[:, :2].astype(np.float32))
     assert (box["x"], box["y"]) == pytest.approx((cx, cy), abs=0.02)
     assert (box["length"], box["width"]) == pytest.approx((max(w, h), min(w, h)), abs=0.02)
+
+
+def test_a_roof_ring_seen_over_the_rear_face_joins_the_car():
+    rear = np.column_stack(
+        [np.full(60, 20.0), np.tile(np.linspace(-0.9, 0.9, 12), 5), np.repeat(np.linspace(0.3, 1.5, 5), 12)]
+    )
+    roof = np.column_stack([np.full(12, 22.5), np.linspace(-0.85, 0.85, 12), np.full(12, 1.52)])
+    _, n = cluster_points(np.vstack([rear, roof]), CONFIG)
+    assert n == 1
