@@ -28,15 +28,23 @@ def aeb_latency_uploading(frames: int = 600, rounds: int = 3) -> Metrics:
     so a slower spell of a shared machine hits each alike.
 
     The cores are partitioned as on a vehicle computer: the recorder (its ``cpus`` parameter) gets the
-    last core, the AEB the others (``taskset``, in every run, idle included); the S3 server, standing
-    in for the cloud, shares the recorder's core, since a real one costs the vehicle nothing. The
-    probe (the LiDAR driver) may use any core.
+    last core, the braking path the others: the AEB (``taskset``) and the probe standing in for the
+    LiDAR driver (this process), in every run, idle included. The S3 server, standing in for the
+    cloud, shares the recorder's core, since a real one costs the vehicle nothing.
     """
     for key, value in CREDENTIALS.items():
         os.environ.setdefault(key, value)
     cores = sorted(os.sched_getaffinity(0))
-    spare = (cores[-1],)
-    braking = {"aeb_node": ",".join(map(str, cores[:-1] or cores))}
+    spare, braking_cores = (cores[-1],), cores[:-1] or cores
+    braking = {"aeb_node": ",".join(map(str, braking_cores))}
+    os.sched_setaffinity(0, braking_cores)  # the probe's DDS threads, started per run, inherit it
+    try:
+        return _alternate(frames, rounds, spare, braking)
+    finally:
+        os.sched_setaffinity(0, cores)
+
+
+def _alternate(frames: int, rounds: int, spare: tuple[int, ...], braking: dict[str, str]) -> Metrics:
     block = frames // rounds
     samples: dict[str, list[float]] = {name: [] for name in ("idle", "recording", "uploading", "uploading_capped")}
     lost = dict.fromkeys(samples, 0)
