@@ -44,7 +44,9 @@ def test_perceive_kitti_bin(tmp_path: Path) -> None:
     assert pole["x"] == pytest.approx(8.0, abs=0.1) and pole["y"] == pytest.approx(-4.0, abs=0.1)
     assert car["x"] == pytest.approx(15.0, abs=0.1) and car["y"] == pytest.approx(2.0, abs=0.1)
     assert car["length"] == pytest.approx(1.8, abs=0.15)  # only the rear face is seen: a 1.8 m line
-    assert car["z"] == pytest.approx(-0.85, abs=0.1)  # sensor frame: the car sits below the sensor
+    # Sensor frame: the box stands on the road (SENSOR_HEIGHT below the sensor) up to the highest return.
+    assert car["z"] == pytest.approx((-SENSOR_HEIGHT - 0.3) / 2, abs=0.1)
+    assert car["height"] == pytest.approx(SENSOR_HEIGHT - 0.3, abs=0.1)
     assert car["n_points"] == 200
     assert car["range"] == pytest.approx(np.hypot(15.0, 2.0), abs=0.1)
 

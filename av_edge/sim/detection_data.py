@@ -103,6 +103,19 @@ def _colours(rng: np.random.Generator, jitter: float) -> dict[str, tuple[int, in
     return colours  # type: ignore[return-value]
 
 
+def labelled(instances: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Mask of the n owners (``owner`` maps box index to owner) visible enough in an instance image
+    to be labelled: MIN_VISIBLE_PIXELS unoccluded pixels spanning MIN_HEIGHT_PX rows."""
+    rows, cols = np.nonzero(instances)
+    who = owner[instances[rows, cols].astype(np.intp) - 1]
+    count = np.bincount(who, minlength=n)
+    top = np.full(n, instances.shape[0], np.intp)
+    bottom = np.full(n, -1, np.intp)
+    np.minimum.at(top, who, rows)
+    np.maximum.at(bottom, who, rows)
+    return (count >= MIN_VISIBLE_PIXELS) & (bottom + 1 - top >= MIN_HEIGHT_PX)
+
+
 def _labels(instances: np.ndarray, owner: np.ndarray, classes: list[int]) -> np.ndarray:
     """Visible-pixel boxes of each labelled actor from the instance mask."""
     rows = []

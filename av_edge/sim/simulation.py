@@ -18,6 +18,7 @@ from av_edge.core.camera import CameraConfig
 from av_edge.core.config import bounded
 from av_edge.core.latency import LatencyTracker
 from av_edge.sim.actors import Actor, ground_truth
+from av_edge.sim.detection_data import labelled
 from av_edge.sim.dynamics import DynamicsConfig, EgoDynamics
 from av_edge.sim.geometry2d import polygon_distance
 from av_edge.sim.lidar import LidarConfig, LidarModel
@@ -142,6 +143,22 @@ class Simulation:
             r.camera.name: r.render((state.x, state.y, state.yaw), boxes, self.road, self.ego.x, night)
             for r in self.cameras
         }
+
+    def render_visible(self, now_ns: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """As :meth:`render`, plus per camera which actors it shows as the detector's training labels
+        require (:func:`~av_edge.sim.detection_data.labelled`; actor order)."""
+        state, t = self.state(), self.t(now_ns)
+        per_actor = [actor.boxes(self.road, t) for actor in self.scenario.actors]
+        boxes = [box for group in per_actor for box in group]
+        owner = np.repeat(np.arange(len(per_actor)), [len(group) for group in per_actor])
+        night = self.scenario.lighting == "night"
+        images, visible = {}, {}
+        for r in self.cameras:
+            instances = np.zeros((r.camera.height, r.camera.width), np.uint16)
+            pose = (state.x, state.y, state.yaw)
+            images[r.camera.name] = r.render(pose, boxes, self.road, self.ego.x, night, instances=instances)
+            visible[r.camera.name] = labelled(instances, owner, len(per_actor))
+        return images, visible
 
     def on_brake_command(
         self, accel_mps2: float, stamp_ns: int, apply_ns: int, latency_ms: float | None = None

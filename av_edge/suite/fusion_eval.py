@@ -41,7 +41,9 @@ class ClassAccuracy:
 
 def class_accuracy(scenarios: Sequence[Scenario], stack: StackConfig, camera_name: str = "front") -> ClassAccuracy:
     """Per scan, every perceived object matched to a ground-truth actor of a detector class that the camera
-    sees within 60 m counts once; it is right when its fused class is the actor's."""
+    sees within 60 m counts once; it is right when its fused class is the actor's. "Sees" is the rule of
+    the detector's training labels (enough unoccluded pixels over enough rows): a walker whose head
+    alone shows over a parked car is a LiDAR object the camera cannot classify."""
     camera = next(c for c in load_rig(config_file("cameras.yaml")) if c.name == camera_name)
     detector = CameraDetector(stack.perception.camera_detection, lambda _: None)
     classes = detector.package.manifest.class_names
@@ -57,7 +59,8 @@ def class_accuracy(scenarios: Sequence[Scenario], stack: StackConfig, camera_nam
             sim.advance(now)
             perception.on_odometry(odometry(sim, now), now)
             output = perception.on_cloud(cloud_msg(array_to_cloud(sim.capture(now)), now, stack.lidar_frame), now)
-            (image,) = sim.render(now).values()
+            images, visible_pixels = sim.render_visible(now)
+            (image,), (shown,) = images.values(), visible_pixels.values()
             if output is not None:
                 (found,) = detector.detect([image])
                 frame = CameraInput(now, found, float(image[::8, ::8].mean()))
@@ -69,6 +72,8 @@ def class_accuracy(scenarios: Sequence[Scenario], stack: StackConfig, camera_nam
                     d = np.hypot(truth["x"] - fused["x"][k], truth["y"] - fused["y"][k])
                     if d.size == 0 or d.min() > MATCH_M:
                         continue
+                    if not shown[d.argmin()]:
+                        continue  # (all but) hidden from the camera, e.g. behind a parked car
                     want = CLASSES[int(truth["class_id"][d.argmin()])]
                     if want not in classes:
                         continue

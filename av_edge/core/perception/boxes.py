@@ -28,12 +28,17 @@ NEAR_FACE_M = 0.3
 OUTLINE_BIN_DEG = 0.1  # finer than a spinning LiDAR's column spacing (0.1-0.35 deg)
 
 
-def fit_boxes(points: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+def fit_boxes(
+    points: np.ndarray, labels: np.ndarray, n_clusters: int, above_ground: np.ndarray | None = None
+) -> np.ndarray:
     """One box per cluster label 0..n-1: centre, length >= width, yaw in (-pi/2, pi/2], point count.
 
-    z and height span the cluster's lowest to highest point. The anchor is the centroid of the face
-    nearest the sensor (returns within ``NEAR_FACE_M`` of the cluster's closest range): it moves
-    with the object, while the box centre also drifts as more of the object comes into view.
+    z and height span the cluster's lowest to highest point; given each point's height
+    ``above_ground``, from the local ground instead: what shows of a walker behind a parked car is
+    his head, but he stands on the road (the cameras' 2D boxes are matched against that).
+    The anchor is the centroid of the face nearest the sensor (returns within ``NEAR_FACE_M`` of the
+    cluster's closest range): it moves with the object, while the box centre also drifts as more of
+    the object comes into view.
     Only the rectangle fit loops, once per cluster; per-point work is vectorised.
     """
     boxes = np.zeros(n_clusters, dtype=BOX_DTYPE)
@@ -46,6 +51,10 @@ def fit_boxes(points: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.nda
     np.minimum.at(z_low, lab, z)
     np.maximum.at(z_high, lab, z)
     z_low, z_high = z_low[:n_clusters], z_high[:n_clusters]
+    if above_ground is not None:
+        clearance = np.full(n_clusters + 1, np.inf, dtype=np.float32)
+        np.minimum.at(clearance, lab, above_ground)
+        z_low = z_low - clearance[:n_clusters]
     boxes["z"], boxes["height"] = (z_low + z_high) / 2, z_high - z_low
     boxes["n_points"] = np.bincount(lab, minlength=n_clusters + 1)[:n_clusters]
     rng, azimuth = polar(points)
@@ -61,7 +70,7 @@ def fit_boxes(points: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.nda
     yaw = np.radians([rect[2] for rect in rects]) + np.where(h > w, np.pi / 2, 0.0)
     boxes["x"], boxes["y"] = centre[:, 0], centre[:, 1]
     boxes["length"], boxes["width"] = np.maximum(w, h), np.minimum(w, h)
-    boxes["yaw"] = half_turn(yaw)
+    boxes["yaw"] = _half_turn(yaw)
     return boxes
 
 
@@ -96,7 +105,7 @@ def _near_face_centroids(
     )
 
 
-def half_turn(yaw: np.ndarray) -> np.ndarray:
+def _half_turn(yaw: np.ndarray) -> np.ndarray:
     """A box's heading is ambiguous by pi: map it into (-pi/2, pi/2]."""
     turned = (yaw + np.pi / 2) % np.pi - np.pi / 2
     return np.where(turned == -np.pi / 2, np.pi / 2, turned)

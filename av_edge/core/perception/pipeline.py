@@ -66,13 +66,14 @@ class LidarPipeline:
         height = height_above_ground(points, cfg.ground)
         is_ground = height < cfg.ground.height_threshold_m
         # np.compress, not points[mask]: boolean indexing of (N, 3) rows costs ~4x more here.
-        above = np.compress(~is_ground & (height < cfg.max_height_m), points, axis=0)
+        band = ~is_ground & (height < cfg.max_height_m)
+        above, above_height = np.compress(band, points, axis=0), np.compress(band, height)
         crop = cfg.self_crop  # on the few points above the ground only
         x, y = above[:, 0], above[:, 1]
         off_ego = (x <= crop.x_min_m) | (x >= crop.x_max_m) | (np.abs(y) >= crop.half_width_m)
         obstacle_points = np.compress(off_ego, above, axis=0)
         labels, n_clusters = cluster_points(obstacle_points, cfg.cluster)
-        boxes = fit_boxes(obstacle_points, labels, n_clusters)
+        boxes = fit_boxes(obstacle_points, labels, n_clusters, np.compress(off_ego, above_height))
         objects = np.zeros(n_clusters, dtype=OBJECT_DTYPE)
         for name in ("x", "y", "z", "length", "width", "height", "yaw"):
             objects[name] = boxes[name]
