@@ -1,9 +1,11 @@
 """The object list: one point per object in a ``sensor_msgs/PointCloud2`` (the form planners consume).
 
-Fields (all in base_link, SI units): x, y, z (box centre), length, width, height, yaw (rad, length
-axis), vx, vy (velocity over ground, m/s, in base_link axes), class_id (see ``CLASSES``), score (0..1),
-track_id (0 = untracked), ax, ay (acceleration over ground, m/s^2, base_link axes; e.g. a braking lead),
-class_score (0..1: the cameras' confidence in class_id; 0 = no camera evidence, class from LiDAR alone).
+Fields (all in base_link, SI units): x, y, z (box centre), length, width, height (the box stands
+on the local ground and reaches the highest return: an object partly hidden behind another still
+stands on the road), yaw (rad, length axis), vx, vy (velocity over ground, m/s, in base_link axes),
+class_id (see ``CLASSES``), score (0..1), track_id (0 = untracked), ax, ay (acceleration over
+ground, m/s^2, base_link axes; e.g. a braking lead), class_score (0..1: the cameras' confidence in
+class_id; 0 = no camera evidence, class from LiDAR alone).
 ``score`` stays the existence/track confidence (0.5 new, 0.7 confirmed, 0.9 mature).
 """
 
