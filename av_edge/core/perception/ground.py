@@ -82,25 +82,24 @@ def _propagate_ground(lowest: np.ndarray, config: GroundConfig) -> np.ndarray:
     if occupied.size == 0:
         return ground.T
     limits = columns - np.float32(config.height_threshold_m)  # ground when limit <= level + rise
-    level = np.zeros(n_sectors, dtype=np.float32)
     rise = np.zeros(n_sectors, dtype=np.float32)  # allowed change since the last bin that held ground
     scratch = np.empty(n_sectors, dtype=np.float32)
-    is_ground = np.empty(n_sectors, dtype=bool)
+    not_ground = np.empty(n_sectors, dtype=bool)
     # Array operands, not scalars: numpy converts a scalar on every call, twice the cost of the op.
     step = np.full(n_sectors, config.max_slope * config.bin_m, dtype=np.float32)
     cap = np.full(n_sectors, config.max_occluded_rise_m, dtype=np.float32)
-    zero = np.zeros(n_sectors, dtype=np.float32)
+    level = np.zeros(n_sectors, dtype=np.float32)  # the ground level so far: the last row written
     last = int(occupied[-1])
     walk = zip(limits[: last + 1], columns[: last + 1], ground[: last + 1], strict=True)
     for limit, lowest_here, ground_here in walk:
         np.add(rise, step, out=rise)
         np.minimum(rise, cap, out=rise)
         np.add(level, rise, out=scratch)
-        np.less_equal(limit, scratch, out=is_ground)
-        np.subtract(level, rise, out=scratch)
-        np.maximum(lowest_here, scratch, out=scratch)
-        np.copyto(level, scratch, where=is_ground)
-        np.copyto(rise, zero, where=is_ground)
-        np.copyto(ground_here, level)
+        np.greater(limit, scratch, out=not_ground)
+        np.subtract(level, rise, out=ground_here)  # ground here: the level follows the lowest point,
+        np.maximum(lowest_here, ground_here, out=ground_here)  # dropping at most the allowed change
+        np.copyto(ground_here, level, where=not_ground)  # an obstacle here: the level carries over
+        np.multiply(rise, not_ground, out=rise)  # ground resets the allowed change
+        level = ground_here
     ground[last + 1 :] = level
     return ground.T
