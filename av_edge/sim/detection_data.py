@@ -118,17 +118,16 @@ def labelled(instances: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
 
 def _labels(instances: np.ndarray, owner: np.ndarray, classes: list[int]) -> np.ndarray:
     """Visible-pixel boxes of each labelled actor from the instance mask."""
+    shown = labelled(instances, owner, len(classes))
     rows = []
     ids = instances.ravel()
     visible = ids > 0
     group_of_pixel = owner[ids[visible].astype(np.int64) - 1]
     ys, xs = np.divmod(np.flatnonzero(visible), instances.shape[1])
-    for group in np.unique(group_of_pixel):
+    for group in np.flatnonzero(shown):
         cls = classes[int(group)]
-        mine = group_of_pixel == group
-        if cls < 0 or mine.sum() < MIN_VISIBLE_PIXELS:
+        if cls < 0:
             continue
-        x1, x2, y1, y2 = xs[mine].min(), xs[mine].max() + 1, ys[mine].min(), ys[mine].max() + 1
-        if y2 - y1 >= MIN_HEIGHT_PX:
-            rows.append((x1, y1, x2, y2, 1.0, cls))
+        mine = group_of_pixel == group
+        rows.append((xs[mine].min(), ys[mine].min(), xs[mine].max() + 1, ys[mine].max() + 1, 1.0, cls))
     return np.array(rows, DETECTION_DTYPE) if rows else np.zeros(0, DETECTION_DTYPE)
