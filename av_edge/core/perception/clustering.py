@@ -114,32 +114,35 @@ def _merge_along_rays(points: np.ndarray, labels: np.ndarray, n: int, config: Cl
     wraps = (hi_az - lo_az) > 180.0
     join = (az_gap < config.merge_azimuth_deg) & (along_ray | roof | roof.T)
     join &= ~wraps[:, None] & ~wraps[None, :]
-    i, j = np.nonzero(np.triu(join, k=1))
+    i, j = np.nonzero(join)  # join is symmetric
     if i.size == 0:
         return labels, n
-    component, n_merged = _components(n, i.tolist(), j.tolist())
+    component, n_merged = _components(n, i, j)
     return np.append(component, -1)[lab], n_merged
 
 
-def _components(n: int, first: list[int], second: list[int]) -> tuple[np.ndarray, int]:
-    """Connected components of n nodes joined by the given edges (union-find; per cluster pair,
-    a handful a scan, where building a scipy graph costs more than the search).
+def _components(n: int, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, int]:
+    """Connected components of n nodes joined by the given edges, numbered in the order of their
+    lowest node.
 
-    Components are numbered in the order of their lowest node.
+    Vectorised hook-and-jump: every node points at a lower node of its component; each round hooks
+    the roots of the endpoints of every edge onto the lower one, then jumps pointers to the roots.
+    A handful of rounds, each a few calls on arrays of n (a scipy graph costs more to build).
     """
-    parent = list(range(n))
-
-    def root(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for a, b in zip(first, second, strict=True):
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    roots, component = np.unique([root(a) for a in range(n)], return_inverse=True)
+    parent = np.arange(n)
+    while True:
+        a, b = parent[first], parent[second]
+        if np.array_equal(a, b):
+            break
+        low = np.minimum(a, b)
+        np.minimum.at(parent, a, low)
+        np.minimum.at(parent, b, low)
+        while True:  # parent[x] <= x always, so this ends at the roots
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    roots, component = np.unique(parent, return_inverse=True)
     return component.astype(np.intp), int(roots.size)
 
 

@@ -95,5 +95,5 @@ class LidarPipeline:
             objects=objects,
             n_input=n_input,
             n_used=points.shape[0],
-            n_ground=int(is_ground.sum()),
+            n_ground=int(np.count_nonzero(is_ground)),
         )
