@@ -44,27 +44,26 @@ def fit_boxes(
     boxes = np.zeros(n_clusters, dtype=BOX_DTYPE)
     if n_clusters == 0:
         return boxes
-    lab = np.where(labels >= 0, labels, n_clusters)  # noise goes to a spare slot, dropped below
-    z_low = np.full(n_clusters + 1, np.inf, dtype=np.float32)
-    z_high = np.full(n_clusters + 1, -np.inf, dtype=np.float32)
+    # Sorted once by label, every per-cluster quantity is a reduceat over contiguous runs
+    # (ufunc.at scatters cost several times more) and each run keeps its points' input order.
+    order, starts = sort_by_label(np.where(labels >= 0, labels, n_clusters), n_clusters)
+    order = order[: starts[-1]]  # noise sorts last and is dropped
+    points = np.take(points, order, axis=0)
+    label = np.repeat(np.arange(n_clusters, dtype=np.intp), np.diff(starts))
+    heads = starts[:-1]
     z = np.ascontiguousarray(points[:, 2])
-    np.minimum.at(z_low, lab, z)
-    np.maximum.at(z_high, lab, z)
-    z_low, z_high = z_low[:n_clusters], z_high[:n_clusters]
+    z_low, z_high = np.minimum.reduceat(z, heads), np.maximum.reduceat(z, heads)
     if above_ground is not None:
-        clearance = np.full(n_clusters + 1, np.inf, dtype=np.float32)
-        np.minimum.at(clearance, lab, above_ground)
-        z_low = z_low - clearance[:n_clusters]
+        z_low = z_low - np.minimum.reduceat(np.take(above_ground, order), heads)
     boxes["z"], boxes["height"] = (z_low + z_high) / 2, z_high - z_low
-    boxes["n_points"] = np.bincount(lab, minlength=n_clusters + 1)[:n_clusters]
+    boxes["n_points"] = np.diff(starts)
     rng, azimuth = polar(points)
-    outline, closest = _outline(rng, azimuth, lab, n_clusters)
-    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(points, rng, closest, lab, n_clusters)
-    kept = np.flatnonzero(outline)
-    order, group_starts = sort_by_label(lab[kept], n_clusters)  # noise sorts last
-    starts = group_starts.tolist()
-    xy = np.ascontiguousarray(np.take(points, kept[order[: starts[-1]]], axis=0)[:, :2], dtype=np.float32)
-    rects = [cv2.minAreaRect(xy[a:b]) for a, b in itertools.pairwise(starts)]
+    outline, closest = _outline(rng, azimuth, label, n_clusters)
+    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(points, rng, closest, label, n_clusters)
+    kept = np.flatnonzero(outline)  # still grouped by label
+    kept_starts = np.concatenate([[0], np.cumsum(np.add.reduceat(outline, heads))]).tolist()
+    xy = np.ascontiguousarray(np.take(points, kept, axis=0)[:, :2], dtype=np.float32)
+    rects = [cv2.minAreaRect(xy[a:b]) for a, b in itertools.pairwise(kept_starts)]
     centre = np.array([rect[0] for rect in rects])
     w, h = np.array([rect[1] for rect in rects]).T
     yaw = np.radians([rect[2] for rect in rects]) + np.where(h > w, np.pi / 2, 0.0)
@@ -85,23 +84,25 @@ def _outline(rng: np.ndarray, azimuth: np.ndarray, labels: np.ndarray, n: int) -
     """
     n_bins = round(360.0 / OUTLINE_BIN_DEG) + 1  # azimuths that round up to 360 get their own
     key = labels * n_bins + (azimuth * np.float32(1.0 / OUTLINE_BIN_DEG)).astype(np.intp)
-    nearest = np.full((n + 1) * n_bins, np.inf, dtype=np.float32)
-    farthest = np.full((n + 1) * n_bins, -np.inf, dtype=np.float32)
+    nearest = np.full(n * n_bins, np.inf, dtype=np.float32)
+    farthest = np.full(n * n_bins, -np.inf, dtype=np.float32)
     np.minimum.at(nearest, key, rng)
     np.maximum.at(farthest, key, rng)
     outline = (rng <= np.take(nearest, key)) | (rng >= np.take(farthest, key))
-    return outline, nearest.reshape(n + 1, n_bins).min(axis=1)
+    return outline, nearest.reshape(n, n_bins).min(axis=1)
 
 
 def _near_face_centroids(
     points: np.ndarray, rng: np.ndarray, closest: np.ndarray, labels: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Centroid of each cluster's returns within NEAR_FACE_M of its ``closest`` range (label n: ignored)."""
-    near_face = np.where(rng < closest[labels] + NEAR_FACE_M, labels, n)
-    count = np.bincount(near_face, minlength=n + 1)[:n]
+    """Centroid of each cluster's returns within NEAR_FACE_M of its ``closest`` range."""
+    near = np.flatnonzero(rng < np.take(closest, labels) + np.float32(NEAR_FACE_M))
+    label = np.take(labels, near)
+    count = np.bincount(label, minlength=n)
+    xy = np.take(points, near, axis=0)
     return (
-        np.bincount(near_face, weights=points[:, 0], minlength=n + 1)[:n] / count,
-        np.bincount(near_face, weights=points[:, 1], minlength=n + 1)[:n] / count,
+        np.bincount(label, weights=xy[:, 0], minlength=n) / count,
+        np.bincount(label, weights=xy[:, 1], minlength=n) / count,
     )
 
 

@@ -57,13 +57,17 @@ def _grid_labels(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray,
     labels = np.full(points.shape[0], -1, dtype=np.intp)
     reach = np.float32(config.max_range_m)
     x, y = points[:, 0], points[:, 1]
-    inside = np.flatnonzero((np.abs(x) < reach) & (np.abs(y) < reach))
-    if inside.size == 0:
+    if x.size == 0:
         return labels, 0
+    inside: slice | np.ndarray = slice(None)  # the usual case (no point beyond reach): no mask, no gather
+    if max(-x.min(), x.max(), -y.min(), y.max()) >= reach:
+        inside = np.flatnonzero((np.abs(x) < reach) & (np.abs(y) < reach))
+        if inside.size == 0:
+            return labels, 0
     # Shifted to positive coordinates, truncation is floor (cheaper than np.floor).
     scale = np.float32(1.0 / config.cell_m)
-    ix = ((np.take(x, inside) + reach) * scale).astype(np.int32)
-    iy = ((np.take(y, inside) + reach) * scale).astype(np.int32)
+    ix = ((x[inside] + reach) * scale).astype(np.int32)
+    iy = ((y[inside] + reach) * scale).astype(np.int32)
     ix -= ix.min()
     iy -= iy.min()
     shape = (int(ix.max()) + 1, int(iy.max()) + 1)
