@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 from av_edge.core.config import bounded
 from av_edge.core.perception.ground import polar
 
-_EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 RING_THICKNESS_M = 0.4
 MIN_LEVEL_TOLERANCE_M = 0.1  # range noise and roof curvature, where beams are dense
 ROOF_MIN_COVER = 0.5  # a roof ring spans at least this share of its rear face's azimuth extent
@@ -72,11 +71,27 @@ def _grid_labels(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray,
     iy -= iy.min()
     shape = (int(ix.max()) + 1, int(iy.max()) + 1)
     cell = (ix * np.int32(shape[1]) + iy).astype(np.intp)  # flat indices: 2D fancy indexing costs 3x
-    occupied = np.zeros(shape, dtype=bool)
-    np.put(occupied, cell, True)
-    cell_labels, n = ndimage.label(occupied, structure=_EIGHT_CONNECTED)
-    labels[inside] = np.take(cell_labels, cell) - 1
-    return labels, int(n)
+    occupied = np.zeros(shape, dtype=np.uint8)
+    np.put(occupied, cell, 1)
+    n_labels, cell_labels = cv2.connectedComponents(occupied, connectivity=8, ltype=cv2.CV_32S)
+    cell_labels = cell_labels.reshape(-1)
+    labels[inside] = np.take(_raster_order(cell_labels, n_labels), np.take(cell_labels, cell))
+    return labels, n_labels - 1
+
+
+def _raster_order(cell_labels: np.ndarray, n_labels: int) -> np.ndarray:
+    """Map from OpenCV's labels (0: background) to components numbered 0..n-1 in the raster order
+    of their first cell (background: -1), whatever order the labelling found them in.
+
+    OpenCV labels ~4x faster than scipy's ndimage.label; this keeps ndimage's deterministic order.
+    """
+    occupied = np.flatnonzero(cell_labels)
+    first = np.full(n_labels, occupied.size, dtype=np.intp)
+    np.minimum.at(first, np.take(cell_labels, occupied), np.arange(occupied.size))
+    first[0] = -1  # the background sorts first and becomes -1
+    rank = np.empty(n_labels, dtype=np.intp)
+    rank[np.argsort(first)] = np.arange(-1, n_labels - 1)
+    return rank
 
 
 def _merge_along_rays(points: np.ndarray, labels: np.ndarray, n: int, config: ClusterConfig) -> tuple[np.ndarray, int]:

@@ -98,7 +98,7 @@ def _propagate_ground(lowest: np.ndarray, config: GroundConfig) -> np.ndarray:
         np.greater(limit, scratch, out=not_ground)
         np.subtract(level, rise, out=ground_here)  # ground here: the level follows the lowest point,
         np.maximum(lowest_here, ground_here, out=ground_here)  # dropping at most the allowed change
-        np.copyto(ground_here, level, where=not_ground)  # an obstacle here: the level carries over
+        np.putmask(ground_here, not_ground, level)  # an obstacle here: the level carries over
         np.multiply(rise, not_ground, out=rise)  # ground resets the allowed change
         level = ground_here
     ground[last + 1 :] = level
