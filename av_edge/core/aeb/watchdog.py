@@ -61,7 +61,7 @@ def blocked_sectors(xyz_lidar: np.ndarray, cfg: WatchdogConfig) -> list[tuple[fl
     # Every 4th return is plenty to count sectors (thousands each on a clear road); OpenCV's polar
     # conversion is ~15x faster than arctan2.
     sample = xyz_lidar[::BLOCKAGE_STRIDE]
-    _, angle = polar(sample)
+    _, angle = polar(sample[:, 0], sample[:, 1])
     azimuth = np.where(angle > 180.0, angle - 360.0, angle)
     edges = np.arange(-cfg.blockage_fov_deg / 2, cfg.blockage_fov_deg / 2 + 1e-9, cfg.blockage_sector_deg)
     counts, _ = np.histogram(azimuth, bins=edges)

@@ -49,17 +49,17 @@ def fit_boxes(
     order, starts = sort_by_label(np.where(labels >= 0, labels, n_clusters), n_clusters)
     order = order[: starts[-1]]  # noise sorts last and is dropped
     points = np.take(points, order, axis=0)
+    x, y, z = np.ascontiguousarray(points.T)  # one pass, not a strided copy per column
     label = np.repeat(np.arange(n_clusters, dtype=np.intp), np.diff(starts))
     heads = starts[:-1]
-    z = np.ascontiguousarray(points[:, 2])
     z_low, z_high = np.minimum.reduceat(z, heads), np.maximum.reduceat(z, heads)
     if above_ground is not None:
         z_low = z_low - np.minimum.reduceat(np.take(above_ground, order), heads)
     boxes["z"], boxes["height"] = (z_low + z_high) / 2, z_high - z_low
     boxes["n_points"] = np.diff(starts)
-    rng, azimuth = polar(points)
+    rng, azimuth = polar(x, y)
     outline, closest = _outline(rng, azimuth, label, n_clusters)
-    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(points, rng, closest, label, n_clusters)
+    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(x, y, rng, closest, label, n_clusters)
     kept = np.flatnonzero(outline)  # still grouped by label
     kept_starts = np.concatenate([[0], np.cumsum(np.add.reduceat(outline, heads))]).tolist()
     xy = np.ascontiguousarray(np.take(points, kept, axis=0)[:, :2], dtype=np.float32)
@@ -93,16 +93,15 @@ def _outline(rng: np.ndarray, azimuth: np.ndarray, labels: np.ndarray, n: int) -
 
 
 def _near_face_centroids(
-    points: np.ndarray, rng: np.ndarray, closest: np.ndarray, labels: np.ndarray, n: int
+    x: np.ndarray, y: np.ndarray, rng: np.ndarray, closest: np.ndarray, labels: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centroid of each cluster's returns within NEAR_FACE_M of its ``closest`` range."""
     near = np.flatnonzero(rng < np.take(closest, labels) + np.float32(NEAR_FACE_M))
     label = np.take(labels, near)
     count = np.bincount(label, minlength=n)
-    xy = np.take(points, near, axis=0)
     return (
-        np.bincount(label, weights=xy[:, 0], minlength=n) / count,
-        np.bincount(label, weights=xy[:, 1], minlength=n) / count,
+        np.bincount(label, weights=np.take(x, near), minlength=n) / count,
+        np.bincount(label, weights=np.take(y, near), minlength=n) / count,
     )
 
 

@@ -42,9 +42,10 @@ def cluster_points(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarra
 
     Labels are 0..n-1 in a deterministic order (identical input, identical labels).
     """
-    raw, n = _grid_labels(points, config)
+    xyz = np.ascontiguousarray(points.T)  # rows x, y, z: every pass below reads contiguous memory
+    raw, n = _grid_labels(xyz[0], xyz[1], config)
     if n > 1:
-        raw, n = _merge_along_rays(points, raw, n, config)
+        raw, n = _merge_along_rays(xyz, raw, n, config)
     counts = np.bincount(raw[raw >= 0], minlength=n)
     keep = counts >= config.min_points
     renumber = np.full(n + 1, -1, dtype=np.int32)  # index -1 (noise) maps to the last entry
@@ -52,10 +53,9 @@ def cluster_points(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarra
     return renumber[raw], int(keep.sum())
 
 
-def _grid_labels(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, int]:
-    labels = np.full(points.shape[0], -1, dtype=np.intp)
+def _grid_labels(x: np.ndarray, y: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, int]:
+    labels = np.full(x.size, -1, dtype=np.intp)
     reach = np.float32(config.max_range_m)
-    x, y = points[:, 0], points[:, 1]
     if x.size == 0:
         return labels, 0
     inside: slice | np.ndarray = slice(None)  # the usual case (no point beyond reach): no mask, no gather
@@ -94,14 +94,14 @@ def _raster_order(cell_labels: np.ndarray, n_labels: int) -> np.ndarray:
     return rank
 
 
-def _merge_along_rays(points: np.ndarray, labels: np.ndarray, n: int, config: ClusterConfig) -> tuple[np.ndarray, int]:
+def _merge_along_rays(xyz: np.ndarray, labels: np.ndarray, n: int, config: ClusterConfig) -> tuple[np.ndarray, int]:
     lab = np.where(labels >= 0, labels, n)  # unclustered points go to a spare slot, sorted last
     order, starts = sort_by_label(lab, n)
-    grouped = np.take(points, order[: starts[-1]], axis=0)
-    rng, azimuth = polar(grouped)
+    grouped = np.take(xyz, order[: starts[-1]], axis=1)
+    rng, azimuth = polar(grouped[0], grouped[1])
     azimuth = np.where(azimuth >= 180.0, azimuth - 180.0, azimuth + 180.0)  # 0 deg behind: clusters ahead never wrap
     (lo_az, hi_az), (lo_r, _) = _extent(azimuth, starts), _extent(rng, starts)
-    (lo_x, hi_x), (lo_y, hi_y), (lo_z, hi_z) = (_extent(column, starts) for column in grouped.T)
+    (lo_x, hi_x), (lo_y, hi_y), (lo_z, hi_z) = (_extent(row, starts) for row in grouped)
     az_gap = _interval_gap(lo_az, hi_az)
     # Footprint (axis-aligned) gaps: polar intervals alone join big objects that are metres apart.
     gap_x = np.maximum(_interval_gap(lo_x, hi_x), 0)
@@ -109,9 +109,10 @@ def _merge_along_rays(points: np.ndarray, labels: np.ndarray, n: int, config: Cl
     gap = np.hypot(gap_x, gap_y)
     # Split the gap along / across the line of sight (conservatively): sparse sampling opens gaps
     # along the ray that grow with range; across it, neighbours stay apart beyond merge_range_m.
-    centre = np.column_stack([lo_x + hi_x, lo_y + hi_y]) / 2
-    sight = np.abs(centre / np.maximum(np.linalg.norm(centre, axis=1, keepdims=True), 1e-6))
-    ux, uy = np.maximum(sight[:, None, 0], sight[None, :, 0]), np.maximum(sight[:, None, 1], sight[None, :, 1])
+    cx, cy = (lo_x + hi_x) / 2, (lo_y + hi_y) / 2
+    distance = np.maximum(np.sqrt(cx * cx + cy * cy), 1e-6)
+    sight_x, sight_y = np.abs(cx / distance), np.abs(cy / distance)
+    ux, uy = np.maximum(sight_x[:, None], sight_x[None, :]), np.maximum(sight_y[:, None], sight_y[None, :])
     across = gap_x * uy + gap_y * ux
     along_limit = np.maximum(config.merge_range_m, config.merge_range_ratio * np.minimum(lo_r[:, None], lo_r[None, :]))
     along_ray = (across < config.merge_range_m) & (gap < along_limit)

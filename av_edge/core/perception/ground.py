@@ -39,8 +39,8 @@ def height_above_ground(points: np.ndarray, config: GroundConfig) -> np.ndarray:
     # A spare bin per sector collects the points beyond range, a spare sector the azimuths that
     # round up to 360: no masking pass. Indices stay int32 (numpy converts them ~4x faster).
     shape = (n_sectors + 1, n_bins + 1)
-    z = np.ascontiguousarray(points[:, 2], dtype=np.float32)
-    rng, azimuth_deg = polar(points)
+    x, y, z = np.ascontiguousarray(points.T, dtype=np.float32)  # one pass, not three strided copies
+    rng, azimuth_deg = polar(x, y)
     sector = (azimuth_deg * np.float32(n_sectors / 360.0)).astype(np.int32)
     per_metre = np.float32(n_bins / config.max_range_m)  # 1 / bin_m, stretched so that max_range_m ends a bin
     distance_bin = np.minimum(rng * per_metre, np.float32(n_bins)).astype(np.int32)
@@ -59,12 +59,11 @@ def segment_ground(points: np.ndarray, config: GroundConfig) -> np.ndarray:
     return height_above_ground(points, config) < config.height_threshold_m
 
 
-def polar(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Planar range and azimuth in degrees [0, 360) of ``(N, 3)`` points (OpenCV, ~15x faster than arctan2)."""
-    if points.shape[0] == 0:
+def polar(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Planar range and azimuth in degrees [0, 360) of points ``(x, y)`` (OpenCV, ~15x faster than arctan2)."""
+    if x.size == 0:
         return np.zeros(0, np.float32), np.zeros(0, np.float32)
-    x = np.ascontiguousarray(points[:, 0], dtype=np.float32)
-    y = np.ascontiguousarray(points[:, 1], dtype=np.float32)
+    x, y = np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y, dtype=np.float32)
     rng, azimuth = cv2.cartToPolar(x, y, angleInDegrees=True)
     return rng.reshape(-1), azimuth.reshape(-1)
 
