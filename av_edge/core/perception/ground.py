@@ -71,14 +71,15 @@ def polar(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _propagate_ground(lowest: np.ndarray, config: GroundConfig) -> np.ndarray:
     """Ground height per (sector, bin), walking outwards from the vehicle (ground 0 at base_link).
 
-    The walk stops at the farthest bin holding a point; every step works in place (this loop is
-    a fifth of the pipeline's time, and per-call overhead, not arithmetic, is what it costs).
+    The walk stops at the farthest bin holding a point; a bin with no point in any sector (a
+    quarter of them, between the far rings) only grows the allowed change; every step works in
+    place (per-call overhead, not arithmetic, is what this loop costs).
     """
     n_sectors = lowest.shape[0]
     columns = np.ascontiguousarray(lowest.T)  # one contiguous row per range bin
     ground = np.zeros_like(columns)
-    occupied = np.flatnonzero(np.isfinite(columns).any(axis=1))
-    if occupied.size == 0:
+    occupied = np.flatnonzero(np.isfinite(columns).any(axis=1)).tolist()
+    if not occupied:
         return ground.T
     limits = columns - np.float32(config.height_threshold_m)  # ground when limit <= level + rise
     rise = np.zeros(n_sectors, dtype=np.float32)  # allowed change since the last bin that held ground
@@ -88,17 +89,20 @@ def _propagate_ground(lowest: np.ndarray, config: GroundConfig) -> np.ndarray:
     step = np.full(n_sectors, config.max_slope * config.bin_m, dtype=np.float32)
     cap = np.full(n_sectors, config.max_occluded_rise_m, dtype=np.float32)
     level = np.zeros(n_sectors, dtype=np.float32)  # the ground level so far: the last row written
-    last = int(occupied[-1])
-    walk = zip(limits[: last + 1], columns[: last + 1], ground[: last + 1], strict=True)
-    for limit, lowest_here, ground_here in walk:
-        np.add(rise, step, out=rise)
-        np.minimum(rise, cap, out=rise)
+    previous = -1
+    for k in occupied:
+        if k > previous + 1:  # empty bins: no ground seen, the level carries over
+            ground[previous + 1 : k] = level
+        for _ in range(k - previous):
+            np.add(rise, step, out=rise)
+            np.minimum(rise, cap, out=rise)
+        limit, lowest_here, ground_here = limits[k], columns[k], ground[k]
         np.add(level, rise, out=scratch)
         np.greater(limit, scratch, out=not_ground)
         np.subtract(level, rise, out=ground_here)  # ground here: the level follows the lowest point,
         np.maximum(lowest_here, ground_here, out=ground_here)  # dropping at most the allowed change
         np.putmask(ground_here, not_ground, level)  # an obstacle here: the level carries over
         np.multiply(rise, not_ground, out=rise)  # ground resets the allowed change
-        level = ground_here
-    ground[last + 1 :] = level
+        level, previous = ground_here, k
+    ground[previous + 1 :] = level
     return ground.T
