@@ -17,7 +17,8 @@ from scipy.optimize import linear_sum_assignment
 
 from av_edge.core.config import bounded
 
-_POSITION, _VELOCITY, _ACCEL = np.array([0, 3]), np.array([1, 4]), np.array([2, 5])
+# Columns of the state [x, vx, ax, y, vy, ay] as strided slices (fancy column indices cost ~10x more).
+_POSITION, _VELOCITY, _ACCEL = slice(0, None, 3), slice(1, None, 3), slice(2, None, 3)
 _H = np.zeros((2, 6))
 _H[0, 0] = _H[1, 3] = 1.0
 _UNGATED = 1e6
@@ -63,6 +64,8 @@ class Tracker:
         self.misses = np.zeros(0, dtype=np.int32)
         self._next_id = 1
         self._stamp_ns: int | None = None
+        sigmas = [config.measurement_noise_m, config.initial_speed_sigma_mps, config.initial_accel_sigma_mps2]
+        self._initial_covariance = np.diag(np.square(sigmas * 2))
 
     def positions(self) -> np.ndarray:
         return self.state[:, _POSITION]
@@ -84,8 +87,8 @@ class Tracker:
         self._keep(alive)
         return Assignment(
             track_id=self.ids[rows].copy(),
-            velocity=self.state[np.ix_(rows, _VELOCITY)],
-            acceleration=self.state[np.ix_(rows, _ACCEL)],
+            velocity=self.state[rows, _VELOCITY],
+            acceleration=self.state[rows, _ACCEL],
             confirmed=self.hits[rows] >= self.config.confirm_hits,
             mature=self.hits[rows] >= self.config.mature_hits,
         )
@@ -95,7 +98,11 @@ class Tracker:
             return
         f, q = _transition(dt, self.config.jerk_noise_mps3)
         self.state = self.state @ f.T
-        self.covariance = f @ self.covariance @ f.T + q
+        # F P F^T for every track as two single matrix products over the stacked rows (a batched
+        # matmul loops per track); P F^T stacked, transposed per track (= F P), times F^T.
+        k = self.ids.size
+        pft = (self.covariance.reshape(-1, 6) @ f.T).reshape(k, 6, 6)
+        self.covariance = (pft.transpose(0, 2, 1).reshape(-1, 6) @ f.T).reshape(k, 6, 6) + q
 
     def _associate(self, centers: np.ndarray) -> np.ndarray:
         """Track index per detection (-1 where no track within the gate)."""
@@ -130,7 +137,7 @@ class Tracker:
         det = a * c - b * b
         gain_x = (px * c[:, None] - py * b[:, None]) / det[:, None]  # columns of K = P H^T S^-1
         gain_y = (py * a[:, None] - px * b[:, None]) / det[:, None]
-        innovation = measured - self.state[np.ix_(tracks, _POSITION)]
+        innovation = measured - self.state[tracks, _POSITION]
         self.state[tracks] += gain_x * innovation[:, :1] + gain_y * innovation[:, 1:]
         # (I - K H) P = P - K (H P), with H P = (P H^T)^T: the rows are px and py.
         self.covariance[tracks] = p - gain_x[:, :, None] * px[:, None, :] - gain_y[:, :, None] * py[:, None, :]
@@ -138,14 +145,14 @@ class Tracker:
     def _birth(self, centers: np.ndarray) -> np.ndarray:
         """Start a track per centre; returns their row indices."""
         k, first = centers.shape[0], self.ids.size
+        if k == 0:
+            return np.zeros(0, dtype=np.intp)
         self.ids = np.concatenate([self.ids, np.arange(self._next_id, self._next_id + k, dtype=np.uint32)])
         self._next_id += k
         state = np.zeros((k, 6))
         state[:, _POSITION] = centers
-        cfg = self.config
-        variances = [cfg.measurement_noise_m**2, cfg.initial_speed_sigma_mps**2, cfg.initial_accel_sigma_mps2**2]
         self.state = np.concatenate([self.state, state])
-        self.covariance = np.concatenate([self.covariance, np.broadcast_to(np.diag(variances * 2), (k, 6, 6))])
+        self.covariance = np.concatenate([self.covariance, np.repeat(self._initial_covariance[None], k, axis=0)])
         self.hits = np.concatenate([self.hits, np.ones(k, dtype=np.int32)])
         self.misses = np.concatenate([self.misses, np.zeros(k, dtype=np.int32)])
         return np.arange(first, first + k)
