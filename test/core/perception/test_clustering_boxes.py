@@ -115,3 +115,33 @@ def test_a_roof_ring_seen_over_the_rear_face_joins_the_car():
     roof = np.column_stack([np.full(12, 22.5), np.linspace(-0.85, 0.85, 12), np.full(12, 1.52)])
     _, n = cluster_points(np.vstack([rear, roof]), CONFIG)
     assert n == 1
+
+
+def test_grid_components_keep_ndimage_raster_order():
+    from scipy import ndimage
+
+    from av_edge.core.perception.clustering import _raster_order
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        occupied = (rng.random((60, 40)) < 0.08).astype(np.uint8)
+        expected, n = ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
+        n_labels, found = cv2.connectedComponents(occupied, connectivity=8, ltype=cv2.CV_32S)
+        assert n_labels - 1 == n
+        assert np.array_equal(_raster_order(found.reshape(-1), n_labels)[found], expected - 1)
+
+
+def test_components_match_scipy_and_number_by_lowest_node():
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
+    from av_edge.core.perception.clustering import _components
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 40):
+        first, second = rng.integers(0, n, n // 2 + 1), rng.integers(0, n, n // 2 + 1)
+        found, n_found = _components(n, first, second)
+        n_expected, expected = connected_components(coo_array((np.ones(first.size), (first, second)), shape=(n, n)))
+        assert n_found == n_expected
+        # the same partition, numbered in the order of each component's lowest node
+        assert np.array_equal(found, np.unique(expected, return_index=True)[1].argsort().argsort()[expected])
