@@ -36,21 +36,22 @@ def height_above_ground(points: np.ndarray, config: GroundConfig) -> np.ndarray:
     """
     n_sectors = int(np.ceil(360.0 / config.sector_deg))
     n_bins = int(np.ceil(config.max_range_m / config.bin_m))
-    # A spare bin per sector collects the points beyond range, a spare sector the azimuths that
-    # round up to 360: no masking pass. Indices stay int32 (numpy converts them ~4x faster).
-    shape = (n_sectors + 1, n_bins + 1)
+    # One row per range bin, as the walk outwards visits them, one column per sector. A spare bin
+    # collects the points beyond range, a spare sector the azimuths that round up to 360: no
+    # masking pass. Indices stay int32 (numpy converts them ~4x faster).
+    shape = (n_bins + 1, n_sectors + 1)
     x, y, z = np.ascontiguousarray(points.T, dtype=np.float32)  # one pass, not three strided copies
     rng, azimuth_deg = polar(x, y)
     sector = (azimuth_deg * np.float32(n_sectors / 360.0)).astype(np.int32)
     per_metre = np.float32(n_bins / config.max_range_m)  # 1 / bin_m, stretched so that max_range_m ends a bin
     distance_bin = np.minimum(rng * per_metre, np.float32(n_bins)).astype(np.int32)
-    cell = (sector * np.int32(shape[1]) + distance_bin).astype(np.intp)  # intp: ufunc.at's fast path
+    cell = (distance_bin * np.int32(shape[1]) + sector).astype(np.intp)  # intp: ufunc.at's fast path
     lowest = np.full(shape, np.inf, dtype=np.float32)
     np.minimum.at(lowest.reshape(-1), cell, z)
-    np.minimum(lowest[0], lowest[n_sectors], out=lowest[0])
+    np.minimum(lowest[:, 0], lowest[:, n_sectors], out=lowest[:, 0])
     ground = np.full(shape, -np.inf, dtype=np.float32)
-    ground[:n_sectors, :n_bins] = _propagate_ground(lowest[:n_sectors, :n_bins], config)
-    ground[n_sectors] = ground[0]
+    _propagate_ground(lowest[:n_bins, :n_sectors], ground[:n_bins, :n_sectors], config)
+    ground[:, n_sectors] = ground[:, 0]
     return z - np.take(ground.reshape(-1), cell)
 
 
@@ -68,20 +69,20 @@ def polar(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rng.reshape(-1), azimuth.reshape(-1)
 
 
-def _propagate_ground(lowest: np.ndarray, config: GroundConfig) -> np.ndarray:
-    """Ground height per (sector, bin), walking outwards from the vehicle (ground 0 at base_link).
+def _propagate_ground(lowest: np.ndarray, ground: np.ndarray, config: GroundConfig) -> None:
+    """Fill ``ground`` (range bin, sector) with the ground height, walking outwards from the
+    vehicle (ground 0 at base_link) over the rows of ``lowest``, the lowest point per cell.
 
     The walk stops at the farthest bin holding a point; a bin with no point in any sector (a
     quarter of them, between the far rings) only grows the allowed change; every step works in
-    place (per-call overhead, not arithmetic, is what this loop costs).
+    place on contiguous rows (per-call overhead, not arithmetic, is what this loop costs).
     """
-    n_sectors = lowest.shape[0]
-    columns = np.ascontiguousarray(lowest.T)  # one contiguous row per range bin
-    ground = np.zeros_like(columns)
-    occupied = np.flatnonzero(np.isfinite(columns).any(axis=1)).tolist()
+    n_sectors = lowest.shape[1]
+    occupied = np.flatnonzero(lowest.min(axis=1) < np.inf).tolist()
     if not occupied:
-        return ground.T
-    limits = columns - np.float32(config.height_threshold_m)  # ground when limit <= level + rise
+        ground[:] = 0.0
+        return
+    limits = lowest - np.float32(config.height_threshold_m)  # ground when limit <= level + rise
     rise = np.zeros(n_sectors, dtype=np.float32)  # allowed change since the last bin that held ground
     scratch = np.empty(n_sectors, dtype=np.float32)
     not_ground = np.empty(n_sectors, dtype=bool)
@@ -96,7 +97,7 @@ def _propagate_ground(lowest: np.ndarray, config: GroundConfig) -> np.ndarray:
         for _ in range(k - previous):
             np.add(rise, step, out=rise)
             np.minimum(rise, cap, out=rise)
-        limit, lowest_here, ground_here = limits[k], columns[k], ground[k]
+        limit, lowest_here, ground_here = limits[k], lowest[k], ground[k]
         np.add(level, rise, out=scratch)
         np.greater(limit, scratch, out=not_ground)
         np.subtract(level, rise, out=ground_here)  # ground here: the level follows the lowest point,
@@ -105,4 +106,3 @@ def _propagate_ground(lowest: np.ndarray, config: GroundConfig) -> np.ndarray:
         np.multiply(rise, not_ground, out=rise)  # ground resets the allowed change
         level, previous = ground_here, k
     ground[previous + 1 :] = level
-    return ground.T
