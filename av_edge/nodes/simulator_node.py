@@ -1,9 +1,9 @@
 """Closed-loop simulator node: publishes LiDAR scans and odometry, applies brake commands, writes a result.
 
 Real-time mode: a 100 Hz timer advances :class:`av_edge.sim.simulation.Simulation` on the ROS clock.
-A brake command counts from when DDS delivered it to this process (its reception timestamp, on
-Jazzy and later), so time the simulator spends ray casting is not charged to the stack; on Humble
-the callback time is used, which is pessimistic by up to one scan's work. (rclpy's Python
+A brake command counts from when DDS delivered it to this process (its reception timestamp, which
+rclpy hands Iron's and later callbacks), so time the simulator spends ray casting is not charged to
+the stack; on Humble the callback time is used, pessimistic by up to one scan's work. (rclpy's Python
 multi-threaded executor was tried for this and stalled the timer for up to 2 s on 2 cores.)
 Before the scenario starts, scans of the frozen initial scene go out until the stack has answered
 ``warmup_answers`` of them within the latency budget (processes still importing or discovering
@@ -13,13 +13,16 @@ would otherwise count as the stack's latency).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import rclpy
 from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
+from rclpy.subscription import Subscription
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from av_edge import topics
@@ -74,10 +77,13 @@ class SimulatorNode(Node):
             for c in self.rig
         }
         self._brake_topic = topics.BRAKE_COMMAND.name
+        # rclpy hands the message info (DDS reception time) only to a callback that requires two
+        # arguments (Iron and later); one with a default second argument gets the message alone.
+        with_info = hasattr(Subscription, "CallbackType")
         self.create_subscription(
             AccelStamped,
             self._brake_topic,
-            self._on_brake,
+            self._on_brake_with_info if with_info else self._on_brake,
             qos_profile(topics.BRAKE_COMMAND.qos),
         )
         self._next_scan_ns = 0
@@ -90,9 +96,11 @@ class SimulatorNode(Node):
     def _stack_ready(self) -> bool:
         return self._answers_in_budget >= self.config.warmup_answers
 
-    def _on_brake(self, msg: AccelStamped, info: dict[str, int] | None = None) -> None:
-        received = (info or {}).get("received_timestamp", 0)
-        now_ns = received if received > 0 else self._now_ns()
+    def _on_brake_with_info(self, msg: AccelStamped, info: Mapping[str, Any]) -> None:
+        self._on_brake(msg, int(info.get("received_timestamp") or 0))
+
+    def _on_brake(self, msg: AccelStamped, received_ns: int = 0) -> None:
+        now_ns = received_ns if received_ns > 0 else self._now_ns()
         stamp_ns = stamp_to_ns(msg.header.stamp)
         if self._sim is None:
             on_time = (now_ns - stamp_ns) / 1e6 <= self.config.sim.latency_budget_ms
