@@ -45,11 +45,12 @@ class AebNode(Node):
         return self.get_clock().now().nanoseconds
 
     def _on_cloud(self, msg: PointCloud2) -> None:
-        command = self.handler.on_cloud(msg, self._now_ns())
-        if command is not None:
-            self._brake.publish(command)
-            self.handler.on_published(command, self._now_ns())
+        self.handler.on_cloud(msg, self._now_ns(), self._publish_brake)
         self._publish_events()
+
+    def _publish_brake(self, command: AccelStamped) -> None:
+        self._brake.publish(command)
+        self.handler.on_published(command, self._now_ns())
 
     def _watchdog(self) -> None:
         now = self._now_ns()

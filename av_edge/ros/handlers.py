@@ -62,16 +62,20 @@ class AebHandler:
             return
         self.core.on_objects(objects, stamp_to_ns(msg.header.stamp), now_ns)
 
-    def on_cloud(self, msg: PointCloud2, now_ns: int) -> AccelStamped | None:
-        """The brake command answering this scan (None when the scan was rejected)."""
+    def on_cloud(self, msg: PointCloud2, now_ns: int, publish: Callable[[AccelStamped], None]) -> None:
+        """Hand ``publish`` the brake command answering this scan (none when the scan was rejected).
+
+        A stage change is logged after publishing: rclpy's logger takes ~1 ms a line (~30 ms the
+        first), which the brake command must not wait for.
+        """
         xyz = _lidar_points(msg, self.core.config.lidar_frame, self.core.health, now_ns, self._log)
         if xyz is None:
-            return None
+            return
         previous = self.core.state
         decision = self.core.on_cloud(xyz, stamp_to_ns(msg.header.stamp), now_ns)
+        publish(brake_command(decision.accel_mps2, decision.stamp_ns))
         if decision.state is not previous:
             self._log(_transition(previous.value, decision))
-        return brake_command(decision.accel_mps2, decision.stamp_ns)
 
     def watchdog(self, now_ns: int) -> AccelStamped | None:
         """Between scans: a braking command when the watchdog's degraded action demands one."""

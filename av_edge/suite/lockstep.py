@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from geometry_msgs.msg import AccelStamped
 
 from av_edge import topics
 from av_edge.core.camera import CameraConfig
@@ -89,9 +90,10 @@ def run_lockstep(
         if now >= next_scan:
             scan, cloud = _capture(sim, stack, record, cameras, now)
             started = time.perf_counter()
-            command = aeb.on_cloud(cloud, now)
+            commands: list[AccelStamped] = []
+            aeb.on_cloud(cloud, now, commands.append)
             latency_ms = (time.perf_counter() - started) * 1e3
-            if command is not None:
+            for command in commands:
                 aeb.on_published(command, now + int(latency_ms * 1e6))
                 sim.on_brake_command(command.accel.linear.x, now, now + budget_ns, latency_ms)
                 if snapshot is None and command.accel.linear.x < 0:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from geometry_msgs.msg import AccelStamped
 
 from av_edge import topics
 from av_edge.ros.handlers import AebHandler, PerceptionHandler
@@ -90,14 +91,16 @@ def run(bag: Path, stack: StackConfig, tolerance: float = 1e-6, ignore: frozense
     perception = PerceptionHandler(stack.perception, log.append)
     produced: dict[tuple[str, int], Any] = {}
     recorded: dict[tuple[str, int], Any] = {}
+
+    def keep_command(command: AccelStamped) -> None:
+        produced[(topics.BRAKE_COMMAND.name, stamp_to_ns(command.header.stamp))] = command
+
     for topic, log_ns, msg in read_bag(bag):
         if topic == topics.ODOMETRY.name:
             aeb.on_odometry(msg, log_ns)
             perception.on_odometry(msg, log_ns)
         elif topic == topics.LIDAR_POINTS.name:
-            command = aeb.on_cloud(msg, log_ns)
-            if command is not None:
-                produced[(topics.BRAKE_COMMAND.name, stamp_to_ns(command.header.stamp))] = command
+            aeb.on_cloud(msg, log_ns, keep_command)
             output = perception.on_cloud(msg, log_ns)
             if output is not None:
                 produced[(topics.OBJECTS.name, stamp_to_ns(output.objects.header.stamp))] = output.objects

@@ -33,7 +33,7 @@ def test_aeb_stops_short_of_a_stalled_car(speed_kmh: int) -> None:
 def test_without_the_aeb_the_car_hits(monkeypatch: pytest.MonkeyPatch) -> None:
     from av_edge.ros import handlers
 
-    monkeypatch.setattr(handlers.AebHandler, "on_cloud", lambda self, msg, now: None)
+    monkeypatch.setattr(handlers.AebHandler, "on_cloud", lambda self, msg, now, publish: None)
     result = run_lockstep(CATALOG["lead_stopped_50kmh_100pct"], STACK).record
     assert result["outcome"] == "contact"
     assert result["impact_kmh"] == pytest.approx(50.0)
@@ -58,3 +58,25 @@ def test_closed_loop_is_deterministic() -> None:
         k: v for k, v in b.record.items() if k not in timing
     }
     assert a.series == b.series
+
+
+def test_the_brake_command_goes_out_before_a_stage_change_is_logged() -> None:
+    # rclpy's logger takes ~1 ms a line (~30 ms the first): the command must not wait for it.
+    from av_edge.core.pointcloud import array_to_cloud
+    from av_edge.ros.handlers import AebHandler
+    from av_edge.ros.messages import cloud_msg
+    from av_edge.ros.sim_io import odometry
+    from av_edge.sim.simulation import Simulation
+
+    sim = Simulation(STACK.sim, CATALOG["lead_stopped_50kmh_100pct"], 0)
+    order: list[str] = []
+    aeb = AebHandler(STACK.aeb, lambda line: order.append("log"))
+    now = 0
+    while "log" not in order and not sim.finished(now):
+        sim.advance(now)
+        aeb.on_odometry(odometry(sim, now), now)
+        cloud = cloud_msg(array_to_cloud(sim.capture(now)), now, STACK.lidar_frame)
+        aeb.on_cloud(cloud, now, lambda command: order.append("publish"))
+        now += 100_000_000
+    assert order[-2:] == ["publish", "log"]  # the scan that changed the stage: published, then logged
+    assert order.count("publish") == now // 100_000_000  # every scan answered
