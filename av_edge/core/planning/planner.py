@@ -76,7 +76,10 @@ class LocalPlanner:
         cfg = self.config
         t = np.arange(0.0, cfg.horizon_s + 1e-9, cfg.dt_s)
         s0, d0 = reference.project(np.asarray(ego_xy, float))
-        reach_m = max(cfg.min_horizon_m, target_speed * cfg.horizon_s) + cfg.vehicle_front_m + 10.0
+        # Obstacles matter out to where the fastest candidate could still stop after the horizon.
+        fastest = max(speed, target_speed)
+        stopping_m = fastest * cfg.horizon_s + fastest**2 / (2 * cfg.comfort_decel_mps2) + cfg.stop_margin_m
+        reach_m = max(cfg.min_horizon_m, stopping_m) + cfg.vehicle_front_m + 10.0
         reference = reference.window(s0 - 10.0, s0 + reach_m)
         near = np.hypot(*(obstacles.points - np.asarray(ego_xy, float)).T) <= reach_m if len(obstacles.points) else []
         obstacles = Obstacles(
@@ -95,9 +98,13 @@ class LocalPlanner:
         travel = np.concatenate(
             [np.zeros((len(goal), 1)), np.cumsum((v[:, 1:] + v[:, :-1]) / 2 * cfg.dt_s, axis=1)], axis=1
         )
-        # lateral profiles (D, S) over arc length: quintic smoothstep from d0 to each target
+        end_travel = travel[:, -1]
+        # a moving candidate must still be able to stop comfortably before the obstacle after the horizon
+        reach = end_travel + v[:, -1] ** 2 / (2 * cfg.comfort_decel_mps2) + cfg.vehicle_front_m + cfg.stop_margin_m
+        # lateral profiles (D, S) over arc length: quintic smoothstep from d0 to each target; they
+        # cover that reach (a shorter static check missed obstacles between its end and the reach)
         length = max(10.0, speed * cfg.transition_time_s)
-        horizon_m = max(cfg.min_horizon_m, float(travel.max()) + cfg.vehicle_front_m)
+        horizon_m = max(cfg.min_horizon_m, float(reach.max()), float(travel.max()) + cfg.vehicle_front_m)
         ds = np.arange(0.0, horizon_m + 0.5, 0.5)
         u = np.clip(ds / length, 0, 1)
         blend = u**3 * (10 - 15 * u + 6 * u**2)
@@ -108,9 +115,6 @@ class LocalPlanner:
         idx = np.minimum(np.searchsorted(ds, travel), len(ds) - 1)  # (F, T) sample index along the path
         pos = path_xy[:, idx]  # (D, F, T, 2)
         yaw_dir = heading[:, idx]
-        end_travel = travel[:, -1]
-        # a moving candidate must still be able to stop comfortably before the obstacle after the horizon
-        reach = end_travel + v[:, -1] ** 2 / (2 * cfg.comfort_decel_mps2) + cfg.vehicle_front_m + cfg.stop_margin_m
         static_ok = reach[None, :] <= blocked_m[:, None]
         dynamic_ok = self._dynamic_ok(pos, yaw_dir, t, obstacles)
         feasible = static_ok & dynamic_ok

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from av_edge.core.config import build_config, load_params_file
@@ -107,6 +107,8 @@ def test_moving_objects_are_avoided_where_they_will_be() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 100_000))
+@example(518)  # found by CI: a box corner between the static check's end and the bumper at the horizon
+@example(2488)
 def test_never_a_path_through_a_known_obstacle(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n_static, n_moving = int(rng.integers(0, 8)), int(rng.integers(0, 5))
