@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from av_edge.core.buffers import Buffer, as_byte_view
@@ -141,8 +142,13 @@ def xyz_from_cloud(msg: PointCloud2Like) -> np.ndarray:
         xyz = np.empty((array.shape[0], 3), dtype=np.float32)
         for column, axis in enumerate("xyz"):
             xyz[:, column] = array[axis]
-    finite = np.isfinite(xyz).all(axis=1)
-    return xyz if finite.all() else xyz.take(np.flatnonzero(finite), axis=0)
+    finite = np.isfinite(xyz)
+    if finite.all():  # the usual case; a per-row reduction over 3 columns costs ~2 ms at 100k points
+        return xyz
+    return xyz.take(np.flatnonzero(finite[:, 0] & finite[:, 1] & finite[:, 2]), axis=0)
+
+
+CV_MAX_CHANNELS = 512  # OpenCV's CV_CN_MAX
 
 
 def _packed_xyz(msg: PointCloud2Like, n_points: int) -> np.ndarray | None:
@@ -155,7 +161,14 @@ def _packed_xyz(msg: PointCloud2Like, n_points: int) -> np.ndarray | None:
     words = np.frombuffer(as_byte_view(msg.data), dtype=">f4" if msg.is_bigendian else "<f4")
     words = words.reshape(msg.height, msg.row_step // 4)[:, : msg.width * msg.point_step // 4]
     columns = [offsets[axis].offset // 4 for axis in "xyz"]
-    return words.reshape(n_points, msg.point_step // 4)[:, columns].astype(np.float32, copy=False)
+    points = np.ascontiguousarray(words).reshape(n_points, 1, msg.point_step // 4)
+    if msg.is_bigendian or points.shape[2] > CV_MAX_CHANNELS:
+        return np.ascontiguousarray(points[:, 0, columns], dtype=np.float32)
+    # Row-major (N, 3), as every consumer wants it, in one pass: OpenCV copies the three channels
+    # out of each point (numpy's column gather returns column-major, and its copy into rows ~1 ms).
+    xyz = np.empty((n_points, 1, 3), dtype=np.float32)
+    cv2.mixChannels([points], [xyz], [columns[0], 0, columns[1], 1, columns[2], 2])
+    return xyz.reshape(n_points, 3)
 
 
 def array_to_cloud(points: np.ndarray) -> CloudBuffer:
