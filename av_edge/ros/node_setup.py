@@ -65,7 +65,7 @@ def run(make_node: Callable[[], Node], *, threads: int = 1) -> int:
         # Start-up (imports, models, buffers) leaves ~70k objects the cyclic GC would traverse on
         # every full collection: ~50 ms stalls of the braking path, measured. Freezing them keeps
         # collections to what is allocated while running (openpilot disables GC in its control
-        # processes for the same reason; freezing keeps cycles from leaking).
+        # processes for the same reason; freezing instead still collects cycles made while running).
         gc.freeze()
         # rclpy's first log line costs ~30 ms (later ones ~1 ms): pay it here, not on a braking scan.
         node.get_logger().info(f"running (pid {os.getpid()})")
