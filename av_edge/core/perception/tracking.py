@@ -19,8 +19,6 @@ from av_edge.core.config import bounded
 
 # Columns of the state [x, vx, ax, y, vy, ay] as strided slices (fancy column indices cost ~10x more).
 _POSITION, _VELOCITY, _ACCEL = slice(0, None, 3), slice(1, None, 3), slice(2, None, 3)
-_H = np.zeros((2, 6))
-_H[0, 0] = _H[1, 3] = 1.0
 _UNGATED = 1e6
 
 

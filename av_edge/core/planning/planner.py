@@ -76,18 +76,6 @@ class LocalPlanner:
         cfg = self.config
         t = np.arange(0.0, cfg.horizon_s + 1e-9, cfg.dt_s)
         s0, d0 = reference.project(np.asarray(ego_xy, float))
-        # Obstacles matter out to where the fastest candidate could still stop after the horizon.
-        fastest = max(speed, target_speed)
-        stopping_m = fastest * cfg.horizon_s + fastest**2 / (2 * cfg.comfort_decel_mps2) + cfg.stop_margin_m
-        reach_m = max(cfg.min_horizon_m, stopping_m) + cfg.vehicle_front_m + 10.0
-        reference = reference.window(s0 - 10.0, s0 + reach_m)
-        near = np.hypot(*(obstacles.points - np.asarray(ego_xy, float)).T) <= reach_m if len(obstacles.points) else []
-        obstacles = Obstacles(
-            obstacles.points[near], obstacles.objects_xy, obstacles.objects_v, obstacles.objects_radius
-        )
-        limit = cfg.lane_half_width_m - cfg.vehicle_width_m / 2
-        targets = np.arange(-limit, limit + 1e-9, cfg.lateral_step_m) if limit > 0 else np.zeros(1)
-        targets = np.union1d(np.round(targets, 3), [0.0])
         fractions = np.asarray(cfg.speed_fractions, float)
         # speed profiles (F, T): constant acceleration to each target speed, then hold
         goal = target_speed * fractions
@@ -101,10 +89,20 @@ class LocalPlanner:
         end_travel = travel[:, -1]
         # a moving candidate must still be able to stop comfortably before the obstacle after the horizon
         reach = end_travel + v[:, -1] ** 2 / (2 * cfg.comfort_decel_mps2) + cfg.vehicle_front_m + cfg.stop_margin_m
-        # lateral profiles (D, S) over arc length: quintic smoothstep from d0 to each target; they
-        # cover that reach (a shorter static check missed obstacles between its end and the reach)
-        length = max(10.0, speed * cfg.transition_time_s)
+        # The static check, the obstacles and the reference cover that reach (a shorter check missed
+        # obstacles between its end and where a full-speed candidate would stop).
         horizon_m = max(cfg.min_horizon_m, float(reach.max()), float(travel.max()) + cfg.vehicle_front_m)
+        reference = reference.window(s0 - 10.0, s0 + horizon_m + 10.0)
+        if len(obstacles.points):
+            near = np.hypot(*(obstacles.points - np.asarray(ego_xy, float)).T) <= horizon_m + 10.0
+            obstacles = Obstacles(
+                obstacles.points[near], obstacles.objects_xy, obstacles.objects_v, obstacles.objects_radius
+            )
+        limit = cfg.lane_half_width_m - cfg.vehicle_width_m / 2
+        targets = np.arange(-limit, limit + 1e-9, cfg.lateral_step_m) if limit > 0 else np.zeros(1)
+        targets = np.union1d(np.round(targets, 3), [0.0])
+        # lateral profiles (D, S) over arc length: quintic smoothstep from d0 to each target
+        length = max(10.0, speed * cfg.transition_time_s)
         ds = np.arange(0.0, horizon_m + 0.5, 0.5)
         u = np.clip(ds / length, 0, 1)
         blend = u**3 * (10 - 15 * u + 6 * u**2)
