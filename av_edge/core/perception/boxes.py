@@ -29,9 +29,10 @@ OUTLINE_BIN_DEG = 0.1  # finer than a spinning LiDAR's column spacing (0.1-0.35 
 
 
 def fit_boxes(
-    points: np.ndarray, labels: np.ndarray, n_clusters: int, above_ground: np.ndarray | None = None
+    xyz: np.ndarray, labels: np.ndarray, n_clusters: int, above_ground: np.ndarray | None = None
 ) -> np.ndarray:
-    """One box per cluster label 0..n-1: centre, length >= width, yaw in (-pi/2, pi/2], point count.
+    """One box per cluster label 0..n-1 of points ``xyz`` (rows x, y, z): centre, length >= width,
+    yaw in (-pi/2, pi/2], point count.
 
     z and height span the cluster's lowest to highest point; given each point's height
     ``above_ground``, from the local ground instead: what shows of a walker behind a parked car is
@@ -48,8 +49,7 @@ def fit_boxes(
     # (ufunc.at scatters cost several times more) and each run keeps its points' input order.
     order, starts = sort_by_label(np.where(labels >= 0, labels, n_clusters), n_clusters)
     order = order[: starts[-1]]  # noise sorts last and is dropped
-    points = np.take(points, order, axis=0)
-    x, y, z = np.ascontiguousarray(points.T)  # one pass, not a strided copy per column
+    x, y, z = np.take(xyz, order, axis=1)
     label = np.repeat(np.arange(n_clusters, dtype=np.intp), np.diff(starts))
     heads = starts[:-1]
     z_low, z_high = np.minimum.reduceat(z, heads), np.maximum.reduceat(z, heads)
@@ -62,7 +62,7 @@ def fit_boxes(
     boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(x, y, rng, closest, label, n_clusters)
     kept = np.flatnonzero(outline)  # still grouped by label
     kept_starts = np.concatenate([[0], np.cumsum(np.add.reduceat(outline, heads))]).tolist()
-    xy = np.ascontiguousarray(np.take(points, kept, axis=0)[:, :2], dtype=np.float32)
+    xy = np.column_stack([np.take(x, kept), np.take(y, kept)]).astype(np.float32, copy=False)
     rects = [cv2.minAreaRect(xy[a:b]) for a, b in itertools.pairwise(kept_starts)]
     centre = np.array([rect[0] for rect in rects])
     w, h = np.array([rect[1] for rect in rects]).T

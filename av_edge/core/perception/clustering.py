@@ -37,12 +37,12 @@ class ClusterConfig:
     merge_over_top_m: float = bounded(0.0, 20.0, "a roof ring this far behind its rear face joins it")
 
 
-def cluster_points(points: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, int]:
-    """Cluster label per point (-1 = noise or out of range) and the number of clusters.
+def cluster_points(xyz: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, int]:
+    """Cluster label per point (``xyz``: rows x, y, z) (-1 = noise or out of range) and the number of clusters.
 
     Labels are 0..n-1 in a deterministic order (identical input, identical labels).
     """
-    xyz = np.ascontiguousarray(points.T)  # rows x, y, z: every pass below reads contiguous memory
+    xyz = np.ascontiguousarray(xyz)  # every pass below reads contiguous memory
     raw, n = _grid_labels(xyz[0], xyz[1], config)
     if n > 1:
         raw, n = _merge_along_rays(xyz, raw, n, config)

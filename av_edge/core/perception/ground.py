@@ -29,8 +29,8 @@ class GroundConfig:
     max_occluded_rise_m: float = bounded(0.0, 5.0, "cap on the ground rise assumed across bins with no ground seen")
 
 
-def height_above_ground(points: np.ndarray, config: GroundConfig) -> np.ndarray:
-    """Height of each base_link ``(N, 3)`` point above the local ground (inf beyond ``max_range_m``).
+def height_above_ground(xyz: np.ndarray, config: GroundConfig) -> np.ndarray:
+    """Height of each base_link point (``xyz``: rows x, y, z) above the local ground (inf beyond ``max_range_m``).
 
     A point is ground when its height is below ``height_threshold_m`` (see :func:`segment_ground`).
     """
@@ -40,11 +40,14 @@ def height_above_ground(points: np.ndarray, config: GroundConfig) -> np.ndarray:
     # collects the points beyond range, a spare sector the azimuths that round up to 360: no
     # masking pass. Indices stay int32 (numpy converts them ~4x faster).
     shape = (n_bins + 1, n_sectors + 1)
-    x, y, z = np.ascontiguousarray(points.T, dtype=np.float32)  # one pass, not three strided copies
+    x, y, z = np.ascontiguousarray(xyz, dtype=np.float32)
     rng, azimuth_deg = polar(x, y)
     sector = (azimuth_deg * np.float32(n_sectors / 360.0)).astype(np.int32)
     per_metre = np.float32(n_bins / config.max_range_m)  # 1 / bin_m, stretched so that max_range_m ends a bin
-    distance_bin = np.minimum(rng * per_metre, np.float32(n_bins)).astype(np.int32)
+    if rng.max(initial=0.0) < config.max_range_m:  # the usual case: the product truncates into int32 directly
+        distance_bin = np.multiply(rng, per_metre, out=np.empty(rng.size, np.int32), casting="unsafe")
+    else:  # capped before the cast (a far outlier would overflow int32)
+        distance_bin = np.minimum(rng * per_metre, np.float32(n_bins)).astype(np.int32)
     cell = (distance_bin * np.int32(shape[1]) + sector).astype(np.intp)  # intp: ufunc.at's fast path
     lowest = np.full(shape, np.inf, dtype=np.float32)
     np.minimum.at(lowest.reshape(-1), cell, z)
@@ -55,9 +58,9 @@ def height_above_ground(points: np.ndarray, config: GroundConfig) -> np.ndarray:
     return z - np.take(ground.reshape(-1), cell)
 
 
-def segment_ground(points: np.ndarray, config: GroundConfig) -> np.ndarray:
-    """Boolean mask of ground points among base_link points (base_link on the road, z up)."""
-    return height_above_ground(points, config) < config.height_threshold_m
+def segment_ground(xyz: np.ndarray, config: GroundConfig) -> np.ndarray:
+    """Boolean mask of ground points among base_link points (rows x, y, z; base_link on the road, z up)."""
+    return height_above_ground(xyz, config) < config.height_threshold_m
 
 
 def polar(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

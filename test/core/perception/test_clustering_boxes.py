@@ -27,7 +27,7 @@ def rectangle(cx, cy, length, width, yaw, n=400, seed=0):
 
 def test_two_cars_a_metre_apart_stay_separate():
     points = np.vstack([rectangle(20, 0, 4.5, 1.8, 0.0), rectangle(20, 2.8, 4.5, 1.8, 0.0)])
-    labels, n = cluster_points(points, CONFIG)
+    labels, n = cluster_points(points.T, CONFIG)
     assert n == 2
     assert len(set(labels[:400])) == 1 and len(set(labels[400:])) == 1 and labels[0] != labels[400]
 
@@ -38,27 +38,27 @@ def test_sparse_returns_along_a_far_side_face_join_one_cluster():
         np.column_stack([np.full(8, x), np.full(8, 2.6), np.linspace(0.3, 1.4, 8)]) for x in (32.8, 34.0, 35.4, 36.8)
     ]
     rear = np.column_stack([np.full(20, 32.7), np.linspace(2.6, 4.4, 20), np.full(20, 0.8)])
-    labels, n = cluster_points(np.vstack([rear, *fragments]), CONFIG)
+    labels, n = cluster_points(np.vstack([rear, *fragments]).T, CONFIG)
     assert n == 1 and (labels == 0).all()
 
 
 def test_spray_noise_is_dropped():
     rng = np.random.default_rng(2)
     spray = rng.uniform([-3, -3, 0.3], [3, 3, 1.0], (30, 3)) * [3, 3, 1]
-    labels, n = cluster_points(np.vstack([rectangle(15, 0, 4.5, 1.8, 0.0), spray]), CONFIG)
+    labels, n = cluster_points(np.vstack([rectangle(15, 0, 4.5, 1.8, 0.0), spray]).T, CONFIG)
     assert n == 1
     assert (labels[400:] == -1).mean() > 0.8
 
 
 def test_empty_input():
-    labels, n = cluster_points(np.zeros((0, 3)), CONFIG)
+    labels, n = cluster_points(np.zeros((0, 3)).T, CONFIG)
     assert n == 0 and labels.shape == (0,)
 
 
 @pytest.mark.parametrize("yaw", [0.0, 0.3, -0.7, 1.2])
 def test_box_recovers_centre_size_and_heading(yaw):
     points = rectangle(12.0, -3.0, 4.6, 1.9, yaw, n=2000)
-    box = fit_boxes(points, np.zeros(len(points), dtype=np.int32), 1)[0]
+    box = fit_boxes(points.T, np.zeros(len(points), dtype=np.int32), 1)[0]
     assert box["x"] == pytest.approx(12.0, abs=0.1) and box["y"] == pytest.approx(-3.0, abs=0.1)
     assert box["length"] == pytest.approx(4.6, abs=0.15) and box["width"] == pytest.approx(1.9, abs=0.15)
     assert np.cos(2 * (box["yaw"] - yaw)) > 0.999  # heading is defined modulo pi
@@ -71,7 +71,7 @@ def test_a_walker_stepping_out_at_a_parked_cars_end_stays_separate():
     # and a walker 0.75 m beyond its far end on the same line: taller than the car (1.8 m vs 1.5 m).
     face = [np.column_stack([np.full(6, x), np.full(6, -1.9), np.linspace(0.3, 1.5, 6)]) for x in (18.0, 18.7, 19.4)]
     walker = np.column_stack([np.full(12, 20.15), np.full(12, -1.9), np.linspace(0.3, 1.8, 12)])
-    labels, n = cluster_points(np.vstack([*face, walker]), CONFIG)
+    labels, n = cluster_points(np.vstack([*face, walker]).T, CONFIG)
     assert n == 2
     assert len(set(labels[:18])) == 1 and len(set(labels[18:])) == 1 and labels[0] != labels[18]
 
@@ -81,7 +81,7 @@ def test_a_person_showing_over_a_cars_roof_stays_separate():
         [np.full(60, 20.0), np.tile(np.linspace(-0.9, 0.9, 12), 5), np.repeat(np.linspace(0.3, 1.5, 5), 12)]
     )
     head = np.column_stack([np.full(8, 25.0), np.tile(np.linspace(-0.2, 0.2, 4), 2), np.repeat([1.6, 1.75], 4)])
-    _, n = cluster_points(np.vstack([rear, head]), CONFIG)
+    _, n = cluster_points(np.vstack([rear, head]).T, CONFIG)
     assert n == 2
 
 
@@ -90,7 +90,7 @@ def test_a_pedestrian_beside_a_car_is_not_merged_over_the_top():
         [np.full(60, 20.0), np.tile(np.linspace(-0.9, 0.9, 12), 5), np.repeat(np.linspace(0.3, 1.5, 5), 12)]
     )
     person = np.column_stack([np.full(20, 23.0), np.full(20, 3.0), np.linspace(0.1, 1.8, 20)])
-    _, n = cluster_points(np.vstack([car, person]), CONFIG)
+    _, n = cluster_points(np.vstack([car, person]).T, CONFIG)
     assert n == 2
 
 
@@ -102,7 +102,7 @@ def test_a_dense_near_car_gets_the_rectangle_of_all_its_returns():
     xy = np.column_stack([6.0 + across, -2.0 + along]) @ np.array([[0.96, 0.28], [-0.28, 0.96]])
     points = np.column_stack([np.repeat(xy, 32, axis=0), np.tile(np.linspace(0.3, 1.5, 32), len(xy))])
     points[:, :2] += rng.normal(0, 0.01, (len(points), 2))
-    box = fit_boxes(points.astype(np.float32), np.zeros(len(points), dtype=np.int32), 1)[0]
+    box = fit_boxes(points.astype(np.float32).T, np.zeros(len(points), dtype=np.int32), 1)[0]
     (cx, cy), (w, h), _ = cv2.minAreaRect(points[:, :2].astype(np.float32))
     assert (box["x"], box["y"]) == pytest.approx((cx, cy), abs=0.02)
     assert (box["length"], box["width"]) == pytest.approx((max(w, h), min(w, h)), abs=0.02)
@@ -113,7 +113,7 @@ def test_a_roof_ring_seen_over_the_rear_face_joins_the_car():
         [np.full(60, 20.0), np.tile(np.linspace(-0.9, 0.9, 12), 5), np.repeat(np.linspace(0.3, 1.5, 5), 12)]
     )
     roof = np.column_stack([np.full(12, 22.5), np.linspace(-0.85, 0.85, 12), np.full(12, 1.52)])
-    _, n = cluster_points(np.vstack([rear, roof]), CONFIG)
+    _, n = cluster_points(np.vstack([rear, roof]).T, CONFIG)
     assert n == 1
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from av_edge.core.perception.ground import GroundConfig, segment_ground
+from av_edge.core.perception.ground import GroundConfig, height_above_ground, segment_ground
 
 CONFIG = GroundConfig(
     sector_deg=1.0, bin_m=1.0, max_range_m=100.0, max_slope=0.15, height_threshold_m=0.2, max_occluded_rise_m=0.5
@@ -37,7 +37,7 @@ def box_points(x0, y0, length, width, height, base_z=0.0, step=0.1):
 )
 def test_road_surfaces_are_ground(name, height_of):
     points = road(height_of)
-    assert segment_ground(points, CONFIG).mean() > 0.995, name
+    assert segment_ground(points.T, CONFIG).mean() > 0.995, name
 
 
 def test_car_on_a_slope_is_not_ground_but_the_slope_is():
@@ -45,16 +45,26 @@ def test_car_on_a_slope_is_not_ground_but_the_slope_is():
     surface = road(lambda x, y: slope * np.maximum(x, 0))
     car = box_points(25.0, -0.9, 4.5, 1.8, 1.5, base_z=slope * 25.0)
     car = car[car[:, 2] > slope * car[:, 0] + 0.25]  # the body clear of the road under it
-    mask = segment_ground(np.vstack([surface, car]), CONFIG)
+    mask = segment_ground(np.vstack([surface, car]).T, CONFIG)
     assert mask[: len(surface)].mean() > 0.99
     assert not mask[len(surface) :].any()
 
 
 def test_trench_plate_is_ground():
     plate = road(lambda x, y: np.where((x > 20) & (x < 22.4) & (np.abs(y) < 1.85), 0.025, 0.0))
-    assert segment_ground(plate, CONFIG).all()
+    assert segment_ground(plate.T, CONFIG).all()
 
 
 def test_points_beyond_range_are_not_ground():
     far = np.array([[150.0, 0.0, 0.0]])
-    assert not segment_ground(far, CONFIG).any()
+    assert not segment_ground(far.T, CONFIG).any()
+
+
+def test_far_outliers_do_not_disturb_the_ground():
+    """A return far beyond range (or absurdly far) is not ground and leaves the others' heights alone."""
+    surface = road(lambda x, y: 0.05 * np.maximum(x, 0))
+    outliers = np.array([[150.0, 0.0, 0.0], [3e9, -2e9, 0.0]])
+    alone = height_above_ground(surface.T, CONFIG)
+    mixed = height_above_ground(np.vstack([surface, outliers]).T, CONFIG)
+    np.testing.assert_array_equal(mixed[: len(surface)], alone)
+    assert np.isinf(mixed[len(surface) :]).all()
