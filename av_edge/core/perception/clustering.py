@@ -73,25 +73,20 @@ def _grid_labels(x: np.ndarray, y: np.ndarray, config: ClusterConfig) -> tuple[n
     cell = (ix * np.int32(shape[1]) + iy).astype(np.intp)  # flat indices: 2D fancy indexing costs 3x
     occupied = np.zeros(shape, dtype=np.uint8)
     np.put(occupied, cell, 1)
-    n_labels, cell_labels = cv2.connectedComponents(occupied, connectivity=8, ltype=cv2.CV_32S)
-    cell_labels = cell_labels.reshape(-1)
-    labels[inside] = np.take(_raster_order(cell_labels, n_labels), np.take(cell_labels, cell))
+    n_labels, cell_labels = label_grid(occupied)
+    labels[inside] = np.take(cell_labels.reshape(-1), cell) - 1
     return labels, n_labels - 1
 
 
-def _raster_order(cell_labels: np.ndarray, n_labels: int) -> np.ndarray:
-    """Map from OpenCV's labels (0: background) to components numbered 0..n-1 in the raster order
-    of their first cell (background: -1), whatever order the labelling found them in.
+def label_grid(occupied: np.ndarray) -> tuple[int, np.ndarray]:
+    """8-connected components of a uint8 grid: (count + 1, labels), 0 the background and 1..n in the
+    raster order of each component's first cell, as scipy's ndimage.label numbers them (~4x slower).
 
-    OpenCV labels ~4x faster than scipy's ndimage.label; this keeps ndimage's deterministic order.
+    OpenCV's union-find (SAUF) roots each component at its first provisional label, which its
+    first cell gets; the block-based defaults number them otherwise.
     """
-    occupied = np.flatnonzero(cell_labels)
-    first = np.full(n_labels, occupied.size, dtype=np.intp)
-    np.minimum.at(first, np.take(cell_labels, occupied), np.arange(occupied.size))
-    first[0] = -1  # the background sorts first and becomes -1
-    rank = np.empty(n_labels, dtype=np.intp)
-    rank[np.argsort(first)] = np.arange(-1, n_labels - 1)
-    return rank
+    n_labels, labels = cv2.connectedComponentsWithAlgorithm(occupied, 8, cv2.CV_32S, cv2.CCL_SAUF)
+    return n_labels, labels
 
 
 def _merge_along_rays(xyz: np.ndarray, labels: np.ndarray, n: int, config: ClusterConfig) -> tuple[np.ndarray, int]:

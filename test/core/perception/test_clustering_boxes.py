@@ -117,18 +117,25 @@ def test_a_roof_ring_seen_over_the_rear_face_joins_the_car():
     assert n == 1
 
 
-def test_grid_components_keep_ndimage_raster_order():
+@pytest.mark.parametrize("threads", [1, 4])
+@pytest.mark.parametrize("shape", [(60, 40), (900, 30)])  # tall grids take OpenCV's parallel path
+def test_grid_components_keep_ndimage_raster_order(shape, threads):
     from scipy import ndimage
 
-    from av_edge.core.perception.clustering import _raster_order
+    from av_edge.core.perception.clustering import label_grid
 
     rng = np.random.default_rng(7)
-    for _ in range(20):
-        occupied = (rng.random((60, 40)) < 0.08).astype(np.uint8)
-        expected, n = ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
-        n_labels, found = cv2.connectedComponents(occupied, connectivity=8, ltype=cv2.CV_32S)
-        assert n_labels - 1 == n
-        assert np.array_equal(_raster_order(found.reshape(-1), n_labels)[found], expected - 1)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    try:
+        for density in (0.05, 0.08, 0.3):
+            occupied = (rng.random(shape) < density).astype(np.uint8)
+            expected, n = ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
+            n_labels, found = label_grid(occupied)
+            assert n_labels - 1 == n
+            assert np.array_equal(found, expected)
+    finally:
+        cv2.setNumThreads(before)
 
 
 def test_components_match_scipy_and_number_by_lowest_node():
