@@ -38,7 +38,7 @@ class ClusterConfig:
 
 
 def cluster_points(xyz: np.ndarray, config: ClusterConfig) -> tuple[np.ndarray, int]:
-    """Cluster label per point (``xyz``: rows x, y, z) (-1 = noise or out of range) and the number of clusters.
+    """Cluster label per point of ``xyz`` (rows x, y, z; -1 = noise or out of range) and the number of clusters.
 
     Labels are 0..n-1 in a deterministic order (identical input, identical labels).
     """
