@@ -145,8 +145,12 @@ def test_components_match_scipy_and_number_by_lowest_node():
     from av_edge.core.perception.clustering import _components
 
     rng = np.random.default_rng(3)
-    for n in (1, 2, 7, 40):
-        first, second = rng.integers(0, n, n // 2 + 1), rng.integers(0, n, n // 2 + 1)
+    chain = np.arange(59, 0, -1)  # a path joined from its far end: deep trees before compression
+    graphs = [(chain, chain - 1, 60)]
+    for n in (1, 2, 7, 40, 200):
+        for edges in (n // 2 + 1, 3 * n):
+            graphs.append((rng.integers(0, n, edges), rng.integers(0, n, edges), n))
+    for first, second, n in graphs:
         found, n_found = _components(n, first, second)
         n_expected, expected = connected_components(coo_array((np.ones(first.size), (first, second)), shape=(n, n)))
         assert n_found == n_expected
