@@ -183,4 +183,6 @@ def sort_by_label(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """
     keys = labels.astype(np.int16) if n < np.iinfo(np.int16).max else labels
     order = np.argsort(keys, kind="stable")
-    return order, np.searchsorted(labels[order], np.arange(n + 1))
+    starts = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(labels, minlength=n + 1)[:n], out=starts[1:])  # no gather of the sorted labels
+    return order, starts

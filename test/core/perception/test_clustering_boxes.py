@@ -156,3 +156,12 @@ def test_components_match_scipy_and_number_by_lowest_node():
         assert n_found == n_expected
         # the same partition, numbered in the order of each component's lowest node
         assert np.array_equal(found, np.unique(expected, return_index=True)[1].argsort().argsort()[expected])
+
+
+def test_sort_by_label_groups_stably_and_marks_each_start():
+    from av_edge.core.perception.clustering import sort_by_label
+
+    labels = np.random.default_rng(5).permutation(np.repeat(np.arange(6), [3, 1, 4, 2, 5, 7]))  # 5: the spare
+    order, starts = sort_by_label(labels, 5)
+    assert np.array_equal(order, np.argsort(labels, kind="stable"))
+    assert starts.tolist() == [0, 3, 4, 8, 10, 15]
