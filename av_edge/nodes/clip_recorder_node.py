@@ -156,7 +156,7 @@ def _yield_cpu(niceness: int, cpus: tuple[int, ...]) -> None:
 
 
 def main() -> int:
-    return node_setup.run(ClipRecorderNode)
+    return node_setup.run(ClipRecorderNode, keep_heap=False)  # off the braking path: memory goes back
 
 
 if __name__ == "__main__":

@@ -72,9 +72,13 @@ def keep_heap_resident() -> bool:
     return bool(mallopt(M_TRIM_THRESHOLD, -1)) and bool(mallopt(M_MMAP_MAX, 0))
 
 
-def run(make_node: Callable[[], Node], *, threads: int = 1) -> int:
-    """Init rclpy, build the node, spin until shutdown; exit code 2 on invalid configuration."""
-    heap = "kept resident" if keep_heap_resident() else "allocator defaults"
+def run(make_node: Callable[[], Node], *, threads: int = 1, keep_heap: bool = True) -> int:
+    """Init rclpy, build the node, spin until shutdown; exit code 2 on invalid configuration.
+
+    ``keep_heap``: see :func:`keep_heap_resident`; off for a node whose latency matters less than
+    handing memory back (the clip recorder, running for hours beside the stack).
+    """
+    heap = "kept resident" if keep_heap and keep_heap_resident() else "allocator defaults"
     rclpy.init(args=sys.argv)
     node: Node | None = None
     executor = MultiThreadedExecutor(num_threads=threads) if threads > 1 else SingleThreadedExecutor()
