@@ -42,13 +42,16 @@ def height_above_ground(xyz: np.ndarray, config: GroundConfig) -> np.ndarray:
     shape = (n_bins + 1, n_sectors + 1)
     x, y, z = np.ascontiguousarray(xyz, dtype=np.float32)
     rng, azimuth_deg = polar(x, y)
-    sector = (azimuth_deg * np.float32(n_sectors / 360.0)).astype(np.int32)
     per_metre = np.float32(n_bins / config.max_range_m)  # 1 / bin_m, stretched so that max_range_m ends a bin
-    if rng.max(initial=0.0) < config.max_range_m:  # the usual case: the product truncates into int32 directly
-        distance_bin = np.multiply(rng, per_metre, out=np.empty(rng.size, np.int32), casting="unsafe")
+    # Products truncate into int32 directly (one pass each); the cell is built in place.
+    sector = np.multiply(azimuth_deg, np.float32(n_sectors / 360.0), out=np.empty(rng.size, np.int32), casting="unsafe")
+    if rng.max(initial=0.0) < config.max_range_m:  # the usual case
+        cell = np.multiply(rng, per_metre, out=np.empty(rng.size, np.int32), casting="unsafe")
     else:  # capped before the cast (a far outlier would overflow int32)
-        distance_bin = np.minimum(rng * per_metre, np.float32(n_bins)).astype(np.int32)
-    cell = (distance_bin * np.int32(shape[1]) + sector).astype(np.intp)  # intp: ufunc.at's fast path
+        cell = np.minimum(rng * per_metre, np.float32(n_bins)).astype(np.int32)
+    cell *= np.int32(shape[1])
+    cell += sector
+    cell = cell.astype(np.intp)  # intp: ufunc.at's fast path
     lowest = np.full(shape, np.inf, dtype=np.float32)
     np.minimum.at(lowest.reshape(-1), cell, z)
     np.minimum(lowest[:, 0], lowest[:, n_sectors], out=lowest[:, 0])

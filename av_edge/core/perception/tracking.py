@@ -1,10 +1,12 @@
 """Multi-object tracking in the odom frame: Kalman filters, gated Hungarian association on likelihood.
 
-Motion model: constant acceleration per axis (state [x, vx, ax, y, vy, ay], white jerk noise).
-A constant-velocity filter lags a lead braking at 0.5 g by ~1 m/s at 10 Hz whatever its tuning
-(measured in test/core/perception/test_tracking.py's history); constant acceleration tracks it
-without lag and also yields the lead's deceleration. All tracks are predicted and corrected
-together (batched matrices); only association uses scipy's ``linear_sum_assignment``.
+Motion model: constant acceleration per axis (state [position, velocity, acceleration] for x and
+for y, white jerk noise). A constant-velocity filter lags a lead braking at 0.5 g by ~1 m/s at
+10 Hz whatever its tuning (measured in test/core/perception/test_tracking.py's history); constant
+acceleration tracks it without lag and also yields the lead's deceleration. The axes never mix
+(the transition, the noise and the measurement treat them alike and apart), so every track is two
+independent 3-state filters with scalar innovations; all of them are predicted and corrected
+together (stacked matrices). Only association uses scipy's ``linear_sum_assignment``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ from scipy.optimize import linear_sum_assignment
 
 from av_edge.core.config import bounded
 
-# Columns of the state [x, vx, ax, y, vy, ay] as strided slices (fancy column indices cost ~10x more).
-_POSITION, _VELOCITY, _ACCEL = slice(0, None, 3), slice(1, None, 3), slice(2, None, 3)
 _UNGATED = 1e6
 
 
@@ -47,26 +47,26 @@ class Assignment:
 
 @functools.lru_cache(maxsize=16)  # scans come at a fixed rate: the same few dt over and over
 def _transition(dt: float, jerk: float) -> tuple[np.ndarray, np.ndarray]:
-    axis = np.array([[1.0, dt, dt * dt / 2], [0.0, 1.0, dt], [0.0, 0.0, 1.0]])
+    """One axis's transition matrix and process noise over ``dt``."""
+    f = np.array([[1.0, dt, dt * dt / 2], [0.0, 1.0, dt], [0.0, 0.0, 1.0]])
     g = np.array([[dt**3 / 6], [dt**2 / 2], [dt]])
-    return np.kron(np.eye(2), axis), np.kron(np.eye(2), g @ g.T * jerk**2)
+    return f, g @ g.T * jerk**2
 
 
 class Tracker:
+    """Tracks as ``state`` (k, axis x/y, [position, velocity, acceleration]) and ``covariance`` (k, axis, 3, 3)."""
+
     def __init__(self, config: TrackerConfig) -> None:
         self.config = config
         self.ids = np.zeros(0, dtype=np.uint32)
-        self.state = np.zeros((0, 6))
-        self.covariance = np.zeros((0, 6, 6))
+        self.state = np.zeros((0, 2, 3))
+        self.covariance = np.zeros((0, 2, 3, 3))
         self.hits = np.zeros(0, dtype=np.int32)
         self.misses = np.zeros(0, dtype=np.int32)
         self._next_id = 1
         self._stamp_ns: int | None = None
         sigmas = [config.measurement_noise_m, config.initial_speed_sigma_mps, config.initial_accel_sigma_mps2]
-        self._initial_covariance = np.diag(np.square(sigmas * 2))
-
-    def positions(self) -> np.ndarray:
-        return self.state[:, _POSITION]
+        self._initial_covariance = np.diag(np.square(sigmas))[None, None].repeat(2, axis=1)  # (1, axis, 3, 3)
 
     def update(self, centers: np.ndarray, stamp_ns: int) -> Assignment:
         """Advance to ``stamp_ns`` and absorb ``(K, 2)`` detection centres (odom frame)."""
@@ -85,8 +85,8 @@ class Tracker:
         self._keep(alive)
         return Assignment(
             track_id=self.ids[rows].copy(),
-            velocity=self.state[rows, _VELOCITY],
-            acceleration=self.state[rows, _ACCEL],
+            velocity=self.state[rows, :, 1],
+            acceleration=self.state[rows, :, 2],
             confirmed=self.hits[rows] >= self.config.confirm_hits,
             mature=self.hits[rows] >= self.config.mature_hits,
         )
@@ -95,29 +95,25 @@ class Tracker:
         if self.ids.size == 0 or dt == 0.0:
             return
         f, q = _transition(dt, self.config.jerk_noise_mps3)
-        self.state = self.state @ f.T
-        # F P F^T for every track as two single matrix products over the stacked rows (a batched
-        # matmul loops per track); P F^T stacked, transposed per track (= F P), times F^T.
-        k = self.ids.size
-        pft = (self.covariance.reshape(-1, 6) @ f.T).reshape(k, 6, 6)
-        self.covariance = (pft.transpose(0, 2, 1).reshape(-1, 6) @ f.T).reshape(k, 6, 6) + q
+        shape = self.covariance.shape
+        self.state = (self.state.reshape(-1, 3) @ f.T).reshape(self.state.shape)
+        # F P F^T for every filter as two single matrix products over the stacked rows (a batched
+        # matmul loops per filter): P F^T stacked, transposed per filter (= F P), times F^T.
+        pft = (self.covariance.reshape(-1, 3) @ f.T).reshape(-1, 3, 3)
+        self.covariance = (pft.transpose(0, 2, 1).reshape(-1, 3) @ f.T).reshape(shape) + q
 
     def _associate(self, centers: np.ndarray) -> np.ndarray:
         """Track index per detection (-1 where no track within the gate)."""
         track_of = np.full(centers.shape[0], -1, dtype=np.intp)
         if centers.shape[0] == 0 or self.ids.size == 0:
             return track_of
-        dx = centers[:, 0, None] - self.state[None, :, 0]
-        dy = centers[:, 1, None] - self.state[None, :, 3]
-        # Innovation covariance [[a, b], [b, c]] per track, inverted in closed form (2 x 2).
-        r = self.config.measurement_noise_m**2
-        a, b, c = self.covariance[:, 0, 0] + r, self.covariance[:, 0, 3], self.covariance[:, 3, 3] + r
-        det = a * c - b * b
-        mahalanobis2 = (c * dx * dx - 2 * b * dx * dy + a * dy * dy) / det
+        offset = centers[:, None, :] - self.state[None, :, :, 0]  # (detection, track, axis)
+        square = offset * offset
+        variance = self.covariance[:, :, 0, 0] + self.config.measurement_noise_m**2  # innovation, per axis
         # Negative log-likelihood: a confident track keeps its detection against a new track whose
         # unknown velocity makes it fit anything nearby (a roof ring born behind a lead vehicle).
-        cost = mahalanobis2 + np.log(det)
-        cost = np.where(dx * dx + dy * dy <= self.config.gate_m**2, cost, _UNGATED)
+        cost = (square / variance).sum(axis=2) + np.log(variance[:, 0] * variance[:, 1])
+        cost = np.where(square.sum(axis=2) <= self.config.gate_m**2, cost, _UNGATED)
         rows, cols = linear_sum_assignment(cost)
         ok = cost[rows, cols] < _UNGATED
         track_of[rows[ok]] = cols[ok]
@@ -127,18 +123,13 @@ class Tracker:
         if tracks.size == 0:
             return
         p = self.covariance[tracks]
-        # H selects the positions: P H^T is two columns of P and S = H P H^T + R their 2 x 2 rows,
-        # inverted in closed form; elementwise, as numpy's batched matmul and inv loop per track.
-        px, py = p[:, :, 0], p[:, :, 3]  # the columns of P H^T
-        r = self.config.measurement_noise_m**2
-        a, b, c = px[:, 0] + r, px[:, 3], py[:, 3] + r
-        det = a * c - b * b
-        gain_x = (px * c[:, None] - py * b[:, None]) / det[:, None]  # columns of K = P H^T S^-1
-        gain_y = (py * a[:, None] - px * b[:, None]) / det[:, None]
-        innovation = measured - self.state[tracks, _POSITION]
-        self.state[tracks] += gain_x * innovation[:, :1] + gain_y * innovation[:, 1:]
-        # (I - K H) P = P - K (H P), with H P = (P H^T)^T: the rows are px and py.
-        self.covariance[tracks] = p - gain_x[:, :, None] * px[:, None, :] - gain_y[:, :, None] * py[:, None, :]
+        # H selects the position: P H^T is P's first column, S = H P H^T + R a scalar per axis, and
+        # K = P H^T / S; (I - K H) P = P - K (H P), where H P, P's first row, is that column again.
+        column = p[:, :, :, 0]
+        gain = column / (column[:, :, :1] + self.config.measurement_noise_m**2)
+        innovation = measured - self.state[tracks, :, 0]
+        self.state[tracks] += gain * innovation[:, :, None]
+        self.covariance[tracks] = p - gain[:, :, :, None] * column[:, :, None, :]
 
     def _birth(self, centers: np.ndarray) -> np.ndarray:
         """Start a track per centre; returns their row indices."""
@@ -147,10 +138,10 @@ class Tracker:
             return np.zeros(0, dtype=np.intp)
         self.ids = np.concatenate([self.ids, np.arange(self._next_id, self._next_id + k, dtype=np.uint32)])
         self._next_id += k
-        state = np.zeros((k, 6))
-        state[:, _POSITION] = centers
+        state = np.zeros((k, 2, 3))
+        state[:, :, 0] = centers
         self.state = np.concatenate([self.state, state])
-        self.covariance = np.concatenate([self.covariance, np.repeat(self._initial_covariance[None], k, axis=0)])
+        self.covariance = np.concatenate([self.covariance, self._initial_covariance.repeat(k, axis=0)])
         self.hits = np.concatenate([self.hits, np.ones(k, dtype=np.int32)])
         self.misses = np.concatenate([self.misses, np.zeros(k, dtype=np.int32)])
         return np.arange(first, first + k)
