@@ -49,7 +49,8 @@ def fit_boxes(
     # (ufunc.at scatters cost several times more) and each run keeps its points' input order.
     order, starts = sort_by_label(np.where(labels >= 0, labels, n_clusters), n_clusters)
     order = order[: starts[-1]]  # noise sorts last and is dropped
-    x, y, z = np.take(xyz, order, axis=1)
+    grouped = np.take(xyz, order, axis=1)
+    x, y, z = grouped
     label = np.repeat(np.arange(n_clusters, dtype=np.intp), np.diff(starts))
     heads = starts[:-1]
     z_low, z_high = np.minimum.reduceat(z, heads), np.maximum.reduceat(z, heads)
@@ -58,11 +59,12 @@ def fit_boxes(
     boxes["z"], boxes["height"] = (z_low + z_high) / 2, z_high - z_low
     boxes["n_points"] = np.diff(starts)
     rng, azimuth = polar(x, y)
-    outline, closest = _outline(rng, azimuth, label, n_clusters)
+    outline = _outline(rng, azimuth, label, n_clusters)
+    closest = np.minimum.reduceat(rng, heads)
     boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(x, y, rng, closest, label, n_clusters)
     kept = np.flatnonzero(outline)  # still grouped by label
     kept_starts = np.concatenate([[0], np.cumsum(np.add.reduceat(outline, heads))]).tolist()
-    xy = np.column_stack([np.take(x, kept), np.take(y, kept)]).astype(np.float32, copy=False)
+    xy = np.ascontiguousarray(np.take(grouped[:2], kept, axis=1).T, dtype=np.float32)
     rects = [cv2.minAreaRect(xy[a:b]) for a, b in itertools.pairwise(kept_starts)]
     centre = np.array([rect[0] for rect in rects])
     w, h = np.array([rect[1] for rect in rects]).T
@@ -73,9 +75,8 @@ def fit_boxes(
     return boxes
 
 
-def _outline(rng: np.ndarray, azimuth: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mask of the returns that can be corners of their cluster's footprint, and each cluster's
-    closest range.
+def _outline(rng: np.ndarray, azimuth: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Mask of the returns that can be corners of their cluster's footprint.
 
     The corners are among the nearest and farthest returns of each cluster in every OUTLINE_BIN_DEG
     of azimuth: the points between them along a ray lie on the segment between them (to within the
@@ -88,8 +89,7 @@ def _outline(rng: np.ndarray, azimuth: np.ndarray, labels: np.ndarray, n: int) -
     farthest = np.full(n * n_bins, -np.inf, dtype=np.float32)
     np.minimum.at(nearest, key, rng)
     np.maximum.at(farthest, key, rng)
-    outline = (rng <= np.take(nearest, key)) | (rng >= np.take(farthest, key))
-    return outline, nearest.reshape(n, n_bins).min(axis=1)
+    return (rng <= np.take(nearest, key)) | (rng >= np.take(farthest, key))
 
 
 def _near_face_centroids(

@@ -92,22 +92,27 @@ def label_grid(occupied: np.ndarray) -> tuple[int, np.ndarray]:
 def _merge_along_rays(xyz: np.ndarray, labels: np.ndarray, n: int, config: ClusterConfig) -> tuple[np.ndarray, int]:
     lab = np.where(labels >= 0, labels, n)  # unclustered points go to a spare slot, sorted last
     order, starts = sort_by_label(lab, n)
-    grouped = np.take(xyz, order[: starts[-1]], axis=1)
-    rng, azimuth = polar(grouped[0], grouped[1])
-    azimuth = np.where(azimuth >= 180.0, azimuth - 180.0, azimuth + 180.0)  # 0 deg behind: clusters ahead never wrap
-    (lo_az, hi_az), (lo_r, _) = _extent(azimuth, starts), _extent(rng, starts)
-    (lo_x, hi_x), (lo_y, hi_y), (lo_z, hi_z) = (_extent(row, starts) for row in grouped)
-    az_gap = _interval_gap(lo_az, hi_az)
+    # Rows azimuth, x, y, z, range of the clustered points grouped by label: one reduceat each for
+    # every cluster's extents, one broadcast for the pairwise gaps in azimuth, x and y.
+    grouped = np.empty((5, int(starts[-1])), dtype=np.float32)
+    np.take(xyz, order[: starts[-1]], axis=1, out=grouped[1:4])
+    rng, azimuth = polar(grouped[1], grouped[2])
+    grouped[4] = rng
+    np.add(azimuth, 180.0, out=grouped[0])  # 0 deg behind: clusters ahead never wrap
+    np.subtract(azimuth, 180.0, out=grouped[0], where=azimuth >= 180.0)
+    lo, hi = np.minimum.reduceat(grouped, starts[:-1], axis=1), np.maximum.reduceat(grouped, starts[:-1], axis=1)
+    (lo_az, _, _, lo_z, lo_r), (hi_az, _, _, hi_z, _) = lo, hi
+    gaps = np.maximum(lo[:3, :, None], lo[:3, None, :]) - np.minimum(hi[:3, :, None], hi[:3, None, :])
+    az_gap = gaps[0]
     # Footprint (axis-aligned) gaps: polar intervals alone join big objects that are metres apart.
-    gap_x = np.maximum(_interval_gap(lo_x, hi_x), 0)
-    gap_y = np.maximum(_interval_gap(lo_y, hi_y), 0)
+    gap_x, gap_y = np.maximum(gaps[1:], 0)
     gap = np.hypot(gap_x, gap_y)
     # Split the gap along / across the line of sight (conservatively): sparse sampling opens gaps
     # along the ray that grow with range; across it, neighbours stay apart beyond merge_range_m.
-    cx, cy = (lo_x + hi_x) / 2, (lo_y + hi_y) / 2
-    distance = np.maximum(np.sqrt(cx * cx + cy * cy), 1e-6)
-    sight_x, sight_y = np.abs(cx / distance), np.abs(cy / distance)
-    ux, uy = np.maximum(sight_x[:, None], sight_x[None, :]), np.maximum(sight_y[:, None], sight_y[None, :])
+    centre = (lo[1:3] + hi[1:3]) / 2
+    cx, cy = centre
+    sight = np.abs(centre / np.maximum(np.sqrt(cx * cx + cy * cy), 1e-6))
+    ux, uy = np.maximum(sight[:, :, None], sight[:, None, :])
     across = gap_x * uy + gap_y * ux
     along_limit = np.maximum(config.merge_range_m, config.merge_range_ratio * np.minimum(lo_r[:, None], lo_r[None, :]))
     along_ray = (across < config.merge_range_m) & (gap < along_limit)
@@ -126,7 +131,7 @@ def _merge_along_rays(xyz: np.ndarray, labels: np.ndarray, n: int, config: Clust
     roof = (lo_r[:, None] < lo_r[None, :]) & ((hi_z - lo_z) < RING_THICKNESS_M)[None, :] & level
     roof &= (lo_az[None, :] >= lo_az[:, None] - tol) & (hi_az[None, :] <= hi_az[:, None] + tol)
     roof &= (width_az[None, :] >= ROOF_MIN_COVER * width_az[:, None]) & (gap < config.merge_over_top_m)
-    wraps = (hi_az - lo_az) > 180.0
+    wraps = width_az > 180.0
     join = (az_gap < config.merge_azimuth_deg) & (along_ray | roof | roof.T)
     join &= ~wraps[:, None] & ~wraps[None, :]
     i, j = np.nonzero(join)  # join is symmetric
@@ -163,17 +168,6 @@ def _components(n: int, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarr
         else:
             component[node] = component[top]
     return np.array(component, dtype=np.intp), count
-
-
-def _interval_gap(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Pairwise gap between intervals [lo_i, hi_i] and [lo_j, hi_j] (negative when they overlap)."""
-    return np.maximum(lo[:, None], lo[None, :]) - np.minimum(hi[:, None], hi[None, :])
-
-
-def _extent(grouped: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-cluster minimum and maximum of values grouped by label (``starts``: see sort_by_label)."""
-    values = grouped[: starts[-1]]
-    return np.minimum.reduceat(values, starts[:-1]), np.maximum.reduceat(values, starts[:-1])
 
 
 def sort_by_label(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
