@@ -51,17 +51,17 @@ def fit_boxes(
     order = order[: starts[-1]]  # noise sorts last and is dropped
     grouped = np.take(xyz, order, axis=1)
     x, y, z = grouped
-    label = np.repeat(np.arange(n_clusters, dtype=np.intp), np.diff(starts))
-    heads = starts[:-1]
+    counts, heads = np.diff(starts), starts[:-1]
+    label = np.repeat(np.arange(n_clusters, dtype=np.intp), counts)
     z_low, z_high = np.minimum.reduceat(z, heads), np.maximum.reduceat(z, heads)
     if above_ground is not None:
         z_low = z_low - np.minimum.reduceat(np.take(above_ground, order), heads)
     boxes["z"], boxes["height"] = (z_low + z_high) / 2, z_high - z_low
-    boxes["n_points"] = np.diff(starts)
+    boxes["n_points"] = counts
     rng, azimuth = polar(x, y)
     outline = _outline(rng, azimuth, label, n_clusters)
-    closest = np.minimum.reduceat(rng, heads)
-    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(x, y, rng, closest, label, n_clusters)
+    near_face = np.repeat(np.minimum.reduceat(rng, heads) + np.float32(NEAR_FACE_M), counts)
+    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(x, y, rng < near_face, label, n_clusters)
     kept = np.flatnonzero(outline)  # still grouped by label
     kept_starts = np.concatenate([[0], np.cumsum(np.add.reduceat(outline, heads))]).tolist()
     xy = np.ascontiguousarray(np.take(grouped[:2], kept, axis=1).T, dtype=np.float32)
@@ -93,10 +93,10 @@ def _outline(rng: np.ndarray, azimuth: np.ndarray, labels: np.ndarray, n: int) -
 
 
 def _near_face_centroids(
-    x: np.ndarray, y: np.ndarray, rng: np.ndarray, closest: np.ndarray, labels: np.ndarray, n: int
+    x: np.ndarray, y: np.ndarray, on_face: np.ndarray, labels: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Centroid of each cluster's returns within NEAR_FACE_M of its ``closest`` range."""
-    near = np.flatnonzero(rng < np.take(closest, labels) + np.float32(NEAR_FACE_M))
+    """Centroid of each cluster's returns ``on_face`` (within NEAR_FACE_M of its closest range)."""
+    near = np.flatnonzero(on_face)
     label = np.take(labels, near)
     count = np.bincount(label, minlength=n)
     return (
