@@ -94,8 +94,8 @@ def _merge_along_rays(xyz: np.ndarray, labels: np.ndarray, n: int, config: Clust
     order, starts = sort_by_label(lab, n)
     # Rows azimuth, x, y, z, range of the clustered points grouped by label: one reduceat each for
     # every cluster's extents, one broadcast for the pairwise gaps in azimuth, x and y.
-    grouped = np.empty((5, int(starts[-1])), dtype=np.float32)
-    np.take(xyz, order[: starts[-1]], axis=1, out=grouped[1:4])
+    grouped = np.empty((5, int(starts[-1])), dtype=xyz.dtype)
+    np.take(xyz, order[: starts[-1]], axis=1, out=grouped[1:4], mode="clip")  # valid indices; "raise" buffers out
     rng, azimuth = polar(grouped[1], grouped[2])
     grouped[4] = rng
     np.add(azimuth, 180.0, out=grouped[0])  # 0 deg behind: clusters ahead never wrap
