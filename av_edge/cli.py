@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from av_edge import processes, topics
+from av_edge.sim.scenario import CATEGORIES
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -17,6 +18,11 @@ def _suite(args: argparse.Namespace) -> int:
     from av_edge.suite import runner
 
     jobs = args.jobs or runner.default_jobs()
+    if args.random is not None:
+        from av_edge.suite import random_runs
+
+        runs, seed, plots = args.random, args.seed, not args.no_plots
+        return random_runs.main(runs, seed, args.family, args.index, jobs, args.output, plots)
     return runner.main(
         args.filter, args.category, args.output, args.known_failures, jobs, not args.no_plots, args.record
     )
@@ -94,10 +100,7 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_main(args.output, tuple(args.only))
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="av-edge", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def _suite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     suite = commands.add_parser("suite", help="run the scenario catalog (deterministic lock-step) and report")
     suite.add_argument(
         "--deterministic",
@@ -105,12 +108,17 @@ def _parser() -> argparse.ArgumentParser:
         help="lock-step mode (the suite's mode; real time over DDS is `av-edge demo`)",
     )
     suite.add_argument("--filter", action="append", default=[], metavar="TEXT", help="names containing TEXT")
+    suite.add_argument("--category", action="append", default=[], choices=CATEGORIES)
     suite.add_argument(
-        "--category",
-        action="append",
-        default=[],
-        choices=["lead_vehicle", "pedestrian", "false_activation", "planning"],
+        "--random",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N runs drawn from the scenario families (config/scenarios/families) instead of the catalog",
     )
+    suite.add_argument("--seed", type=int, default=0, help="with --random: the draw's seed")
+    suite.add_argument("--family", action="append", default=[], metavar="NAME", help="with --random: only these")
+    suite.add_argument("--index", type=int, default=None, help="with --random: only run INDEX (reproduce one)")
     suite.add_argument("--output", type=Path, default=Path("report"))
     suite.add_argument(
         "--known-failures",
@@ -128,6 +136,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also record every run to DIR/<scenario> (rosbag2 MCAP, ~16 MB per second)",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="av-edge", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    _suite_parser(commands)
 
     demo = commands.add_parser("demo", help="one catalog scenario in real time, nodes in their own processes")
     demo.add_argument("--scenario", default="lead_stopped_50kmh_100pct", help="a name from config/scenarios")

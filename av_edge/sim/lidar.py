@@ -34,10 +34,19 @@ class LidarConfig:
 
 class LidarModel:
     """``dropout``: chance a return is lost; ``blockage_deg``: sensor-frame azimuth sector (from, to)
-    with no returns at all (dirt, a bag on the sensor)."""
+    with no returns at all (dirt, a bag on the sensor); ``clutter``: chance a ray returns early from
+    rain or spray (uniformly 1-40 m out, closer than what it would hit); ``range_noise_m``: overrides
+    the config's. After each scan, ``hits`` holds the returns on each box (ground truth for the
+    avoidability oracle's "seen" test)."""
 
     def __init__(
-        self, config: LidarConfig, seed: int, dropout: float = 0.0, blockage_deg: tuple[float, float] | None = None
+        self,
+        config: LidarConfig,
+        seed: int,
+        dropout: float = 0.0,
+        blockage_deg: tuple[float, float] | None = None,
+        clutter: float = 0.0,
+        range_noise_m: float | None = None,
     ) -> None:
         if config.max_elevation_deg <= config.min_elevation_deg:
             raise ValueError("max_elevation_deg must exceed min_elevation_deg")
@@ -53,6 +62,9 @@ class LidarModel:
         self._unit_planes = [self.directions[..., i].reshape(-1).astype(np.float32) for i in range(3)]
         self._base_from_lidar = config.extrinsic.matrix()
         self._dropout = dropout
+        self._clutter = clutter
+        self._noise = config.range_noise_m if range_noise_m is None else range_noise_m
+        self.hits = np.zeros(0, dtype=np.int64)
         self._open = np.ones(self.azimuth.shape, dtype=bool)
         if blockage_deg is not None:
             start, end = np.radians(blockage_deg)
@@ -67,18 +79,29 @@ class LidarModel:
         rays, ground = self._rays_and_ground(world_from_lidar)
         ranges = ground.copy()
         intensity = np.full(ranges.shape, GROUND_INTENSITY, dtype=np.float32)
-        for box in boxes:
+        owner = np.full(ranges.shape, -1, dtype=np.int32)
+        for i, box in enumerate(boxes):
             columns = self._columns_spanned(box, world_from_lidar)
             hit = _box_intersection(origin, rays[:, columns], box)
             closer = hit < ranges[:, columns]
             ranges[:, columns] = np.where(closer, hit, ranges[:, columns])
             intensity[:, columns] = np.where(closer, OBJECT_INTENSITY, intensity[:, columns])
+            owner[:, columns] = np.where(closer, i, owner[:, columns])
+        if self._clutter > 0:
+            flat, flat_owner = ranges.reshape(-1), owner.reshape(-1)
+            drops = np.flatnonzero(self._rng.random(flat.size) < self._clutter)
+            early = self._rng.uniform(1.0, 40.0, drops.size)
+            closer_drops = drops[early < flat[drops]]
+            flat[closer_drops] = early[early < flat[drops]]
+            flat_owner[closer_drops] = -1
         returned = (ranges > 0.3) & (ranges < self.config.max_range_m) & self._open[None, :]
         if self._dropout > 0:
             returned &= self._rng.random(ranges.shape) >= self._dropout
         valid = np.flatnonzero(returned)
+        hit_owner = owner.reshape(-1)[valid]
+        self.hits = np.bincount(hit_owner[hit_owner >= 0], minlength=len(boxes))
         measured = ranges.reshape(-1)[valid].astype(np.float32)
-        measured += self._rng.standard_normal(valid.size, dtype=np.float32) * np.float32(self.config.range_noise_m)
+        measured += self._rng.standard_normal(valid.size, dtype=np.float32) * np.float32(self._noise)
         points = np.empty(valid.size, dtype=XYZI_DTYPE)
         for axis, unit in zip("xyz", self._unit_planes, strict=True):
             points[axis] = unit[valid] * measured

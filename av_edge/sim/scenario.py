@@ -24,7 +24,7 @@ from av_edge.core.errors import ConfigError
 from av_edge.sim.actors import SIZES, Actor
 from av_edge.sim.road import Road
 
-CATEGORIES = ("lead_vehicle", "pedestrian", "false_activation", "planning")
+CATEGORIES = ("lead_vehicle", "pedestrian", "cyclist", "crossing_vehicle", "obstacle", "false_activation", "planning")
 EXPECTED = ("no_contact", "not_activated", "path_swerve", "path_stop", "path_follow")
 G = 9.81
 
@@ -41,6 +41,10 @@ class Scenario:
     lighting: str = "day"
     lidar_blockage_deg: tuple[float, float] | None = None  # sensor-frame azimuth sector with no returns
     lidar_dropout: float = 0.0
+    lidar_clutter: float = 0.0  # chance a ray returns early from rain or spray
+    lidar_noise_m: float | None = None  # range noise (1 sigma); None: the LiDAR config's
+    ego_d: float = 0.0  # the ego's lateral offset in its lane (left +)
+    seed: int | None = None  # the sensors' noise seed; None: the simulator config's
 
     @property
     def ego_speed_mps(self) -> float:
@@ -107,7 +111,12 @@ def _substitute(value: Any, values: Mapping[str, Any]) -> Any:
 def build(spec: Mapping[str, Any], category: str, expected: str, ego: EgoGeometry) -> Scenario:
     """One scenario from an expanded entry."""
     speed = float(spec["ego_kmh"]) / 3.6
-    road = Road(radius_m=float(spec.get("road_radius_m", 0.0)))
+    road = Road(
+        radius_m=float(spec.get("road_radius_m", 0.0)),
+        curve_start_m=float(spec.get("curve_start_m", 0.0)),
+        curve_end_m=float(spec.get("curve_end_m", math.inf)),
+        reverse_radius_m=float(spec.get("reverse_radius_m", 0.0)),
+    )
     actors = tuple(_actor(a, speed, ego) for a in spec.get("actors", []))
     last = max((a.s for a in actors), default=0.0)
     # Static scenes end once the ego is well past the last actor; moving ones need time to play out.
@@ -125,6 +134,10 @@ def build(spec: Mapping[str, Any], category: str, expected: str, ego: EgoGeometr
         lighting=str(spec.get("lighting", "day")),
         lidar_blockage_deg=(float(blockage[0]), float(blockage[1])) if blockage else None,
         lidar_dropout=float(spec.get("lidar_dropout", 0.0)),
+        lidar_clutter=float(spec.get("lidar_clutter", 0.0)),
+        lidar_noise_m=float(spec["lidar_noise_m"]) if "lidar_noise_m" in spec else None,
+        ego_d=float(spec.get("ego_d", 0.0)),
+        seed=int(spec["seed"]) if "seed" in spec else None,
     )
 
 
@@ -132,16 +145,24 @@ def _actor(spec: Mapping[str, Any], ego_speed: float, ego: EgoGeometry) -> Actor
     kind = spec["kind"]
     if kind not in SIZES:
         raise ValueError(f"unknown actor kind '{kind}' (known: {sorted(SIZES)})")
-    length, width, _, _ = SIZES[kind]
+    dims = _dims(spec, kind)
+    length, width = dims[0], dims[1]
     gap = max(float(spec.get("gap_m", 0.0)), ego_speed * float(spec.get("headway_s", 0.0)))
     s = float(spec["s_m"]) if "s_m" in spec else ego.front_overhang_m + gap + length / 2
     s += float(spec.get("offset_m", 0.0))  # shift along the road after placement (relative layouts)
-    if "overlap_pct" in spec:
+    if "overlap_pct" in spec:  # of the ego's width, from the right (negative: from the left)
         overlap = float(spec["overlap_pct"]) / 100.0
-        d = 0.0 if overlap >= 1.0 else -ego.width_m / 2 + overlap * ego.width_m - width / 2
+        d = 0.0 if abs(overlap) >= 1.0 else -ego.width_m / 2 + abs(overlap) * ego.width_m - width / 2
+        d = -d if overlap < 0 else d
     else:
         d = float(spec.get("d", 0.0))
     speed = float(spec.get("speed_kmh", 0.0)) / 3.6
+    lane_change_start = float(spec.get("lane_change_start_s", math.inf))
+    if "lane_change_at_gap_m" in spec:  # starts when its rear is this far ahead of the unbraked ego's front
+        rear_gap = s - length / 2 - ego.front_overhang_m
+        closing = ego_speed - speed
+        wanted = float(spec["lane_change_at_gap_m"])
+        lane_change_start = max((rear_gap - wanted) / closing, 0.0) if closing > 0.01 else 0.0
     cross = float(spec.get("cross_speed_kmh", 0.0)) / 3.6
     cross_start = math.inf
     if cross:
@@ -150,7 +171,8 @@ def _actor(spec: Mapping[str, Any], ego_speed: float, ego: EgoGeometry) -> Actor
         cross *= direction
         hit_d = float(spec.get("hit_d", 0.0))
         arrival = (s - ego.front_overhang_m) / max(ego_speed, 0.1)  # when the unbraked ego reaches it
-        cross_start = max(arrival - abs(hit_d - d) / abs(cross), 0.0)
+        early = float(spec.get("cross_early_s", 0.0))  # reaches hit_d this long before the ego would
+        cross_start = max(arrival - early - abs(hit_d - d) / abs(cross), 0.0)
     return Actor(
         kind=kind,
         s=s,
@@ -161,4 +183,23 @@ def _actor(spec: Mapping[str, Any], ego_speed: float, ego: EgoGeometry) -> Actor
         cross_speed_mps=cross,
         cross_start_s=cross_start,
         cross_end_d=float(spec.get("cross_to_d", math.nan)),
+        accel_mps2=float(spec.get("accel_mps2", 0.0)),
+        accel_start_s=float(spec.get("accel_start_s", math.inf)),
+        accel_to_mps=float(spec.get("accel_to_kmh", 0.0)) / 3.6,
+        lane_change_start_s=lane_change_start,
+        lane_change_to_d=float(spec.get("lane_change_to_d", d)),
+        lane_change_mps=float(spec.get("lane_change_mps", 1.0)),
+        dims=dims if dims != SIZES[kind] else None,
+    )
+
+
+def _dims(spec: Mapping[str, Any], kind: str) -> tuple[float, float, float, float]:
+    """The actor's (length, width, height, z_min): the kind's, scaled by ``scale``, then any given."""
+    length, width, height, z_min = SIZES[kind]
+    scale = float(spec.get("scale", 1.0))
+    return (
+        float(spec.get("length_m", length * scale)),
+        float(spec.get("width_m", width * scale)),
+        float(spec.get("height_m", height * scale)),
+        float(spec.get("z_min_m", z_min)),
     )

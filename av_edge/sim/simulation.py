@@ -17,17 +17,19 @@ from av_edge.core.aeb import VehicleConfig
 from av_edge.core.camera import CameraConfig
 from av_edge.core.config import bounded
 from av_edge.core.latency import LatencyTracker
-from av_edge.sim.actors import Actor, ground_truth
+from av_edge.sim.actors import PEOPLE, Actor, ground_truth
 from av_edge.sim.detection_data import labelled
 from av_edge.sim.dynamics import DynamicsConfig, EgoDynamics
 from av_edge.sim.geometry2d import polygon_distance
 from av_edge.sim.lidar import LidarConfig, LidarModel
+from av_edge.sim.oracle import OracleConfig, OracleResult, judge
 from av_edge.sim.render import CameraRenderer
 from av_edge.sim.road import Road
 from av_edge.sim.scenario import Scenario
 from av_edge.sim.world import Box
 
-ACTIVATION_DECEL_MPS2 = 0.1 * 9.81  # FMVSS 127 false-activation threshold
+ACTIVATION_DECEL_MPS2 = 0.1 * 9.81  # FMVSS 127 false-activation threshold (we hold ourselves to 0.1 g)
+ORACLE_MIN_POINTS = 5  # returns on an actor from which the ideal system knows it
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,15 @@ class Simulation:
         self.scenario = scenario
         self.road = scenario.road
         self.ego = EgoDynamics(config.dynamics, x=0.0, speed_mps=scenario.ego_speed_mps, now_ns=start_ns)
-        self.lidar = LidarModel(config.lidar, config.seed, scenario.lidar_dropout, scenario.lidar_blockage_deg)
+        self.lidar = LidarModel(
+            config.lidar,
+            config.seed if scenario.seed is None else scenario.seed,
+            scenario.lidar_dropout,
+            scenario.lidar_blockage_deg,
+            scenario.lidar_clutter,
+            scenario.lidar_noise_m,
+        )
+        self.seen_s = [math.inf] * len(scenario.actors)  # first scan with enough returns on each actor
         self.cameras = [CameraRenderer(camera, config.seed + i) for i, camera in enumerate(cameras)]
         self.start_ns = start_ns
         self.latency = LatencyTracker(window=100000, budget_ms=config.latency_budget_ms)
@@ -77,8 +87,8 @@ class Simulation:
         return (now_ns - self.start_ns) / 1e9
 
     def state(self) -> EgoState:
-        x, y, yaw = self.road.pose(self.ego.x)
-        return EgoState(x, y, yaw, self.ego.speed, self.ego.speed * self.road.curvature, self.ego.decel)
+        x, y, yaw = self.road.pose(self.ego.x, self.scenario.ego_d)
+        return EgoState(x, y, yaw, self.ego.speed, self.ego.speed * self.road.curvature_at(self.ego.x), self.ego.decel)
 
     def boxes(self, now_ns: int) -> list[Box]:
         t = self.t(now_ns)
@@ -103,7 +113,7 @@ class Simulation:
                 continue
             footprint = (
                 actor.boxes(self.road, t)[0].footprint()
-                if actor.kind != "pedestrian"
+                if actor.kind not in PEOPLE
                 else _person_footprint(actor, self.road, t)
             )
             gap = polygon_distance(ego, footprint)
@@ -132,8 +142,14 @@ class Simulation:
 
     def capture(self, now_ns: int) -> np.ndarray:
         """A LiDAR scan at the current ego pose, actors where they are at ``now_ns``, in the sensor frame."""
-        state = self.state()
-        return self.lidar.scan(state.x, state.y, state.yaw, self.boxes(now_ns))
+        state, t = self.state(), self.t(now_ns)
+        per_actor = [actor.boxes(self.road, t) for actor in self.scenario.actors]
+        points = self.lidar.scan(state.x, state.y, state.yaw, [box for group in per_actor for box in group])
+        owner = np.repeat(np.arange(len(per_actor)), [len(group) for group in per_actor])
+        returns = np.bincount(owner, weights=self.lidar.hits, minlength=len(per_actor))
+        for i in np.flatnonzero(returns >= ORACLE_MIN_POINTS):
+            self.seen_s[i] = min(self.seen_s[i], t)
+        return points
 
     def render(self, now_ns: int) -> dict[str, np.ndarray]:
         """A BGR image per camera of the rig, of the scene at ``now_ns``."""
@@ -188,6 +204,23 @@ class Simulation:
             return True
         return self.t(now_ns) >= self.scenario.duration_s
 
+    def oracle(self) -> OracleResult:
+        """What an ideal system would have achieved here (:mod:`av_edge.sim.oracle`)."""
+        cfg, dynamics = self.config, self.config.dynamics
+        oracle_config = OracleConfig(
+            scan_period_s=1.0 / cfg.lidar.rate_hz,
+            latency_s=cfg.latency_budget_ms / 1000,
+            actuator_delay_s=dynamics.actuator_delay_s,
+            brake_jerk_mps3=dynamics.brake_jerk_mps3,
+            max_decel_mps2=dynamics.max_decel_mps2,
+            front_m=cfg.vehicle.front_overhang_m,
+            rear_m=cfg.rear_overhang_m,
+            width_m=cfg.vehicle.width_m,
+            min_points=ORACLE_MIN_POINTS,
+        )
+        s = self.scenario
+        return judge(s.actors, s.road, s.ego_speed_mps, s.ego_d, s.duration_s, self.seen_s, oracle_config)
+
     def result(self) -> dict[str, Any]:
         """The run's outcome as a JSON-ready record."""
         latency = self.latency.summary()
@@ -200,6 +233,7 @@ class Simulation:
         else:
             outcome = "no_contact"
         gap_now = self.series["gap"][-1] if self.series["gap"] else math.inf
+        oracle = self.oracle()
         return {
             "scenario": self.scenario.name,
             "category": self.scenario.category,
@@ -219,6 +253,10 @@ class Simulation:
             "latency_p99_ms": _rounded(latency.p99_ms),
             "latency_max_ms": _rounded(latency.max_ms),
             "deadline_misses": latency.deadline_misses,
+            "avoidable": oracle.avoidable,
+            "oracle_impact_kmh": _rounded(oracle.impact_kmh),
+            "oracle_brake_onset_s": _rounded(oracle.brake_onset_s),
+            "unbraked_impact_kmh": _rounded(oracle.unbraked_impact_kmh),
         }
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from geometry_msgs.msg import AccelStamped
 
 from av_edge import topics
+from av_edge.core.aeb import AebState
 from av_edge.core.camera import CameraConfig
 from av_edge.core.ego import EgoPose
 from av_edge.core.image import array_to_image
@@ -76,6 +77,7 @@ def run_lockstep(
     pending_objects: list[tuple[int, Any]] = []
     snapshot: Snapshot | None = None
     scan = np.zeros((0, 3))
+    warned = False  # a forward-collision warning (or more) at any time
     while not sim.finished(now):
         sim.advance(now)
         while pending_objects and pending_objects[0][0] <= now:
@@ -93,6 +95,7 @@ def run_lockstep(
             commands: list[AccelStamped] = []
             aeb.on_cloud(cloud, now, commands.append)
             latency_ms = (time.perf_counter() - started) * 1e3
+            warned |= aeb.core.state is not AebState.CRUISE
             for command in commands:
                 aeb.on_published(command, now + int(latency_ms * 1e6))
                 sim.on_brake_command(command.accel.linear.x, now, now + budget_ns, latency_ms)
@@ -109,6 +112,7 @@ def run_lockstep(
             next_scan += scan_period_ns
         now += STEP_NS
     result = sim.result()
+    result["fcw"] = warned
     if planning is not None:
         _planning_outcome(result, planning[1], scenario)
     return RunResult(result, sim.series, log, snapshot or take_snapshot(sim, now, scan))

@@ -1,0 +1,102 @@
+"""``av-edge suite --random N --seed S``: runs drawn from the scenario families, graded against the oracle.
+
+A threat run fails on contact the oracle says was avoidable, or on an impact more than
+``EXCESS_IMPACT_KMH`` faster than the oracle's where it was not; a true-negative run fails on braking
+above 0.1 g (a false activation) and counts a forward-collision warning as a nuisance warning.
+Failing runs are written out as catalog files, ready to become permanent regression scenarios.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from av_edge.paths import config_file
+from av_edge.sim.catalog import ego_geometry
+from av_edge.sim.families import Draw, Family, allocate, catalog_document, draw, load_families, scenario
+from av_edge.suite import scoring
+from av_edge.suite.lockstep import run_lockstep
+from av_edge.suite.stack import StackConfig
+
+EXCESS_IMPACT_KMH = 5.0
+
+
+def grade(record: dict[str, Any], expected: str) -> str:
+    """``ok``, or why the run failed: avoidable_contact, excess_impact, false_activation, contact."""
+    contact = record["outcome"] == "contact"
+    if expected == "not_activated":
+        if contact:
+            return "contact"
+        return "false_activation" if record["outcome"] == "activated" else "ok"
+    if not contact:
+        return "ok"
+    if record["avoidable"]:
+        return "avoidable_contact"
+    oracle = record["oracle_impact_kmh"] or 0.0
+    return "excess_impact" if record["impact_kmh"] > oracle + EXCESS_IMPACT_KMH else "ok"
+
+
+def _run(job: tuple[Family, Draw]) -> dict[str, Any]:
+    family, d = job
+    stack = StackConfig.load()
+    record = run_lockstep(scenario(family, d, ego_geometry(stack.sim)), stack).record
+    record.update(family=family.name, seed=d.seed, index=d.index, values=d.values, main=family.main)
+    record["verdict"] = grade(record, family.expected)
+    return record
+
+
+def reproduce(d: Draw) -> str:
+    return f"av-edge suite --random 1 --seed {d.seed} --family {d.family} --index {d.index}"
+
+
+def plan(
+    families: Sequence[Family], runs: int, seed: int, only: Sequence[str], index: int | None
+) -> list[tuple[Family, Draw]]:
+    """The runs to make: ``runs`` shared by weight, or of the named families; one index alone if given."""
+    chosen = [f for f in families if not only or f.name in only]
+    if index is not None:
+        return [(f, draw(f, seed, index)) for f in chosen]
+    return [(f, draw(f, seed, i)) for f, i in allocate(chosen, runs)]
+
+
+def main(runs: int, seed: int, only: Sequence[str], index: int | None, jobs: int, output: Path, plots: bool) -> int:
+    families, _ = load_families(config_file("scenarios/families"))
+    unknown = sorted(set(only) - {f.name for f in families})
+    if unknown:
+        print(f"suite: no family {unknown} (known: {[f.name for f in families]})")
+        return 2
+    todo = plan(families, runs, seed, only, index)
+    print(f"suite: {len(todo)} random runs from {len({f.name for f, _ in todo})} families, seed {seed}, {jobs} workers")
+    failures_dir = output / "random_failures"
+    records: list[dict[str, Any]] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for i, ((family, d), record) in enumerate(zip(todo, pool.map(_run, todo, chunksize=4), strict=True), 1):
+            records.append(record)
+            ok = record["verdict"] == "ok"
+            mark = "ok  " if ok else "FAIL"
+            print(
+                f"[{i:4d}/{len(todo)}] {mark} {d.name:34s} {record['ego_kmh']:6.1f} km/h {record['outcome']:13s}"
+                f" impact {record['impact_kmh']:5.1f} (oracle {record['oracle_impact_kmh'] or 0:5.1f})"
+                f"{'' if ok else ' ' + record['verdict']}  | {reproduce(d)}",
+                flush=True,
+            )
+            if not ok:
+                failures_dir.mkdir(parents=True, exist_ok=True)
+                path = failures_dir / f"{d.name}.yaml"
+                path.write_text(yaml.safe_dump(catalog_document(family, d), sort_keys=False))
+    score = scoring.score(records, {f.name: f.expected for f in families})
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "random_results.json").write_text(json.dumps({"score": score, "runs": records}, indent=2) + "\n")
+    (output / "random_summary.md").write_text(scoring.markdown(score, seed))
+    if plots:
+        scoring.pass_maps(records, output / "plots")
+    print(scoring.markdown(score, seed))
+    failed = [r for r in records if r["verdict"] != "ok"]
+    if failed:
+        print(f"suite: {len(failed)} failing runs, written as catalog files to {failures_dir}/")
+    return 1 if failed or score["overall"]["nuisance_rate"] > scoring.NUISANCE_LIMIT else 0

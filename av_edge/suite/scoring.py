@@ -1,0 +1,164 @@
+"""Scores of random runs: per family and overall, Euro NCAP colour bands, failure-rate bounds, pass maps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from scipy.stats import beta
+
+NUISANCE_LIMIT = 0.01  # nuisance warnings allowed, share of true-negative runs
+BANDS = ((0.0, "green"), (10.0, "yellow"), (20.0, "orange"), (30.0, "brown"))  # impact km/h at most
+
+
+def band(impact_kmh: float) -> str:
+    """Euro NCAP colour band of an impact speed (red above 30 km/h)."""
+    for limit, colour in BANDS:
+        if impact_kmh <= limit:
+            return colour
+    return "red"
+
+
+def upper_bound(failures: int, runs: int) -> float:
+    """One-sided 95 % upper bound of a failure rate (Clopper-Pearson; ~3/N for none in N)."""
+    if runs == 0:
+        return 1.0
+    if failures >= runs:
+        return 1.0
+    return float(beta.ppf(0.95, failures + 1, runs - failures))
+
+
+def _summary(records: Sequence[Mapping[str, Any]], negative: bool) -> dict[str, Any]:
+    runs = len(records)
+    contacts = [r for r in records if r["outcome"] == "contact"]
+    avoidable_contacts = sum(1 for r in contacts if r["avoidable"])
+    false_activations = sum(1 for r in records if r["verdict"] == "false_activation")
+    nuisance = sum(1 for r in records if negative and r["fcw"])
+    failures = sum(1 for r in records if r["verdict"] != "ok")
+    hit = [r for r in records if not negative and (r["unbraked_impact_kmh"] or 0) > 0]
+    reductions = [100.0 * (1 - r["impact_kmh"] / r["unbraked_impact_kmh"]) for r in hit]
+    bands: dict[str, int] = {}
+    for r in records:
+        if not negative:
+            colour = band(r["impact_kmh"])
+            bands[colour] = bands.get(colour, 0) + 1
+    excess = [r["impact_kmh"] - (r["oracle_impact_kmh"] or 0) for r in contacts if not r["avoidable"]]
+    return {
+        "runs": runs,
+        "avoidable_runs": sum(1 for r in records if r["avoidable"]),
+        "contacts": len(contacts),
+        "avoidable_contacts": avoidable_contacts,
+        "unavoidable_contacts": len(contacts) - avoidable_contacts,
+        "mean_impact_kmh": round(sum(r["impact_kmh"] for r in contacts) / len(contacts), 2) if contacts else 0.0,
+        "max_excess_over_oracle_kmh": round(max(excess), 2) if excess else 0.0,
+        "mean_impact_reduction_pct": round(sum(reductions) / len(reductions), 2) if reductions else None,
+        "bands": bands,
+        "false_activations": false_activations,
+        "nuisance_warnings": nuisance,
+        "failures": failures,
+        "failure_rate_upper95": round(upper_bound(failures, runs), 4),
+    }
+
+
+def score(records: Sequence[Mapping[str, Any]], expected: Mapping[str, str]) -> dict[str, Any]:
+    """Per family and overall; ``expected`` maps each family to its expected outcome."""
+    by_family: dict[str, list[Mapping[str, Any]]] = {}
+    for r in records:
+        by_family.setdefault(str(r["family"]), []).append(r)
+    families = {
+        name: {"expected": expected[name], **_summary(rs, expected[name] == "not_activated")}
+        for name, rs in sorted(by_family.items())
+    }
+    threats = [r for r in records if expected[str(r["family"])] != "not_activated"]
+    negatives = [r for r in records if expected[str(r["family"])] == "not_activated"]
+    threat_summary, negative_summary = _summary(threats, False), _summary(negatives, True)
+    overall = {
+        "runs": len(records),
+        "threat_runs": len(threats),
+        "true_negative_runs": len(negatives),
+        "avoidable_runs": threat_summary["avoidable_runs"],
+        "unavoidable_runs": len(threats) - threat_summary["avoidable_runs"],
+        "avoidable_contacts": threat_summary["avoidable_contacts"],
+        "unavoidable_contacts": threat_summary["unavoidable_contacts"],
+        "max_excess_over_oracle_kmh": threat_summary["max_excess_over_oracle_kmh"],
+        "mean_impact_reduction_pct": threat_summary["mean_impact_reduction_pct"],
+        "bands": threat_summary["bands"],
+        "false_activations": negative_summary["false_activations"],
+        "nuisance_warnings": negative_summary["nuisance_warnings"],
+        "nuisance_rate": round(negative_summary["nuisance_warnings"] / len(negatives), 4) if negatives else 0.0,
+        "avoidable_contact_rate_upper95": round(
+            upper_bound(threat_summary["avoidable_contacts"], threat_summary["avoidable_runs"]), 4
+        ),
+        "false_activation_rate_upper95": round(upper_bound(negative_summary["false_activations"], len(negatives)), 4),
+        "failures": sum(1 for r in records if r["verdict"] != "ok"),
+    }
+    return {"overall": overall, "families": families}
+
+
+def markdown(score: Mapping[str, Any], seed: int) -> str:
+    o = score["overall"]
+    lines = [
+        f"# Random scenario families (seed {seed}, lock-step, LiDAR + perception + AEB)",
+        "",
+        f"{o['runs']} runs: {o['threat_runs']} threats ({o['avoidable_runs']} avoidable by the oracle), "
+        f"{o['true_negative_runs']} true negatives.",
+        f"Avoidable contacts **{o['avoidable_contacts']}** (95 % upper bound of the rate "
+        f"{o['avoidable_contact_rate_upper95']:.2%}), unavoidable contacts {o['unavoidable_contacts']} "
+        f"(worst excess over the oracle's impact {o['max_excess_over_oracle_kmh']} km/h), "
+        f"false activations **{o['false_activations']}** (upper bound {o['false_activation_rate_upper95']:.2%}), "
+        f"nuisance warnings {o['nuisance_warnings']} ({o['nuisance_rate']:.2%} of true negatives), "
+        f"mean impact-speed reduction {o['mean_impact_reduction_pct']} %.",
+        "",
+        "| family | expected | runs | avoidable | contacts (avoidable/unavoidable) | mean impact km/h | "
+        "excess km/h | reduction % | bands | false act. | nuisance FCW | failures | fail rate ≤ (95 %) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, f in score["families"].items():
+        bands = " ".join(f"{k}:{v}" for k, v in sorted(f["bands"].items())) or "-"
+        reduction = "-" if f["mean_impact_reduction_pct"] is None else f["mean_impact_reduction_pct"]
+        lines.append(
+            f"| {name} | {f['expected']} | {f['runs']} | {f['avoidable_runs']} | {f['contacts']} "
+            f"({f['avoidable_contacts']}/{f['unavoidable_contacts']}) | {f['mean_impact_kmh']} | "
+            f"{f['max_excess_over_oracle_kmh']} | {reduction} | "
+            f"{bands} | {f['false_activations']} | {f['nuisance_warnings']} | {f['failures']} | "
+            f"{f['failure_rate_upper95']:.2%} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def pass_maps(records: Sequence[Mapping[str, Any]], directory: Path) -> None:
+    """One scatter per family: ego speed against the family's main parameter, coloured by verdict."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("report: matplotlib not installed, no pass maps")
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    by_family: dict[str, list[Mapping[str, Any]]] = {}
+    for r in records:
+        by_family.setdefault(str(r["family"]), []).append(r)
+    colours = {"ok": "tab:green", "avoidable_contact": "tab:red", "excess_impact": "tab:orange"}
+    for name, rs in by_family.items():
+        fig, axis = plt.subplots(figsize=(6, 4))
+        main = str(rs[0]["main"])
+        for verdict in sorted({str(r["verdict"]) for r in rs}):
+            chosen = [r for r in rs if r["verdict"] == verdict]
+            unavoidable = verdict == "ok" and any(not r["avoidable"] for r in chosen)
+            axis.scatter(
+                [r["ego_kmh"] for r in chosen],
+                [float(r["values"][main]) for r in chosen],
+                s=14,
+                c=colours.get(verdict, "tab:purple"),
+                label=f"{verdict} ({len(chosen)})" + (" incl. unavoidable" if unavoidable else ""),
+            )
+        axis.set_xlabel("ego speed, km/h")
+        axis.set_ylabel(main)
+        axis.set_title(f"{name}: pass map")
+        axis.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(directory / f"family_{name}.png", dpi=80)
+        plt.close(fig)
