@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from av_edge.bench import aeb_latency, detection, fusion, lidar, planner, upload
+from av_edge.bench import aeb_latency, detection, fusion, lidar, planner, suite_random, upload
 from av_edge.bench.metrics import Metrics
 
 BENCHMARKS: dict[str, Callable[[], Metrics]] = {
@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, Callable[[], Metrics]] = {
     "detection": detection.detection_latency,
     "fusion": fusion.fusion,
     "planner": planner.planner_cycle,
+    "suite_random": suite_random.suite_random,
 }
 
 

@@ -32,6 +32,7 @@ from av_edge.sim.scenario import CATEGORIES, EXPECTED, EgoGeometry, Scenario, _s
 
 EDGE_SHARE = 0.1  # of uniform draws at each end of the range
 ROBUSTNESS_FILE = "robustness.yaml"
+KNOWN_FAILURES_FILE = "known_failures.yaml"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def load_families(directory: Path) -> tuple[list[Family], Mapping[str, Any]]:
     robustness_path = directory / ROBUSTNESS_FILE
     robustness = _load(robustness_path).get("robustness", {}) if robustness_path.exists() else {}
     for path in sorted(directory.glob("*.yaml")):
-        if path.name == ROBUSTNESS_FILE:
+        if path.name in (ROBUSTNESS_FILE, KNOWN_FAILURES_FILE):
             continue
         doc = _load(path)
         try:
@@ -94,6 +95,17 @@ def load_families(directory: Path) -> tuple[list[Family], Mapping[str, Any]]:
     if len(set(names)) != len(names):
         raise ConfigError(f"{directory}: duplicate family names")
     return families, robustness
+
+
+def load_known_failures(directory: Path) -> dict[str, str]:
+    """Families failing today, each with its reason (the random suite's ratchet)."""
+    path = directory / KNOWN_FAILURES_FILE
+    if not path.exists():
+        return {}
+    known = _load(path).get("known_failures") or {}
+    if not isinstance(known, dict) or not all(isinstance(v, str) and v for v in known.values()):
+        raise ConfigError(f"{path}: known_failures must map each family name to its reason")
+    return known
 
 
 def _load(path: Path) -> dict[str, Any]:

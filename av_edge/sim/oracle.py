@@ -84,7 +84,7 @@ def _ego_track(v0: float, command_s: float, times: np.ndarray, cfg: OracleConfig
     """(s, speed) of the ego braking fully from a command sent at ``command_s`` (inf: never)."""
     acting = command_s + cfg.latency_s + cfg.actuator_delay_s
     decel = np.clip((times - acting) * cfg.brake_jerk_mps3, 0.0, cfg.max_decel_mps2)
-    speed = np.maximum(v0 - np.concatenate([[0.0], np.cumsum(decel[1:]) * STEP_S]), 0.0)
+    speed = np.maximum(v0 - np.concatenate([[0.0], np.cumsum((decel[1:] + decel[:-1]) / 2) * STEP_S]), 0.0)
     s = np.concatenate([[0.0], np.cumsum((speed[1:] + speed[:-1]) / 2) * STEP_S])
     return s, speed
 

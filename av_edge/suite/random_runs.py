@@ -9,7 +9,7 @@ Failing runs are written out as catalog files, ready to become permanent regress
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,16 @@ import yaml
 
 from av_edge.paths import config_file
 from av_edge.sim.catalog import ego_geometry
-from av_edge.sim.families import Draw, Family, allocate, catalog_document, draw, load_families, scenario
+from av_edge.sim.families import (
+    Draw,
+    Family,
+    allocate,
+    catalog_document,
+    draw,
+    load_families,
+    load_known_failures,
+    scenario,
+)
 from av_edge.suite import scoring
 from av_edge.suite.lockstep import run_lockstep
 from av_edge.suite.stack import StackConfig
@@ -50,6 +59,12 @@ def _run(job: tuple[Family, Draw]) -> dict[str, Any]:
     return record
 
 
+def run_all(todo: Sequence[tuple[Family, Draw]], jobs: int) -> Iterator[dict[str, Any]]:
+    """Lock-step runs of ``todo`` in ``jobs`` worker processes; records in order, as they finish."""
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(_run, todo, chunksize=4)
+
+
 def reproduce(d: Draw) -> str:
     return f"av-edge suite --random 1 --seed {d.seed} --family {d.family} --index {d.index}"
 
@@ -74,21 +89,20 @@ def main(runs: int, seed: int, only: Sequence[str], index: int | None, jobs: int
     print(f"suite: {len(todo)} random runs from {len({f.name for f, _ in todo})} families, seed {seed}, {jobs} workers")
     failures_dir = output / "random_failures"
     records: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for i, ((family, d), record) in enumerate(zip(todo, pool.map(_run, todo, chunksize=4), strict=True), 1):
-            records.append(record)
-            ok = record["verdict"] == "ok"
-            mark = "ok  " if ok else "FAIL"
-            print(
-                f"[{i:4d}/{len(todo)}] {mark} {d.name:34s} {record['ego_kmh']:6.1f} km/h {record['outcome']:13s}"
-                f" impact {record['impact_kmh']:5.1f} (oracle {record['oracle_impact_kmh'] or 0:5.1f})"
-                f"{'' if ok else ' ' + record['verdict']}  | {reproduce(d)}",
-                flush=True,
-            )
-            if not ok:
-                failures_dir.mkdir(parents=True, exist_ok=True)
-                path = failures_dir / f"{d.name}.yaml"
-                path.write_text(yaml.safe_dump(catalog_document(family, d), sort_keys=False))
+    for i, ((family, d), record) in enumerate(zip(todo, run_all(todo, jobs), strict=True), 1):
+        records.append(record)
+        ok = record["verdict"] == "ok"
+        oracle = record["oracle_impact_kmh"] or 0.0
+        print(
+            f"[{i:4d}/{len(todo)}] {'ok  ' if ok else 'FAIL'} {d.name:34s} {record['ego_kmh']:6.1f} km/h "
+            f"{record['outcome']:13s} impact {record['impact_kmh']:5.1f} (oracle {oracle:5.1f})"
+            f"{'' if ok else ' ' + record['verdict']}  | {reproduce(d)}",
+            flush=True,
+        )
+        if not ok:
+            failures_dir.mkdir(parents=True, exist_ok=True)
+            path = failures_dir / f"{d.name}.yaml"
+            path.write_text(yaml.safe_dump(catalog_document(family, d), sort_keys=False))
     score = scoring.score(records, {f.name: f.expected for f in families})
     output.mkdir(parents=True, exist_ok=True)
     (output / "random_results.json").write_text(json.dumps({"score": score, "runs": records}, indent=2) + "\n")
@@ -97,6 +111,9 @@ def main(runs: int, seed: int, only: Sequence[str], index: int | None, jobs: int
         scoring.pass_maps(records, output / "plots")
     print(scoring.markdown(score, seed))
     failed = [r for r in records if r["verdict"] != "ok"]
+    known = load_known_failures(config_file("scenarios/families"))
+    for name in sorted({str(r["family"]) for r in failed}):
+        print(f"  {name}: {known.get(name, 'NOT a known failure')}")
     if failed:
         print(f"suite: {len(failed)} failing runs, written as catalog files to {failures_dir}/")
     return 1 if failed or score["overall"]["nuisance_rate"] > scoring.NUISANCE_LIMIT else 0

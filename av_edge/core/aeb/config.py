@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from av_edge.core.aeb.motion import MotionConfig
 from av_edge.core.config import bounded
 from av_edge.core.geometry import Extrinsic
 
@@ -46,16 +47,24 @@ class ObjectsConfig:
     """Tracked objects refine closing speed and predict crossings; braking never waits for them."""
 
     timeout_s: float = bounded(0.0, 2.0, "older object lists are ignored (obstacles assumed stationary)")
-    min_score: float = bounded(0.0, 1.0, "only tracks at least this established are used")
-    small_object_m: float = bounded(0.0, 5.0, "objects no longer or wider than this count as vulnerable (people)")
-    small_min_score: float = bounded(0.0, 1.0, "... and are used from this score on (react sooner)")
+    min_score: float = bounded(0.0, 1.0, "tracks refine the in-path obstacle's motion from this score on")
+    crossing_min_score: float = bounded(0.0, 1.0, "tracks are predicted to cross the path from this score on")
     vulnerable_class_score: float = bounded(
         0.0, 1.0, "cameras' confidence from which a pedestrian/cyclist class counts"
     )
     vulnerable_margin_m: float = bounded(0.0, 3.0, "extra lateral margin for a classified pedestrian or cyclist")
     association_m: float = bounded(0.1, 10.0, "object near edge to in-path obstacle, after prediction")
+    box_margin_m: float = bounded(0.0, 5.0, "an object's box grown by this holds the in-path obstacle's return")
     min_crossing_speed_mps: float = bounded(0.0, 5.0, "lateral speed from which an object counts as crossing")
     max_prediction_s: float = bounded(0.0, 10.0, "crossings further ahead in time are ignored")
+    crossing_lists: int = bounded(1, 10, "object lists in a row that must predict a crossing before it counts")
+    lateral_sigma_mps: float = bounded(0.0, 2.0, "lateral velocity uncertainty: the margin grows by this per second")
+    small_object_m: float = bounded(0.0, 5.0, "objects no longer or wider than this count as vulnerable (people)")
+    min_object_m: float = bounded(0.0, 2.0, "shorter objects are fragments (a few returns off an edge): not predicted")
+    vehicle_min_speed_mps: float = bounded(0.0, 10.0, "larger objects slower than this do not cross (outline noise)")
+    lane_traffic_ratio: float = bounded(
+        0.0, 1.0, "larger objects moving along the path under this lateral/along ratio keep their lane"
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ class AebConfig:
     corridor: CorridorConfig
     brake: BrakeConfig
     objects: ObjectsConfig
+    motion: MotionConfig
     watchdog: WatchdogConfig
     lidar_frame: str
     lidar_extrinsic: Extrinsic

@@ -6,11 +6,13 @@ events (stage changes, watchdog faults) for the shared ``/av_edge/events`` chann
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from av_edge.core.aeb.config import AebConfig
+from av_edge.core.aeb.motion import InPathMotion
 from av_edge.core.aeb.path import path_curvature
 from av_edge.core.aeb.staging import BRAKING, AebState, next_state, requested_decel, threat_level
 from av_edge.core.aeb.threat import NO_THREAT, Obstacle, Threat, crossing_threats, lead_motion, nearest_obstacle, threat
@@ -55,6 +57,9 @@ class AebCore:
         self._yaw_rate = 0.0
         self._objects = np.zeros(0, dtype=OBJECT_DTYPE)
         self._objects_stamp_ns = 0
+        self._motion = InPathMotion(config.motion)
+        self._crossing_counts: dict[int, int] = {}  # track id -> object lists in a row predicting a crossing
+        self._crossing_stamp_ns = -1
         self.health = NodeHealth(
             "aeb",
             {
@@ -88,13 +93,11 @@ class AebCore:
         curvature = path_curvature(speed, self._yaw_rate, cfg.corridor.max_curvature)
         points = transform_points(self._lidar_to_base, xyz_lidar)
         obstacle = nearest_obstacle(points, cfg.vehicle, cfg.corridor, curvature)
+        self._motion.update(None if obstacle is None else obstacle.gap_m, speed, stamp_ns)
         in_path = self._points_threat(obstacle, speed, stamp_ns, now_ns)
-        threats = [in_path]
-        if self.health.fresh("objects", now_ns):
-            dt = (stamp_ns - self._objects_stamp_ns) / 1e9
-            threats += crossing_threats(self._objects, speed, curvature, dt, cfg)
-        worst = max(threats, key=lambda t: t.required_decel_mps2)
-        level = threat_level(worst, cfg.brake)
+        crossing = self._crossing(speed, curvature, stamp_ns, now_ns)
+        worst = max([in_path, *crossing], key=lambda t: t.required_decel_mps2)
+        level = max(threat_level(t, cfg.brake) for t in [in_path, *crossing])
         stopped = speed <= cfg.brake.standstill_speed_mps
         # No release while still closing on an in-path obstacle (the required deceleration fades as
         # braking works, and letting go would roll the car on), nor while one stands this close.
@@ -114,16 +117,33 @@ class AebCore:
         self._note_faults(faults)
         return self.last
 
+    def _crossing(self, speed: float, curvature: float, stamp_ns: int, now_ns: int) -> list[Threat]:
+        """Crossing threats of tracks predicted to cross on ``crossing_lists`` object lists in a row."""
+        if not self.health.fresh("objects", now_ns):
+            self._crossing_counts = {}
+            return []
+        dt = (stamp_ns - self._objects_stamp_ns) / 1e9
+        found = crossing_threats(self._objects, speed, curvature, dt, self.config)
+        if self._objects_stamp_ns != self._crossing_stamp_ns:  # a new list: count it once
+            self._crossing_counts = {t.track_id: self._crossing_counts.get(t.track_id, 0) + 1 for t in found}
+            self._crossing_stamp_ns = self._objects_stamp_ns
+        return [t for t in found if self._crossing_counts.get(t.track_id, 0) >= self.config.objects.crossing_lists]
+
     def _points_threat(self, obstacle: Obstacle | None, speed: float, stamp_ns: int, now_ns: int) -> Threat:
         if obstacle is None:
             return NO_THREAT
         gap = obstacle.gap_m
-        lead_speed, lead_decel = 0.0, 0.0  # untracked: assumed stationary (conservative)
+        # The range rate measures the obstacle's speed from its second scan; a mature track behind it
+        # adds its deceleration. Seen once and untracked, its motion is unknown: no threat yet.
+        lead_speed, lead_decel = self._motion.speed_mps, 0.0
         if self.health.fresh("objects", now_ns) and self._objects.size:
             dt = (stamp_ns - self._objects_stamp_ns) / 1e9
-            motion = lead_motion(self._objects, gap + self.config.vehicle.front_overhang_m, speed, dt, self.config)
+            x = gap + self.config.vehicle.front_overhang_m
+            motion = lead_motion(self._objects, x, obstacle.lateral_m, speed, dt, self.config)
             if motion is not None:
                 lead_speed, lead_decel = motion
+        if lead_speed is None:
+            return Threat("points", gap, 0.0, 0.0, 0.0, 0.0, math.inf)
         return threat("points", gap, speed, lead_speed, lead_decel, self.config)
 
     def check(self, now_ns: int) -> tuple[str, ...]:

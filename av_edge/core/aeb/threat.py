@@ -7,6 +7,7 @@ cross the path before the ego passes (a pedestrian stepping out), which the poin
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ class Threat:
     lead_decel_mps2: float  # > 0 when the obstacle is braking
     required_decel_mps2: float
     ttc_s: float
+    track_id: int = 0  # the object predicted to cross (crossing threats)
 
 
 NO_THREAT = Threat("none", math.inf, 0.0, 0.0, 0.0, 0.0, math.inf)
@@ -134,21 +136,31 @@ def _extents(objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lead_motion(
-    objects: np.ndarray, obstacle_x: float, ego_speed: float, dt_s: float, config: AebConfig
+    objects: np.ndarray, obstacle_x: float, obstacle_y: float, ego_speed: float, dt_s: float, config: AebConfig
 ) -> tuple[float, float] | None:
-    """(speed, deceleration) along x of the tracked object behind the in-path obstacle at ``obstacle_x``.
+    """(speed, deceleration) along x of the tracked object behind the in-path obstacle at (x, y).
 
-    ``objects`` are ``dt_s`` older than the scan: near edges are predicted forward before matching.
+    ``objects`` are ``dt_s`` older than the scan: they are predicted forward before matching. The
+    object whose box (grown by ``box_margin_m``) holds the obstacle's return is it, whatever the box's
+    fitted heading; failing that, one whose near edge is within ``association_m`` of it.
     """
     cfg, half_width = config.objects, config.vehicle.width_m / 2 + config.corridor.lateral_margin_m
     reach_x, reach_y = _extents(objects)
-    near_x = objects["x"] - reach_x + (objects["vx"] - ego_speed) * dt_s
-    candidate = (objects["score"] >= cfg.min_score - SCORE_TOLERANCE) & (np.abs(objects["y"]) - reach_y < half_width)
-    candidate &= np.abs(near_x - obstacle_x) < cfg.association_m
-    if not candidate.any():
-        return None
-    best = np.flatnonzero(candidate)[np.argmin(np.abs(near_x[candidate] - obstacle_x))]
-    return float(objects["vx"][best]), float(max(-objects["ax"][best], 0.0))
+    x = objects["x"] + (objects["vx"] - ego_speed) * dt_s
+    y = objects["y"] + objects["vy"] * dt_s
+    near_x = x - reach_x
+    mature = objects["score"] >= cfg.min_score - SCORE_TOLERANCE
+    c, s = np.cos(objects["yaw"]), np.sin(objects["yaw"])
+    dx, dy = obstacle_x - x, obstacle_y - y
+    holds = (np.abs(c * dx + s * dy) <= objects["length"] / 2 + cfg.box_margin_m) & (
+        np.abs(-s * dx + c * dy) <= objects["width"] / 2 + cfg.box_margin_m
+    )
+    near = (np.abs(objects["y"]) - reach_y < half_width) & (np.abs(near_x - obstacle_x) < cfg.association_m)
+    for candidate in (mature & holds, mature & near):
+        if candidate.any():
+            best = np.flatnonzero(candidate)[np.argmin(np.abs(near_x[candidate] - obstacle_x))]
+            return float(objects["vx"][best]), float(max(-objects["ax"][best], 0.0))
+    return None
 
 
 def crossing_threats(
@@ -156,30 +168,42 @@ def crossing_threats(
 ) -> list[Threat]:
     """Objects that are not in the path yet but will be while the ego passes, at current velocities.
 
-    Pedestrian-sized objects are used once confirmed, larger ones once mature: people step out
-    suddenly and are the vulnerable ones, while a car's early velocity estimate is the least stable.
-    An object the cameras classify as pedestrian or cyclist counts as vulnerable whatever its size and
+    Every confirmed object with lateral motion is predicted; the lateral margin grows with the
+    prediction time by the velocity's uncertainty (``lateral_sigma_mps``), since a track's velocity
+    is never exact. Vehicle-sized traffic moving along the path (lateral speed under
+    ``lane_traffic_ratio`` of its speed along it: oncoming, overtaking, cutting in) keeps its lane in
+    the prediction: a lateral drift of a few degrees is what a track's nearest face does while a car
+    passes alongside, and a car that really changes into the path is braked for from the corridor.
+    A vehicle-sized object slower than ``vehicle_min_speed_mps`` is standing (a parked car's outline
+    shifts as the ego passes; a car cannot step sideways).
+    Objects crossing (a walker, a cyclist, a car at a junction) are predicted on their velocity. An
+    object the cameras classify as pedestrian or cyclist counts as vulnerable whatever its size and
     gets a wider lateral margin (class-aware: people change direction, cyclists swerve).
     """
     cfg, vehicle = config.objects, config.vehicle
     if objects.size == 0 or ego_speed <= 0.5:
         return []
-    x = objects["x"] + (objects["vx"] - ego_speed) * dt_s
-    y = objects["y"] + objects["vy"] * dt_s
-    s, d = path_coordinates(np.column_stack([x, y]), curvature)
-    heading = np.where(np.isfinite(s), s, 0.0) * curvature
-    along = objects["vx"] * np.cos(heading) + objects["vy"] * np.sin(heading)
-    lateral = -objects["vx"] * np.sin(heading) + objects["vy"] * np.cos(heading)
-    reach_s, reach_d = _extents(objects)
-    closing = ego_speed - along
-    gap = s - reach_s - vehicle.front_overhang_m
-    small = (objects["length"] <= cfg.small_object_m) & (objects["width"] <= cfg.small_object_m)
     classified = np.isin(objects["class_id"], VULNERABLE_CLASSES) & (
         objects["class_score"] >= cfg.vulnerable_class_score - SCORE_TOLERANCE
     )
-    vulnerable = small | classified  # by size, or by the cameras' word (a cyclist is 1.8 m long)
-    established = objects["score"] >= np.where(vulnerable, cfg.small_min_score, cfg.min_score) - SCORE_TOLERANCE
-    usable = established & (np.abs(lateral) >= cfg.min_crossing_speed_mps)
+    vx, vy = objects["vx"], objects["vy"]
+    x = objects["x"] + (vx - ego_speed) * dt_s
+    y = objects["y"] + vy * dt_s
+    s, d = path_coordinates(np.column_stack([x, y]), curvature)
+    heading = np.where(np.isfinite(s), s, 0.0) * curvature
+    along = vx * np.cos(heading) + vy * np.sin(heading)
+    lateral = -vx * np.sin(heading) + vy * np.cos(heading)
+    reach_s, reach_d = _extents(objects)
+    closing = ego_speed - along
+    gap = s - reach_s - vehicle.front_overhang_m
+    established = objects["score"] >= cfg.crossing_min_score - SCORE_TOLERANCE
+    small = (objects["length"] <= cfg.small_object_m) & (objects["width"] <= cfg.small_object_m)
+    sized = ~(small | classified)  # vehicle-sized
+    lane_traffic = ~classified & (np.abs(lateral) < cfg.lane_traffic_ratio * np.abs(along))
+    # A vehicle cannot step sideways: below this speed its "motion" is its outline changing as we pass.
+    standing = sized & (np.hypot(vx, vy) < cfg.vehicle_min_speed_mps)
+    fragment = objects["length"] < cfg.min_object_m  # a column or two of returns: an edge, not a walker
+    usable = established & ~lane_traffic & ~standing & ~fragment & (np.abs(lateral) >= cfg.min_crossing_speed_mps)
     usable &= (closing > 0.1) & (gap > 0) & np.isfinite(s)
     out = []
     half_width = vehicle.width_m / 2 + config.corridor.lateral_margin_m
@@ -190,6 +214,8 @@ def crossing_threats(
         t_out = t_in + (2 * reach_s[i] + vehicle.front_overhang_m) / closing[i]
         d_in, d_out = d[i] + lateral[i] * t_in, d[i] + lateral[i] * t_out
         reach = half_width + reach_d[i] + (cfg.vulnerable_margin_m if classified[i] else 0.0)
+        reach += cfg.lateral_sigma_mps * t_in
         if min(d_in, d_out) < reach and max(d_in, d_out) > -reach:
-            out.append(threat("crossing", float(gap[i]), ego_speed, float(along[i]), 0.0, config))
+            found = threat("crossing", float(gap[i]), ego_speed, float(along[i]), 0.0, config)
+            out.append(dataclasses.replace(found, track_id=int(objects["track_id"][i])))
     return out

@@ -82,7 +82,7 @@ class LidarPipeline:
         anchors = np.column_stack([boxes["anchor_x"], boxes["anchor_y"]]).astype(np.float64)
         if ego is not None:
             anchors = ego.to_odom(anchors)
-        assignment = self.tracker.update(anchors, stamp_ns)
+        assignment = self.tracker.update(anchors, stamp_ns, boxes["length"])
         velocity, acceleration = assignment.velocity, assignment.acceleration
         if ego is not None:
             velocity, acceleration = ego.rotate_to_base(velocity), ego.rotate_to_base(acceleration)

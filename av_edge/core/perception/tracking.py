@@ -26,6 +26,8 @@ _UNGATED = 1e6
 class TrackerConfig:
     gate_m: float = bounded(0.1, 20.0, "largest distance from a prediction to a matched detection")
     jerk_noise_mps3: float = bounded(0.01, 100.0, "process noise: unmodelled jerk (1 sigma)")
+    small_object_m: float = bounded(0.0, 10.0, "detections no longer than this are people or bikes ...")
+    small_jerk_noise_mps3: float = bounded(0.01, 1000.0, "... whose speed can change at once: their jerk noise")
     measurement_noise_m: float = bounded(0.001, 5.0, "detection centre noise (1 sigma)")
     initial_speed_sigma_mps: float = bounded(0.1, 100.0, "velocity uncertainty of a new track")
     initial_accel_sigma_mps2: float = bounded(0.1, 50.0, "acceleration uncertainty of a new track")
@@ -63,13 +65,19 @@ class Tracker:
         self.covariance = np.zeros((0, 2, 3, 3))
         self.hits = np.zeros(0, dtype=np.int32)
         self.misses = np.zeros(0, dtype=np.int32)
+        self.small = np.zeros(0, dtype=bool)
         self._next_id = 1
         self._stamp_ns: int | None = None
         sigmas = [config.measurement_noise_m, config.initial_speed_sigma_mps, config.initial_accel_sigma_mps2]
         self._initial_covariance = np.diag(np.square(sigmas))[None, None].repeat(2, axis=1)  # (1, axis, 3, 3)
 
-    def update(self, centers: np.ndarray, stamp_ns: int) -> Assignment:
-        """Advance to ``stamp_ns`` and absorb ``(K, 2)`` detection centres (odom frame)."""
+    def update(self, centers: np.ndarray, stamp_ns: int, lengths: np.ndarray | None = None) -> Assignment:
+        """Advance to ``stamp_ns`` and absorb ``(K, 2)`` detection centres (odom frame).
+
+        ``lengths`` (the detections' longer side) marks people and bikes: a walker starts or stops
+        within a step, so their tracks get the larger jerk noise and follow it in a scan or two,
+        where a car's smooth model would lag for half a second.
+        """
         dt = 0.0 if self._stamp_ns is None else max((stamp_ns - self._stamp_ns) / 1e9, 0.0)
         self._stamp_ns = stamp_ns
         self._predict(dt)
@@ -77,9 +85,13 @@ class Tracker:
         matched = track_of >= 0
         self._correct(track_of[matched], centers[matched])
         self.hits[track_of[matched]] += 1
+        if lengths is not None:
+            self.small[track_of[matched]] = lengths[matched] <= self.config.small_object_m
         self.misses += 1
         self.misses[track_of[matched]] = 0
         track_of[~matched] = self._birth(centers[~matched])
+        if lengths is not None:
+            self.small[track_of[~matched]] = lengths[~matched] <= self.config.small_object_m
         alive = self.misses <= self.config.max_misses
         rows = (np.cumsum(alive) - 1)[track_of]
         self._keep(alive)
@@ -95,6 +107,8 @@ class Tracker:
         if self.ids.size == 0 or dt == 0.0:
             return
         f, q = _transition(dt, self.config.jerk_noise_mps3)
+        if self.small.any():
+            q = np.where(self.small[:, None, None, None], _transition(dt, self.config.small_jerk_noise_mps3)[1], q)
         shape = self.covariance.shape
         self.state = (self.state.reshape(-1, 3) @ f.T).reshape(self.state.shape)
         # F P F^T for every filter as two single matrix products over the stacked rows (a batched
@@ -144,8 +158,9 @@ class Tracker:
         self.covariance = np.concatenate([self.covariance, self._initial_covariance.repeat(k, axis=0)])
         self.hits = np.concatenate([self.hits, np.ones(k, dtype=np.int32)])
         self.misses = np.concatenate([self.misses, np.zeros(k, dtype=np.int32)])
+        self.small = np.concatenate([self.small, np.zeros(k, dtype=bool)])
         return np.arange(first, first + k)
 
     def _keep(self, alive: np.ndarray) -> None:
         self.ids, self.state, self.covariance = self.ids[alive], self.state[alive], self.covariance[alive]
-        self.hits, self.misses = self.hits[alive], self.misses[alive]
+        self.hits, self.misses, self.small = self.hits[alive], self.misses[alive], self.small[alive]
