@@ -21,6 +21,8 @@ SHARE_FILES = (
     "config/simulator.params.yaml",
     "config/perception.params.yaml",
     "config/fastdds_large_data.xml",
+    "config/scenarios/families/t_stationary_car.yaml",
+    "config/scenarios/families/robustness.yaml",
 )
 
 

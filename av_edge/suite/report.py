@@ -79,7 +79,8 @@ def write(results: Sequence[RunResult], directory: Path, known: Mapping[str, str
         _plots(results, directory / "plots")
 
 
-def _plots(results: Sequence[RunResult], directory: Path) -> None:
+def pyplot() -> Any | None:
+    """matplotlib's pyplot on the headless backend, or None (after saying so) when it is not installed."""
     try:
         import matplotlib
 
@@ -87,6 +88,13 @@ def _plots(results: Sequence[RunResult], directory: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         print("report: matplotlib not installed, no plots")
+        return None
+    return plt
+
+
+def _plots(results: Sequence[RunResult], directory: Path) -> None:
+    plt = pyplot()
+    if plt is None:
         return
     directory.mkdir(parents=True, exist_ok=True)
     for result in results:

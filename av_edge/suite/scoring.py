@@ -8,6 +8,8 @@ from typing import Any
 
 from scipy.stats import beta
 
+from av_edge.suite.report import pyplot
+
 NUISANCE_LIMIT = 0.01  # nuisance warnings allowed, share of true-negative runs
 BANDS = ((0.0, "green"), (10.0, "yellow"), (20.0, "orange"), (30.0, "brown"))  # impact km/h at most
 
@@ -129,13 +131,8 @@ def markdown(score: Mapping[str, Any], seed: int) -> str:
 
 def pass_maps(records: Sequence[Mapping[str, Any]], directory: Path) -> None:
     """One scatter per family: ego speed against the family's main parameter, coloured by verdict."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("report: matplotlib not installed, no pass maps")
+    plt = pyplot()
+    if plt is None:
         return
     directory.mkdir(parents=True, exist_ok=True)
     by_family: dict[str, list[Mapping[str, Any]]] = {}
