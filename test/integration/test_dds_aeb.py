@@ -31,11 +31,18 @@ def probe(dds_domain: int):
 
 
 def drive_until_brake(probe: VehicleProbe, gap_m: float, tries: int = 40):
-    """The first answer to a scan of a wall ``gap_m`` ahead, driving at 10 m/s (odometry sent first)."""
+    """The answer to the last of three scans approaching a standing wall at 10 m/s, ``gap_m`` ahead at
+    the last (odometry sent first). The AEB measures an obstacle's speed from its range rate over
+    three scans before it counts it as a threat; the stamps are 100 ms apart, like a 10 Hz sensor's."""
+    time.sleep(0.25)  # the first stamp below is 200 ms old: never behind an earlier call's last one
     for _ in range(tries):
         probe.publish_speed(10.0)
         time.sleep(0.01)  # odometry and scan travel on separate topics: let the speed land first
-        sample = probe.brake_for(probe.publish_cloud(wall_cloud(gap_m)), timeout_s=0.25)
+        now = probe.now_ns()
+        for k in (2, 1):
+            probe.publish_cloud(wall_cloud(gap_m + 10.0 * 0.1 * k), stamp_ns=now - k * 100_000_000)
+            time.sleep(0.005)
+        sample = probe.brake_for(probe.publish_cloud(wall_cloud(gap_m), stamp_ns=now), timeout_s=0.25)
         if sample is not None:
             return sample
     return None
