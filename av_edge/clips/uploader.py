@@ -231,8 +231,17 @@ class Uploader:
             record.clear()  # start over: the stored object is not our file
             save()
             raise IntegrityError(f"s3://{self.settings.bucket}/{key} does not match {path} after upload")
+        self._abort_orphans(key, record["upload_id"])
         record["done"] = True
         save()
+
+    def _abort_orphans(self, key: str, ours: str) -> None:
+        """Abort other multipart uploads of ``key``: a create the server ran but whose answer the link
+        lost leaves one behind (storage billed, never completed), found by CI's link-drop test."""
+        response = self._call("list_multipart_uploads", Bucket=self.settings.bucket, Prefix=key)
+        for upload in response.get("Uploads", []):
+            if upload["Key"] == key and upload["UploadId"] != ours:
+                self._call("abort_multipart_upload", Bucket=self.settings.bucket, Key=key, UploadId=upload["UploadId"])
 
     def _stored_matches(self, key: str, record: dict[str, Any], expected_etag: str) -> bool:
         try:

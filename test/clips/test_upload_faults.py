@@ -124,3 +124,16 @@ def test_stop_while_link_is_down_leaves_the_spool_intact(spool: Spool, proxy: Fa
     thread.join(5)
     assert not thread.is_alive()
     assert [e.entry_id for e in spool.entries()] == ["clip0", "clip1", "clip2"]
+
+
+def test_an_upload_created_but_never_answered_is_aborted(spool: Spool, proxy: FaultProxy, bucket: str) -> None:
+    """A create_multipart_upload the server ran while the link lost its answer leaves an orphan
+    upload of the same key (billed, never completed); the uploader aborts it once its own completes."""
+    expected = expected_objects(spool)
+    client = s3_client(proxy.endpoint)
+    for key in expected:
+        client.create_multipart_upload(Bucket=bucket, Key=key)  # the orphans a lost answer leaves
+    up = uploader(spool, proxy.endpoint, bucket, threading.Event())
+    thread = run_in_background(up)
+    thread.join(60)
+    assert_delivered_exactly(client, bucket, expected, spool)
