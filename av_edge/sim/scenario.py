@@ -116,6 +116,7 @@ def build(spec: Mapping[str, Any], category: str, expected: str, ego: EgoGeometr
         curve_start_m=float(spec.get("curve_start_m", 0.0)),
         curve_end_m=float(spec.get("curve_end_m", math.inf)),
         reverse_radius_m=float(spec.get("reverse_radius_m", 0.0)),
+        reverse_end_m=float(spec.get("reverse_end_m", math.inf)),
     )
     actors = tuple(_actor(a, speed, ego) for a in spec.get("actors", []))
     last = max((a.s for a in actors), default=0.0)
