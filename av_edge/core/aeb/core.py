@@ -133,8 +133,9 @@ class AebCore:
         if obstacle is None:
             return NO_THREAT
         gap = obstacle.gap_m
-        # The range rate measures the obstacle's speed from its second scan; a mature track behind it
-        # adds its deceleration. Seen once and untracked, its motion is unknown: no threat yet.
+        # The range rate measures the obstacle's speed once ``motion.min_samples`` scans agree; a mature
+        # track behind it gives its speed and deceleration. Until either does, its motion is unknown:
+        # no threat yet (never "stationary until proven otherwise").
         lead_speed, lead_decel = self._motion.speed_mps, 0.0
         if self.health.fresh("objects", now_ns) and self._objects.size:
             dt = (stamp_ns - self._objects_stamp_ns) / 1e9
