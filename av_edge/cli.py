@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from av_edge import processes, topics
+from av_edge.core.errors import AvEdgeError
 from av_edge.sim.scenario import CATEGORIES
 
 Command = Callable[[argparse.Namespace], int]
@@ -147,7 +148,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="one catalog scenario in real time, nodes in their own processes")
     demo.add_argument("--scenario", default="lead_stopped_50kmh_100pct", help="a name from config/scenarios")
     demo.add_argument("--report", type=Path, default=Path("report/results.json"))
-    demo.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID (default: env or random)")
+    demo.add_argument(
+        "--domain-id", type=_domain_id, default=None, help="ROS_DOMAIN_ID, 1-101 or 215-232 (default: env or random)"
+    )
 
     replay = commands.add_parser("replay", help="publish a rosbag2 (MCAP or sqlite3) with its original timing")
     replay.add_argument("bag", type=Path)
@@ -211,12 +214,23 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def _domain_id(text: str) -> int:
+    try:
+        return processes.check_domain_id(int(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "perceive" and args.sensor_height is None and args.extrinsic is None:
         parser.error("perceive needs --sensor-height METRES (or --extrinsic X Y Z ROLL PITCH YAW)")
-    return COMMANDS[args.command](args)
+    try:
+        return COMMANDS[args.command](args)
+    except AvEdgeError as err:  # bad input the user can fix: one line, no traceback
+        print(f"[av_edge] {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -29,15 +29,27 @@ def dds_environment(domain_id: int | None = None, base: Mapping[str, str] | None
     env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     env.setdefault("ROS_LOCALHOST_ONLY", "1")  # Humble's spelling of the same
     if domain_id is not None:
-        env["ROS_DOMAIN_ID"] = str(domain_id)
+        env["ROS_DOMAIN_ID"] = str(check_domain_id(domain_id))
     env.setdefault("ROS_DOMAIN_ID", str(random_domain_id()))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
 
+#: Domain ids whose DDS ports stay clear of Linux's ephemeral range (ROS 2 docs, "The ROS_DOMAIN_ID");
+#: 0 is everyone's default, so it is left out too.
+SAFE_DOMAIN_IDS = (*range(1, 102), *range(215, 233))
+
+
 def random_domain_id() -> int:
-    """A domain id in 100..199, away from the default 0 other ROS users share."""
-    return random.randint(100, 199)
+    """A safe domain id, away from the default 0 other ROS users share."""
+    return random.choice(SAFE_DOMAIN_IDS)
+
+
+def check_domain_id(domain_id: int) -> int:
+    """``domain_id`` when safe, else ValueError naming the safe ranges."""
+    if domain_id not in SAFE_DOMAIN_IDS:
+        raise ValueError(f"ROS_DOMAIN_ID {domain_id} is not in 1..101 or 215..232 (others collide or are the default)")
+    return domain_id
 
 
 def node_command(node: str, params: Sequence[str] = (), params_file: Path | None = None) -> list[str]:

@@ -12,15 +12,17 @@ import random
 
 import pytest
 
+from av_edge.processes import SAFE_DOMAIN_IDS
+
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ["ROS_LOCALHOST_ONLY"] = "1"
 os.environ.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
 os.environ.pop("FASTDDS_BUILTIN_TRANSPORTS", None)
 
-_domain_ids = itertools.count(random.Random().randrange(100, 200, 10))
+_domain_ids = itertools.count(random.Random().randrange(len(SAFE_DOMAIN_IDS)))
 
 
 @pytest.fixture
 def dds_domain() -> int:
-    """A ROS_DOMAIN_ID no other test of this run uses (ten per run, from a random base)."""
-    return 100 + (next(_domain_ids) - 100) % 130
+    """A safe ROS_DOMAIN_ID no other test of this run uses (consecutive from a random start)."""
+    return SAFE_DOMAIN_IDS[next(_domain_ids) % len(SAFE_DOMAIN_IDS)]

@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from av_edge.core.config import bounded
+from av_edge.core.errors import InvalidOdometryError
+
+
+@dataclass(frozen=True)
+class OdometryLimits:
+    """What the vehicle can do: odometry beyond it is a sensor fault, never a speed to act on."""
+
+    max_speed_mps: float = bounded(1.0, 150.0, "|speed| above this is rejected (m/s)")
+    max_yaw_rate_radps: float = bounded(0.1, 10.0, "|yaw rate| above this is rejected (rad/s)")
+
+
+def check_motion(speed_mps: float, yaw_rate: float, limits: OdometryLimits) -> None:
+    """Raise :class:`InvalidOdometryError` naming the value when speed or yaw rate is unusable.
+
+    A wheel-speed glitch (NaN, inf, a spike) must not become the speed braking is decided at.
+    """
+    for name, value, limit in (
+        ("speed", speed_mps, limits.max_speed_mps),
+        ("yaw rate", yaw_rate, limits.max_yaw_rate_radps),
+    ):
+        if not math.isfinite(value):
+            raise InvalidOdometryError(f"{name} {value}")
+        if abs(value) > limit:
+            raise InvalidOdometryError(f"{name} {value:.3g} beyond the vehicle's {limit:g}")
 
 
 @dataclass(frozen=True)
@@ -17,6 +44,13 @@ class EgoPose:
     speed_mps: float
     yaw_rate: float
     stamp_ns: int
+
+    def check(self, limits: OdometryLimits) -> EgoPose:
+        """This pose, when finite and within ``limits`` (else :class:`InvalidOdometryError`)."""
+        if not (math.isfinite(self.x) and math.isfinite(self.y) and math.isfinite(self.yaw)):
+            raise InvalidOdometryError(f"pose ({self.x}, {self.y}, yaw {self.yaw}) is not finite")
+        check_motion(self.speed_mps, self.yaw_rate, limits)
+        return self
 
     def at(self, stamp_ns: int) -> EgoPose:
         """This pose moved to ``stamp_ns`` (forwards or backwards) along a constant-turn-rate arc."""

@@ -41,6 +41,12 @@ class UnsupportedEncodingError(MessageError):
     reason = "unsupported_encoding"
 
 
+class InvalidOdometryError(MessageError):
+    """Odometry whose speed or yaw rate is not finite or beyond what the vehicle can do."""
+
+    reason = "invalid_odometry"
+
+
 class WrongFrameError(MessageError):
     """Message in a frame other than the one the consumer's extrinsic is configured for."""
 

@@ -5,12 +5,13 @@ Every node keeps one; its ``status`` becomes the node's entry in ``/diagnostics`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from av_edge.core.diagnostics import Level, Status, fmt, worst
 from av_edge.core.latency import LatencyTracker, RateTracker
 
 LOG_EVERY_NS = 1_000_000_000
+REJECTION_WINDOW_NS = 5_000_000_000  # a rejection keeps the status WARN this long (counters stay forever)
 
 
 class NodeHealth:
@@ -31,6 +32,7 @@ class NodeHealth:
         self.latency = LatencyTracker(latency_window, latency_budget_ms)
         self.rejected: dict[str, int] = {}
         self._logged_ns: dict[str, int] = {}
+        self._rejected_ns: dict[str, int] = {}  # reason -> last rejection
 
     def on_input(self, key: str, now_ns: int) -> None:
         self.rates[key].add(now_ns)
@@ -45,11 +47,17 @@ class NodeHealth:
         """Count a rejected input; True when this reason should be logged now (once a second per reason,
         so a flood of one kind cannot hide another)."""
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        self._rejected_ns[reason] = now_ns
         last = self._logged_ns.get(reason)
         if last is not None and now_ns - last < LOG_EVERY_NS:
             return False
         self._logged_ns[reason] = now_ns
         return True
+
+    def reject(self, key: str, what: str, err: Exception, now_ns: int, log: Callable[[str], None]) -> None:
+        """Count a rejected ``what`` (an input's name) under ``key`` and log it, rate-limited per key."""
+        if self.on_rejected(key, now_ns):
+            log(f"rejected {what} ({key}, {self.rejected[key]} so far): {err}")
 
     def on_output(self, stamp_ns: int, now_ns: int) -> float:
         """Record sensor stamp -> output latency; returns ms."""
@@ -69,8 +77,11 @@ class NodeHealth:
                 found.append((level, f"no {key}" if rate.count == 0 else f"{key} stale {age:.1f}s"))
             merged[f"{key}.rate_hz"] = fmt(rate.rate_hz())
             merged[f"{key}.age_s"] = fmt(age)
-        if self.rejected:
-            found.append((Level.WARN, f"{sum(self.rejected.values())} input messages rejected"))
+        recent = sorted(r for r, t in self._rejected_ns.items() if now_ns - t < REJECTION_WINDOW_NS)
+        if recent:
+            found.append(
+                (Level.WARN, f"inputs rejected in the last {REJECTION_WINDOW_NS // 10**9} s: {', '.join(recent)}")
+            )
         if summary.deadline_misses:
             found.append(
                 (Level.WARN, f"{summary.deadline_misses} outputs over the {self.latency.budget_ms:.0f} ms budget")

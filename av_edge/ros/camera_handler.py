@@ -70,8 +70,7 @@ class CameraDetectionHandler:
         try:
             image = to_bgr8(msg)
         except MessageError as err:
-            if self.health.on_rejected(f"{camera}_{err.reason}", now_ns):
-                self.log(f"rejected image from {camera} ({err.reason}): {err}")
+            self.health.reject(f"{camera}_{err.reason}", f"image from {camera}", err, now_ns, self.log)
             return
         with self._lock:
             self._pending[camera] = CameraFrame(camera, stamp_to_ns(msg.header.stamp), msg.header.frame_id, image)

@@ -39,8 +39,7 @@ def _lidar_points(msg: PointCloud2, frame: str, health: NodeHealth, now_ns: int,
         require_frame(msg.header.frame_id, frame)
         return xyz_from_cloud(msg)
     except MessageError as err:
-        if health.on_rejected(err.reason, now_ns):
-            log(f"rejected point cloud ({err.reason}, {health.rejected[err.reason]} so far): {err}")
+        health.reject(err.reason, "point cloud", err, now_ns, log)
         return None
 
 
@@ -50,15 +49,18 @@ class AebHandler:
         self._log = log
 
     def on_odometry(self, msg: Odometry, now_ns: int) -> None:
-        self.core.on_odometry(msg.twist.twist.linear.x, msg.twist.twist.angular.z, now_ns)
+        twist = msg.twist.twist
+        try:
+            self.core.on_odometry(twist.linear.x, twist.angular.z, now_ns)
+        except MessageError as err:
+            self.core.health.reject(err.reason, "odometry", err, now_ns, self._log)
 
     def on_objects(self, msg: PointCloud2, now_ns: int) -> None:
         health = self.core.health
         try:
             objects = decode_objects(msg)
         except MessageError as err:
-            if health.on_rejected(f"objects_{err.reason}", now_ns):
-                self._log(f"rejected object list ({err.reason}): {err}")
+            health.reject(f"objects_{err.reason}", "object list", err, now_ns, self._log)
             return
         self.core.on_objects(objects, stamp_to_ns(msg.header.stamp), now_ns)
 
@@ -132,7 +134,11 @@ class PerceptionHandler:
         self.processing_ms = 0.0
 
     def on_odometry(self, msg: Odometry, now_ns: int) -> None:
-        self._ego = ego_pose(msg)
+        try:
+            self._ego = ego_pose(msg).check(self.config.odometry_limits)
+        except MessageError as err:
+            self.health.reject(err.reason, "odometry", err, now_ns, self._log)
+            return
         self.health.on_input("odometry", now_ns)
 
     def on_cloud(self, msg: PointCloud2, now_ns: int) -> PerceptionOutput | None:

@@ -46,7 +46,11 @@ class PlannerHandler:
         self._last_plan_ns = -(1 << 62)
 
     def on_odometry(self, msg: Odometry, now_ns: int) -> None:
-        self._ego = ego_pose(msg)
+        try:
+            self._ego = ego_pose(msg).check(self.config.odometry_limits)
+        except MessageError as err:
+            self.health.reject(err.reason, "odometry", err, now_ns, self.log)
+            return
         self.health.on_input("odometry", now_ns)
 
     def on_reference(self, msg: Path, now_ns: int) -> None:
@@ -54,8 +58,9 @@ class PlannerHandler:
         try:
             self._reference = ReferenceLine.from_points(xy)
         except ValueError as err:
-            if self.health.on_rejected("bad_reference_path", now_ns):
-                self.log(f"reference path rejected ({err}); planning along the ego heading")
+            self.health.reject(
+                "bad_reference_path", "reference path (planning along the ego heading)", err, now_ns, self.log
+            )
             self._reference = None
 
     def set_reference(self, reference: ReferenceLine | None) -> None:
@@ -66,8 +71,7 @@ class PlannerHandler:
         try:
             self._points_base = xyz_from_cloud(msg)[:, :2].astype(float)
         except MessageError as err:
-            if self.health.on_rejected(f"points_{err.reason}", now_ns):
-                self.log(f"obstacle points rejected ({err.reason}): {err}")
+            self.health.reject(f"points_{err.reason}", "obstacle points", err, now_ns, self.log)
 
     def on_objects(self, msg: PointCloud2, now_ns: int) -> tuple[Path, Float32MultiArray] | None:
         """Plan on each object list (its stamp is the scan's); None when inputs are missing or the last
@@ -76,8 +80,7 @@ class PlannerHandler:
         try:
             objects = decode_objects(msg)
         except MessageError as err:
-            if self.health.on_rejected(f"objects_{err.reason}", now_ns):
-                self.log(f"object list rejected ({err.reason}): {err}")
+            self.health.reject(f"objects_{err.reason}", "object list", err, now_ns, self.log)
             return None
         if self._ego is None or not self.health.fresh("odometry", now_ns):
             return None

@@ -6,14 +6,16 @@ Messages are (de)serialised by rclpy itself, so what is recorded is byte-for-byt
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rclpy.serialization import deserialize_message, serialize_message
-from rosbags.highlevel import AnyReader
+from rosbags.highlevel import AnyReader, AnyReaderError
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from av_edge.core.errors import AvEdgeError
 from av_edge.ros.messages import message_class, msgtype_of
 
 
@@ -44,15 +46,28 @@ class BagRecorder:
         self.close()
 
 
+class BagError(AvEdgeError):
+    """A path that is not a readable rosbag2 (missing, no metadata, corrupt)."""
+
+
+@contextmanager
+def _open(path: Path) -> Iterator[AnyReader]:
+    try:
+        with AnyReader([path]) as reader:
+            yield reader
+    except (OSError, AnyReaderError) as err:
+        raise BagError(f"cannot read bag {path}: {err}") from None
+
+
 def bag_topics(path: Path) -> dict[str, str]:
     """Topic -> message type of every connection in a rosbag2."""
-    with AnyReader([path]) as reader:
+    with _open(path) as reader:
         return {c.topic: c.msgtype for c in reader.connections}
 
 
 def read_bag(path: Path, topics: set[str] | None = None) -> Iterator[tuple[str, int, Any]]:
     """(topic, log time ns, rclpy message) in log-time order, from an MCAP or sqlite3 rosbag2."""
-    with AnyReader([path]) as reader:
+    with _open(path) as reader:
         connections = [c for c in reader.connections if topics is None or c.topic in topics]
         classes = {c.id: message_class(c.msgtype) for c in connections}
         for connection, timestamp, raw in reader.messages(connections=connections):

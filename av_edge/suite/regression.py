@@ -19,7 +19,7 @@ from geometry_msgs.msg import AccelStamped
 from av_edge import topics
 from av_edge.ros.handlers import AebHandler, PerceptionHandler
 from av_edge.ros.messages import stamp_to_ns
-from av_edge.suite.bag import read_bag
+from av_edge.suite.bag import BagError, read_bag
 from av_edge.suite.stack import StackConfig
 
 INPUTS = {topics.LIDAR_POINTS.name, topics.ODOMETRY.name}
@@ -109,6 +109,10 @@ def run(bag: Path, stack: StackConfig, tolerance: float = 1e-6, ignore: frozense
             recorded[(topic, stamp_to_ns(msg.header.stamp))] = msg
         elif topic == topics.BRAKE_COMMAND.name:
             recorded[(topic, stamp_to_ns(msg.header.stamp))] = msg
+    if not recorded:
+        raise BagError(
+            f"{bag} holds no recorded {topics.BRAKE_COMMAND.name} or {topics.OBJECTS.name}: nothing to compare"
+        )
     differences: list[Difference] = []
     for key in sorted(set(recorded) | set(produced)):
         topic, stamp = key

@@ -46,11 +46,11 @@ def replay(
     if rate <= 0:
         raise ValueError("rate must be positive")
     remap = dict(remap or {})
+    selected = {t: m for t, m in bag_topics(bag).items() if not only or t in only}  # a bad bag fails here
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=domain_id)
     node = rclpy.create_node("av_edge_replay", context=context)
     clock_publisher = node.create_publisher(Clock, "/clock", CLOCK_QOS) if clock else None
-    selected = {t: m for t, m in bag_topics(bag).items() if not only or t in only}
     publishers = {
         topic: node.create_publisher(message_class(msgtype), remap.get(topic, topic), _qos(remap.get(topic, topic)))
         for topic, msgtype in selected.items()

@@ -27,6 +27,7 @@ from av_edge.core.aeb import (
 )
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.diagnostics import Level
+from av_edge.core.errors import InvalidOdometryError
 from av_edge.core.perception.objects import CLASSES, OBJECT_DTYPE
 
 CONFIG = build_config(
@@ -338,6 +339,45 @@ def test_degraded_action_brake_requests_full_braking() -> None:
     drive(core, [60.0], 10.0)
     assert core.degraded_command(int(1e9)) == B.full_decel_mps2
     assert AebCore(CONFIG).degraded_command(int(1e9)) is None  # "hold": warn only
+
+
+@pytest.mark.parametrize(
+    ("speed", "yaw_rate"),
+    [(math.nan, 0.0), (math.inf, 0.0), (-math.inf, 0.0), (13.89, math.nan), (500.0, 0.0), (13.89, 9.0)],
+)
+def test_invalid_odometry_is_rejected_and_the_last_valid_speed_brakes(speed: float, yaw_rate: float) -> None:
+    """A wheel-speed glitch neither disables braking (NaN) nor brakes by itself (inf): the last valid
+    speed holds until the odometry times out, then the fault names why."""
+    core, v = AebCore(CONFIG), 13.89
+    gaps = [5.0 + v * 0.2, 5.0 + v * 0.1, 5.0]  # approaching(5.0, v): a stationary wall
+    decisions = []
+    for i, gap in enumerate(gaps):
+        now = i * 100 * MS
+        if i == 0:
+            core.on_odometry(v, 0.0, now)
+        else:
+            with pytest.raises(InvalidOdometryError):
+                core.on_odometry(speed, yaw_rate, now)
+        decisions.append(core.on_cloud(scan(wall(gap)), now, now + 5 * MS))
+    assert decisions[-1].state is AebState.FULL and decisions[-1].speed_mps == v
+    assert all(math.isfinite(d.accel_mps2) for d in decisions)
+    late = int((CONFIG.odometry_timeout_s + 0.1) * 1e9)
+    faults = core.check(late)
+    assert any(f.startswith("odometry invalid (") for f in faults), faults
+    core.on_odometry(v, 0.0, late)
+    assert not any("odometry" in f for f in core.check(late))
+
+
+def test_odometry_invalid_from_the_start_is_a_named_fault_not_a_silent_cruise() -> None:
+    core = AebCore(CONFIG)
+    for i, gap in enumerate([6.4, 5.7, 5.0]):  # closing at 7 m/s
+        now = i * 100 * MS
+        with pytest.raises(InvalidOdometryError):
+            core.on_odometry(math.nan, 0.0, now)
+        decision = core.on_cloud(scan(wall(gap)), now, now + 5 * MS)
+        assert decision.faults == ("odometry invalid (speed nan)",)
+    status = core.diagnostics(now_ns=250 * MS)
+    assert status.level is Level.ERROR and "odometry invalid (speed nan)" in status.message
 
 
 def test_state_changes_become_events() -> None:

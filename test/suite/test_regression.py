@@ -89,3 +89,23 @@ def test_recording_with_cameras_holds_images_and_camera_info(tmp_path: Path) -> 
     assert image_to_array(images[0]).shape == (480, 640, 3)
     assert infos[0].k[0] == pytest.approx(rig[0].intrinsics()[0, 0])
     assert images[0].header.frame_id == "front_optical"
+
+
+def test_bad_paths_and_bags_without_outputs_are_one_line_errors(
+    bag: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from av_edge.cli import main
+
+    inputs_only = tmp_path / "inputs_only"
+    with BagRecorder(inputs_only) as recorder:
+        for topic, log_ns, msg in read_bag(bag, {topics.LIDAR_POINTS.name, topics.ODOMETRY.name}):
+            recorder.write(topic, msg, log_ns)
+    for argv in (
+        ["regress", str(tmp_path / "missing")],
+        ["replay", str(tmp_path / "missing")],
+        ["regress", str(inputs_only)],
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("[av_edge] ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "nothing to compare" in err

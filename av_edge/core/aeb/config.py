@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from av_edge.core.aeb.motion import MotionConfig
 from av_edge.core.config import bounded
+from av_edge.core.ego import OdometryLimits
 from av_edge.core.geometry import Extrinsic
 
 
@@ -85,6 +86,7 @@ class AebConfig:
     objects: ObjectsConfig
     motion: MotionConfig
     watchdog: WatchdogConfig
+    odometry_limits: OdometryLimits
     lidar_frame: str
     lidar_extrinsic: Extrinsic
     latency_budget_ms: float = bounded(1.0, 1000.0, "sensor stamp to brake command")

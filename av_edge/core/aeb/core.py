@@ -18,6 +18,8 @@ from av_edge.core.aeb.staging import BRAKING, AebState, next_state, requested_de
 from av_edge.core.aeb.threat import NO_THREAT, Obstacle, Threat, crossing_threats, lead_motion, nearest_obstacle, threat
 from av_edge.core.aeb.watchdog import Watchdog
 from av_edge.core.diagnostics import Level, Status, fmt
+from av_edge.core.ego import check_motion
+from av_edge.core.errors import InvalidOdometryError
 from av_edge.core.geometry import transform_points
 from av_edge.core.health import NodeHealth
 from av_edge.core.perception.objects import OBJECT_DTYPE
@@ -77,7 +79,18 @@ class AebCore:
         self.events: list[Status] = []  # drained by the node
 
     def on_odometry(self, speed_mps: float, yaw_rate: float, now_ns: int) -> None:
+        """Ego speed and yaw rate; :class:`InvalidOdometryError` when unusable.
+
+        A rejected value changes nothing: the last valid speed holds until ``odometry_timeout_s``,
+        then the watchdog's "odometry invalid" fault and degraded action take over.
+        """
+        try:
+            check_motion(speed_mps, yaw_rate, self.config.odometry_limits)
+        except InvalidOdometryError as err:
+            self.watchdog.odometry_error = str(err)
+            raise
         self._speed, self._yaw_rate = speed_mps, yaw_rate
+        self.watchdog.odometry_error = None
         self.health.on_input("odometry", now_ns)
 
     def on_objects(self, objects: np.ndarray, stamp_ns: int, now_ns: int) -> None:

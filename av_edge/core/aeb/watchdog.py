@@ -27,6 +27,7 @@ class Watchdog:
         self._last_stamp_ns: int | None = None
         self._clock_fault_until_ns = -1
         self.blocked_sectors: list[tuple[float, float]] = []
+        self.odometry_error: str | None = None  # why the latest odometry was rejected (None: it was valid)
 
     def on_cloud(self, xyz_lidar: np.ndarray, stamp_ns: int, now_ns: int) -> None:
         cfg = self.config
@@ -45,7 +46,7 @@ class Watchdog:
         if age > self.config.lidar_timeout_s:
             found.append("no point cloud" if age == np.inf else f"point cloud stale {age:.2f}s")
         if not self.health.fresh("odometry", now_ns):
-            found.append("odometry stale")
+            found.append(f"odometry invalid ({self.odometry_error})" if self.odometry_error else "odometry stale")
         if self.blocked_sectors:
             sectors = ", ".join(f"{a:.0f}..{b:.0f} deg" for a, b in self.blocked_sectors)
             found.append(f"LiDAR blocked ({sectors})")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from av_edge.core.config import bounded
 from av_edge.core.detection.config import DetectionConfig
+from av_edge.core.ego import OdometryLimits
 from av_edge.core.fusion.fuser import FusionConfig
 from av_edge.core.perception.pipeline import PerceptionConfig
 
@@ -13,6 +14,7 @@ from av_edge.core.perception.pipeline import PerceptionConfig
 @dataclass(frozen=True)
 class PerceptionNodeConfig:
     pipeline: PerceptionConfig
+    odometry_limits: OdometryLimits
     camera_detection: DetectionConfig
     fusion: FusionConfig
     latency_budget_ms: float = bounded(1.0, 1000.0)
