@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE_PACKAGES = ("av_edge/core", "av_edge/sim", "av_edge/clips")
+PURE_PACKAGES = ("av_edge/core", "av_edge/sim", "av_edge/clips", "av_edge/runtime")
 ROS_MODULES = {
     "rclpy",
     "rosidl_runtime_py",

@@ -48,10 +48,14 @@ class NodeHealth:
         so a flood of one kind cannot hide another)."""
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
         self._rejected_ns[reason] = now_ns
-        last = self._logged_ns.get(reason)
+        return self.should_log(reason, now_ns)
+
+    def should_log(self, key: str, now_ns: int) -> bool:
+        """True at most once a second per ``key``, so a flood of one kind cannot hide another."""
+        last = self._logged_ns.get(key)
         if last is not None and now_ns - last < LOG_EVERY_NS:
             return False
-        self._logged_ns[reason] = now_ns
+        self._logged_ns[key] = now_ns
         return True
 
     def reject(self, key: str, what: str, err: Exception, now_ns: int, log: Callable[[str], None]) -> None:

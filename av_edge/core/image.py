@@ -108,8 +108,11 @@ _TO_BGR = {
 
 def to_bgr8(msg: ImageLike) -> np.ndarray:
     """Any supported encoding -> contiguous ``(H, W, 3)`` uint8 BGR (what the detector eats);
-    mono16 is scaled by 1/256."""
+    mono16 is scaled by 1/256. An empty image (height or width 0) is a :class:`MalformedImageError`:
+    there is nothing to detect in it and OpenCV would raise its own error."""
     array = image_to_array(msg)
+    if array.size == 0:
+        raise MalformedImageError(f"empty image {msg.height}x{msg.width} ({msg.encoding})")
     if msg.encoding == "bgr8":
         return np.ascontiguousarray(array)
     if msg.encoding == "mono16":

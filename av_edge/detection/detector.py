@@ -14,9 +14,9 @@ import numpy as np
 from av_edge.core.detection.boxes import decode, to_batch, to_original
 from av_edge.core.detection.config import DetectionConfig
 from av_edge.core.detection.manifest import ModelPackage, load_package
-from av_edge.core.diagnostics import Level, Status, fmt
+from av_edge.core.diagnostics import fmt
 from av_edge.core.errors import AvEdgeError
-from av_edge.detection.backends import Backend, BackendUnavailableError, OrtBackend, TensorRtBackend
+from av_edge.detection.backends import Backend, BackendError, BackendUnavailableError, OrtBackend, TensorRtBackend
 from av_edge.detection.engine import (
     BackgroundBuild,
     EngineCache,
@@ -30,6 +30,8 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 Log = Callable[[str], None]
 PlanBuilder = Callable[[bytes, str, tuple[int, int, int], EngineSettings], bytes]
+#: (plan, input name, input (C, H, W), largest batch) -> a backend serving that plan
+EngineBackend = Callable[[bytes, str, tuple[int, int, int], int], Backend]
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class CameraDetector:
         config: DetectionConfig,
         log: Log,
         engine_target: Callable[[ModelPackage], EngineTarget] | None = None,
-        tensorrt_backend: Callable[[bytes, str], Backend] = TensorRtBackend,
+        tensorrt_backend: EngineBackend = TensorRtBackend,
         plan_builder: PlanBuilder = build_plan,
         build_context: str = "spawn",
     ) -> None:
@@ -90,7 +92,13 @@ class CameraDetector:
         t0 = time.perf_counter()
         batch, boxes = to_batch(images, manifest)
         t1 = time.perf_counter()
-        output = self.backend.infer(batch)
+        try:
+            output = self.backend.infer(batch)
+        except BackendError as err:
+            if self.backend.name.startswith("onnxruntime"):
+                raise
+            self._fall_back(err)
+            output = self.backend.infer(batch)
         t2 = time.perf_counter()
         found = decode(output, manifest.output_format, self.config.score_threshold, self.config.iou_threshold)
         result = [
@@ -113,6 +121,7 @@ class CameraDetector:
         with self._lock:
             if self.build is not None:
                 self.build.cancel()
+            self.backend.close()
             self.package, self.backend, self.build = package, backend, None
         if self.config.backend != "onnxruntime":
             self._start_engine(package)
@@ -157,14 +166,31 @@ class CameraDetector:
         self.log(f"building a TensorRT engine in the background; serving with {self.backend.name} meanwhile")
 
     def _switch(self, plan: bytes) -> None:
+        m = self.package.manifest
         try:
-            self.backend = self._tensorrt_backend(plan, self.package.manifest.input_name)
-        except (BackendUnavailableError, RuntimeError) as err:
+            engine = self._tensorrt_backend(
+                plan, m.input_name, (3, m.input_height, m.input_width), self.config.max_batch
+            )
+        except BackendError as err:
             self.engine_state = f"engine unusable: {err}"
             self.log(f"TensorRT engine unusable, staying on {self.backend.name}: {err}")
             return
+        self.backend.close()
+        self.backend = engine
         self.engine_state = "ready"
         self.log(f"switched to TensorRT ({self.cache.path(self._target).name})")
+
+    def _fall_back(self, err: BackendError) -> None:
+        """TensorRT failed at run time: serve this and every later batch with ONNX Runtime (until a
+        reload), and say why in the status."""
+        failed = self.backend
+        self.backend = self._ort(self.package)
+        self.engine_state = f"failed, serving with ONNX Runtime: {err}"
+        self.log(f"TensorRT failed, falling back to {self.backend.name}: {err}")
+        try:
+            failed.close()
+        except BackendError as close_err:
+            self.log(f"TensorRT backend did not close cleanly: {close_err}")
 
     # -- diagnostics -------------------------------------------------------------------------------
 
@@ -192,11 +218,6 @@ class CameraDetector:
     def _ort(self, package: ModelPackage) -> Backend:
         c = self.config
         return OrtBackend(package.onnx_bytes, package.manifest.input_name, c.threads, c.use_cuda)
-
-
-def disabled_status(reason: str) -> Status:
-    """The diagnostic when no model could be loaded: LiDAR perception goes on without classes."""
-    return Status(Level.ERROR, "av_edge: camera detection", f"disabled: {reason}", "perception")
 
 
 @dataclass(frozen=True)

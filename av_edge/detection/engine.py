@@ -67,42 +67,76 @@ class EngineCache:
 
 def gpu_identity() -> tuple[str, str]:
     """(TensorRT version, GPU name) of this machine (GPU part: needs TensorRT and pycuda)."""
-    from av_edge.detection.backends import import_tensorrt
+    from av_edge.detection.backends import backend_errors, import_tensorrt
 
     trt, cuda = import_tensorrt()
-    return str(trt.__version__), str(cuda.Device(0).name())
+    with backend_errors("device query"):
+        return str(trt.__version__), str(cuda.Device(0).name())
 
 
 def build_plan(onnx_bytes: bytes, input_name: str, input_chw: tuple[int, int, int], settings: EngineSettings) -> bytes:
-    """Parse the ONNX with TensorRT's parser and build a serialized plan (GPU part)."""
-    from av_edge.detection.backends import import_tensorrt
+    """Parse the ONNX with TensorRT's parser and build a serialized plan (GPU part; 8.6 or 10.x)."""
+    from av_edge.detection.backends import BackendError, CudaContext, backend_errors, import_tensorrt
 
-    trt, _ = import_tensorrt()
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse(onnx_bytes):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise RuntimeError(f"TensorRT could not parse the ONNX model: {errors}")
-    config = builder.create_builder_config()
+    trt, cuda = import_tensorrt()
+    gpu = CudaContext(cuda)
+    try:
+        with gpu.active(), backend_errors("engine build"):
+            logger = trt.Logger(trt.Logger.WARNING)
+            builder = trt.Builder(logger)
+            network = builder.create_network(network_flags(trt))
+            parser = trt.OnnxParser(network, logger)
+            if not parser.parse(onnx_bytes):
+                errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+                raise BackendError(f"TensorRT could not parse the ONNX model: {errors}")
+            config = builder.create_builder_config()
+            configure(trt, builder, config, input_name, input_chw, settings)
+            plan = builder.build_serialized_network(network, config)
+            if plan is None:
+                raise BackendError("TensorRT engine build failed (see the TensorRT log above)")
+            return bytes(plan)
+    finally:
+        gpu.release()
+
+
+def network_flags(trt: Any) -> int:
+    """Explicit batch: a flag TensorRT 8.6 needs and 10.x deprecated (it is the only mode there)."""
+    from av_edge.detection.backends import tensorrt_version
+
+    if tensorrt_version(trt) >= (10, 0):
+        return 0
+    return 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+
+
+def configure(
+    trt: Any, builder: Any, config: Any, input_name: str, input_chw: tuple[int, int, int], settings: EngineSettings
+) -> None:
+    """Precision, workspace, DLA and the optimisation profile, as the installed TensorRT spells them.
+
+    DLA runs static shapes only: with ``dla_core`` set the profile is fixed at ``max_batch`` (the
+    backend pads smaller batches); on the GPU it spans 1..max_batch.
+    """
+    from av_edge.detection.backends import BackendError
+
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, settings.workspace_mib << 20)
     if settings.fp16:
         config.set_flag(trt.BuilderFlag.FP16)
     if settings.int8:
+        # 10.x: INT8 only from explicit Q/DQ nodes in the model (implicit calibration is deprecated);
+        # 8.6 needs the flag for either.
         config.set_flag(trt.BuilderFlag.INT8)
     if settings.dla_core >= 0:
+        if settings.dla_core >= builder.num_DLA_cores:
+            raise BackendError(f"dla_core {settings.dla_core} requested, this device has {builder.num_DLA_cores}")
         config.default_device_type = trt.DeviceType.DLA
         config.DLA_core = settings.dla_core
         config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
-    profile = builder.create_optimization_profile()
     c, h, w = input_chw
-    profile.set_shape(input_name, (1, c, h, w), (settings.max_batch, c, h, w), (settings.max_batch, c, h, w))
+    largest = (settings.max_batch, c, h, w)
+    smallest = largest if settings.dla_core >= 0 else (1, c, h, w)
+    profile = builder.create_optimization_profile()
+    profile.set_shape(input_name, smallest, largest, largest)
     config.add_optimization_profile(profile)
-    plan = builder.build_serialized_network(network, config)
-    if plan is None:
-        raise RuntimeError("TensorRT engine build failed (see the TensorRT log above)")
-    return bytes(plan)
 
 
 Builder = Callable[[], bytes]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import cv2
@@ -33,6 +32,7 @@ from av_edge.ros.fusion_handler import FusionHandler, ScanObjects
 from av_edge.ros.handlers import PerceptionHandler
 from av_edge.ros.messages import cloud_msg, diagnostic_array, object_markers, stamp_to_ns
 from av_edge.ros.qos import qos_profile
+from av_edge.runtime.worker import Worker
 
 
 class PerceptionNode(Node):
@@ -89,13 +89,12 @@ class PerceptionNode(Node):
                 Image, topics.DETECTION_IMAGE.format(camera=camera), qos(topics.DETECTION_IMAGE.qos)
             )
         self.create_service(Trigger, "~/reload_model", self._on_reload)
-        self._worker = ThreadPoolExecutor(
-            max_workers=1,
-            thread_name_prefix="camera_detection",
+        self._worker = Worker(
+            "camera_detection",
+            lambda err: self.cameras.on_batch_failed(err, self._now_ns()),
             initializer=_nice_this_thread,
             initargs=(config.niceness,),
         )
-        self._busy: Future[None] | None = None
 
     def _on_image(self, camera: str, msg: Image) -> None:
         self.cameras.on_image(camera, msg, self._now_ns())
@@ -107,10 +106,10 @@ class PerceptionNode(Node):
 
     def _schedule_detection(self) -> None:
         """Start a batch as soon as the cameras' images of a moment are in (inference runs on the worker)."""
-        if self._busy is not None and not self._busy.done():
+        if self._worker.busy:
             return  # the previous batch is still running: the next takes the newest images then
         if self.cameras.due(self._now_ns()):
-            self._busy = self._worker.submit(self._detect)
+            self._worker.submit(self._detect)
 
     def _detect(self) -> None:
         detector = self.cameras.detector

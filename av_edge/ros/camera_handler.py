@@ -64,6 +64,8 @@ class CameraDetectionHandler:
         self._first_pending_ns = 1 << 62  # when the oldest pending image arrived
         self._last_batch_ns = -(1 << 62)
         self._lock = threading.Lock()
+        self.failed_batches = 0
+        self.error = ""  # the last batch's exception; cleared by the next batch that succeeds
 
     def on_image(self, camera: str, msg: Image, now_ns: int) -> None:
         self.health.on_input(f"image {camera}", now_ns)
@@ -105,12 +107,21 @@ class CameraDetectionHandler:
         if not frames:
             return []
         found = self.detector.detect([f.image for f in frames])
+        self.error = ""
         done = now_ns()
         results = [CameraDetections(f, d) for f, d in zip(frames, found, strict=True)]
         for result in results:
             self.health.on_output(result.frame.stamp_ns, done)
             self.latest[result.frame.camera] = result
         return results
+
+    def on_batch_failed(self, error: BaseException, now_ns: int) -> None:
+        """A batch raised (pre-processing, inference, fusion): counted, logged once a second, and the
+        status is ERROR with its text until a batch succeeds. LiDAR perception is not involved."""
+        self.failed_batches += 1
+        self.error = f"{type(error).__name__}: {error}"
+        if self.health.should_log("batch_failed", now_ns):
+            self.log(f"camera detection batch failed ({self.failed_batches} so far): {self.error}")
 
     def reload(self) -> tuple[bool, str]:
         if self.detector is None:
@@ -122,7 +133,9 @@ class CameraDetectionHandler:
             level = Level.ERROR if self.config.enabled else Level.OK
             return Status(level, "av_edge: camera detection", f"disabled: {self.disabled}", "perception")
         values = self.detector.status_values()
-        return self.health.status(now_ns, values=values)
+        values["failed_batches"] = str(self.failed_batches)
+        problems = [(Level.ERROR, f"detection failing: {self.error}")] if self.error else []
+        return self.health.status(now_ns, problems, values=values)
 
 
 def debug_image(result: CameraDetections, class_names: tuple[str, ...]) -> Image:

@@ -1,5 +1,5 @@
 """When a detection batch starts: all live cameras in, or the first image waited batch_wait_s; at most
-rate_hz batches a second; malformed images are rejected and counted."""
+rate_hz batches a second; malformed images are rejected and counted; a failing batch is an ERROR."""
 
 from __future__ import annotations
 
@@ -14,12 +14,18 @@ if importlib.util.find_spec("rclpy") is None:
     pytest.skip("rclpy is not installed (make test installs it)", allow_module_level=True)
 
 from av_edge.core.detection.manifest import ModelPackage
+from av_edge.core.diagnostics import Level
 from av_edge.core.image import array_to_image
+from av_edge.core.pointcloud import xyz_to_cloud
 from av_edge.ros.camera_handler import CameraDetectionHandler
-from av_edge.ros.messages import image_msg
+from av_edge.ros.handlers import PerceptionHandler
+from av_edge.ros.messages import cloud_msg, image_msg
+from av_edge.runtime.worker import Worker
+from av_edge.suite.stack import StackConfig
 from test.detection.conftest import detection_config
 
 MS = 1_000_000
+STACK = StackConfig.load()
 
 
 def image(stamp_ns: int):
@@ -54,3 +60,52 @@ def test_malformed_images_are_rejected_and_counted(yolo_package: ModelPackage, t
     handler.on_image("front", bad, 0)
     assert handler.health.rejected == {"front_malformed_image": 1}
     assert not handler.ready(0)
+
+
+class RaisingBackend:
+    name = "raising"
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        raise ValueError(f"inference exploded on a {batch.shape} batch")
+
+    def close(self) -> None:
+        """Nothing held."""
+
+
+def test_a_raising_backend_turns_detection_to_error_and_lidar_goes_on(
+    yolo_package: ModelPackage, tmp_path: Path
+) -> None:
+    """The worker's exception is read, counted, logged once a second and named in the status; the
+    next good batch clears it. LiDAR perception in the same process keeps publishing meanwhile."""
+    logged: list[str] = []
+    handler = CameraDetectionHandler(detection_config(yolo_package.path, tmp_path), 100.0, logged.append)
+    assert handler.detector is not None
+    good_backend, handler.detector.backend = handler.detector.backend, RaisingBackend()
+    clock = {"now": 0}
+    worker = Worker("test_detection", lambda err: handler.on_batch_failed(err, clock["now"]))
+    lidar = PerceptionHandler(STACK.perception, logged.append)
+    for i in range(3):
+        clock["now"] = t = i * 100 * MS
+        handler.on_image("front", image(t), t)
+        assert handler.due(t) and worker.submit(lambda: handler.detect(lambda: clock["now"]))
+        worker.wait(10.0)
+        assert lidar.on_cloud(lidar_scan(t), t) is not None  # LiDAR objects still come
+    status = handler.status(250 * MS)
+    assert (
+        status.level is Level.ERROR and "ValueError: inference exploded on a (1, 3, 384, 640) batch" in status.message
+    )
+    assert status.values["failed_batches"] == "3"
+    assert len([line for line in logged if "batch failed" in line]) == 1  # rate-limited: once a second
+    handler.detector.backend = good_backend
+    handler.on_image("front", image(300 * MS), 300 * MS)
+    assert handler.due(300 * MS) and worker.submit(lambda: handler.detect(lambda: 301 * MS))
+    worker.wait(10.0)
+    assert handler.status(310 * MS).level is not Level.ERROR
+    worker.shutdown()
+
+
+def lidar_scan(stamp_ns: int):
+    rng = np.random.default_rng(stamp_ns)
+    ground = np.column_stack([rng.uniform(2, 40, 2000), rng.uniform(-10, 10, 2000), np.full(2000, -1.9)])
+    car = np.column_stack([np.full(300, 15.0), rng.uniform(-0.9, 0.9, 300), rng.uniform(-1.6, -0.5, 300)])
+    return cloud_msg(xyz_to_cloud(np.vstack([ground, car]).astype(np.float32)), stamp_ns, "lidar")

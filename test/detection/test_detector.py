@@ -90,13 +90,16 @@ def failing_plan_builder(onnx: bytes, input_name: str, chw: tuple[int, int, int]
 class PlanBackend:
     built = 0
 
-    def __init__(self, plan: bytes, input_name: str) -> None:
+    def __init__(self, plan: bytes, input_name: str, chw: tuple[int, int, int], max_batch: int) -> None:
         PlanBackend.built += 1
         self._ort = OrtBackend(plan, input_name, 1, False)
         self.name = "tensorrt (stand-in)"
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         return self._ort.infer(batch)
+
+    def close(self) -> None:
+        self._ort.close()
 
 
 def target(package: ModelPackage) -> EngineTarget:

@@ -1,0 +1,1 @@
+"""Process plumbing without ROS: worker threads whose failures surface."""
