@@ -84,6 +84,15 @@ def _seal_model(args: argparse.Namespace) -> int:
     )
 
     path: Path = args.directory
+    if args.verify:
+        from av_edge.detection.verify import verify_package
+
+        problems = verify_package(path)  # ModelPackageError (sha256, manifest) is a one-line error
+        for problem in problems:
+            print(f"[av_edge] {path}: {problem}", file=sys.stderr)
+        if not problems:
+            print(f"{path}: sha256 and ONNX inputs/outputs match the manifest")
+        return 1 if problems else 0
     try:
         manifest = parse_manifest(yaml.safe_load((path / MANIFEST_FILE).read_text()), str(path / MANIFEST_FILE))
         package = write_package(path, manifest, (path / MODEL_FILE).read_bytes())
@@ -98,7 +107,13 @@ def _seal_model(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from av_edge.bench import main as bench_main
 
-    return bench_main(args.output, tuple(args.only))
+    if args.backend is not None:
+        from av_edge.bench.detection import compare_main
+
+        if args.names not in ([], ["detection"]):
+            raise SystemExit("--backend/--compare apply to the detection benchmark only")
+        return compare_main(args.backend, args.compare)
+    return bench_main(args.output, tuple(args.only + args.names))
 
 
 def _suite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -191,12 +206,23 @@ def _parser() -> argparse.ArgumentParser:
 
     seal = commands.add_parser("seal-model", help="check a model package's manifest and record its ONNX sha256")
     seal.add_argument("directory", type=Path, help="holds model.onnx and manifest.yaml")
+    seal.add_argument(
+        "--verify", action="store_true", help="only check the sha256 and the ONNX inputs/outputs against the manifest"
+    )
 
     commands.add_parser("topics", help="print the topic table (markdown)")
 
     bench = commands.add_parser("bench", help="run benchmarks, merge into bench/results.json")
     bench.add_argument("--output", type=Path, default=Path("bench/results.json"))
+    bench.add_argument("names", nargs="*", metavar="NAME", help="only these benchmarks (as --only)")
     bench.add_argument("--only", action="append", default=[], metavar="NAME", help="only this benchmark")
+    bench.add_argument(
+        "--backend",
+        choices=("onnxruntime", "onnxruntime-cuda", "tensorrt"),
+        default=None,
+        help="detection: check this backend's detections and latency against --compare's",
+    )
+    bench.add_argument("--compare", default="onnxruntime", choices=("onnxruntime", "onnxruntime-cuda", "tensorrt"))
     return parser
 
 

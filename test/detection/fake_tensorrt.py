@@ -27,6 +27,7 @@ class GpuState:
 
     version: str
     chw: tuple[int, int, int] = (3, 384, 640)
+    output_shape: tuple[int, int] = OUTPUT_SHAPE
     static_batch: int = 0  # engine input batch dimension: 0 = dynamic (-1)
     max_batch: int = 4
     dla_cores: int = 0
@@ -178,7 +179,7 @@ def _tensorrt(state: GpuState) -> types.ModuleType:
 
         def get_tensor_shape(self, name: str) -> tuple[int, ...]:
             batch = state.static_batch or -1
-            return (batch, *state.chw) if name == "images" else (batch, *OUTPUT_SHAPE)
+            return (batch, *state.chw) if name == "images" else (batch, *state.output_shape)
 
         def get_tensor_profile_shape(self, name: str, profile: int) -> tuple[tuple[int, ...], ...]:
             smallest = state.static_batch or 1
@@ -204,7 +205,7 @@ def _tensorrt(state: GpuState) -> types.ModuleType:
             return ok
 
         def get_tensor_shape(self, name: str) -> tuple[int, ...]:
-            return (self.batch, *state.chw) if name == "images" else (self.batch, *OUTPUT_SHAPE)
+            return (self.batch, *state.chw) if name == "images" else (self.batch, *state.output_shape)
 
         def set_tensor_address(self, name: str, address: int) -> None:
             self.addresses[name] = address
@@ -216,7 +217,7 @@ def _tensorrt(state: GpuState) -> types.ModuleType:
                 raise sys.modules["pycuda.driver"].Error("cuLaunchKernel failed: an illegal memory access")
             size = self.batch * int(np.prod(state.chw))
             images = state.allocated[self.addresses["images"]].data.view(np.float32)[:size]
-            out = np.zeros((self.batch, *OUTPUT_SHAPE), np.float32)
+            out = np.zeros((self.batch, *state.output_shape), np.float32)
             out[:, 0, 0] = images.reshape(self.batch, -1).mean(axis=1)  # proves the batch went through
             state.allocated[self.addresses["output0"]].data[: out.nbytes] = out.view(np.uint8).ravel()
             return True

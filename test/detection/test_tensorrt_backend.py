@@ -162,3 +162,36 @@ def test_a_failing_engine_falls_back_to_onnxruntime_and_says_why(
     assert detector.engine_state.startswith("failed, serving with ONNX Runtime: TensorRT inference failed")
     assert any("falling back" in line for line in logs)
     assert gpu.released == 1 and not gpu.allocated
+
+
+def test_bench_compare_runs_the_tensorrt_path_and_reports_disagreement(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`av-edge bench detection --backend tensorrt --compare onnxruntime` builds the engine, serves it
+    and checks its boxes against ONNX Runtime's; the fake engine finds nothing, so they disagree."""
+    from av_edge.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # the engine cache (~/.cache/av_edge/engines) goes here
+    gpu = install(monkeypatch, chw=(3, 480, 640), output_shape=(8, 6300))
+    assert main(["bench", "detection", "--backend", "tensorrt", "--compare", "onnxruntime"]) == 1
+    out = capsys.readouterr().out
+    assert "tensorrt vs onnxruntime: DISAGREE" in out
+    assert "detect_tensorrt_ms_per_image_p99" in out and "detect_onnxruntime_ms_per_batch4_max" in out
+    assert list((tmp_path / ".cache/av_edge/engines").glob("*.plan"))
+    assert gpu.retained == gpu.released == 2  # the build's context and the backend's, both released
+
+
+def test_seal_model_verify_checks_the_graph_against_the_manifest(
+    yolo_package: ModelPackage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from av_edge.cli import main
+    from av_edge.core.detection.manifest import MANIFEST_FILE
+
+    assert main(["seal-model", "--verify", str(yolo_package.path)]) == 0
+    manifest = yolo_package.path / MANIFEST_FILE
+    manifest.write_text(manifest.read_text().replace("- pedestrian\n", "- pedestrian\n- cyclist\n"))
+    assert main(["seal-model", "--verify", str(yolo_package.path)]) == 1
+    assert "format yolo with 3 classes needs [N, 7, candidates]" in capsys.readouterr().err
+    (yolo_package.path / "model.onnx").write_bytes(b"tampered")
+    assert main(["seal-model", "--verify", str(yolo_package.path)]) == 2
+    assert "sha256" in capsys.readouterr().err
