@@ -10,6 +10,8 @@ import numpy as np
 from av_edge.core.config import bounded
 from av_edge.core.errors import InvalidOdometryError
 
+MAX_COORDINATE_M = 1e7  # odom frames drift, but not this far: beyond it a position is a bad value
+
 
 @dataclass(frozen=True)
 class OdometryLimits:
@@ -47,8 +49,8 @@ class EgoPose:
 
     def check(self, limits: OdometryLimits) -> EgoPose:
         """This pose, when finite and within ``limits`` (else :class:`InvalidOdometryError`)."""
-        if not (math.isfinite(self.x) and math.isfinite(self.y) and math.isfinite(self.yaw)):
-            raise InvalidOdometryError(f"pose ({self.x}, {self.y}, yaw {self.yaw}) is not finite")
+        if not (abs(self.x) <= MAX_COORDINATE_M and abs(self.y) <= MAX_COORDINATE_M and math.isfinite(self.yaw)):
+            raise InvalidOdometryError(f"pose ({self.x}, {self.y}, yaw {self.yaw}) is not finite or out of range")
         check_motion(self.speed_mps, self.yaw_rate, limits)
         return self
 

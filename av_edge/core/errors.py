@@ -41,6 +41,12 @@ class UnsupportedEncodingError(MessageError):
     reason = "unsupported_encoding"
 
 
+class InvalidObjectsError(MessageError):
+    """Object list with non-finite or physically impossible values (a publisher bug)."""
+
+    reason = "invalid_objects"
+
+
 class InvalidOdometryError(MessageError):
     """Odometry whose speed or yaw rate is not finite or beyond what the vehicle can do."""
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from av_edge.core.errors import MissingFieldError
+from av_edge.core.errors import InvalidObjectsError, MissingFieldError
 from av_edge.core.pointcloud import CloudBuffer, PointCloud2Like, array_to_cloud, cloud_to_array
 
 CLASSES = ("unknown", "car", "truck", "pedestrian", "cyclist")
+MAX_VALUE = 1e4  # no field of a real object (m, m/s, m/s^2, rad, scores) comes near this
 
 OBJECT_DTYPE = np.dtype(
     [
@@ -45,12 +46,19 @@ def encode_objects(objects: np.ndarray) -> CloudBuffer:
 
 
 def decode_objects(msg: PointCloud2Like) -> np.ndarray:
-    """PointCloud2 object list -> ``OBJECT_DTYPE`` array; fields may come in any order or layout."""
+    """PointCloud2 object list -> ``OBJECT_DTYPE`` array; fields may come in any order or layout.
+
+    A float field with a NaN, inf or a magnitude beyond ``MAX_VALUE`` rejects the whole list
+    (:class:`InvalidObjectsError`): one corrupt object means the publisher cannot be trusted."""
     source = cloud_to_array(msg).reshape(-1)
     missing = set(OBJECT_DTYPE.names or ()) - set(source.dtype.names or ())
     if missing:
         raise MissingFieldError(f"object list lacks fields {sorted(missing)}")
     objects = np.zeros(source.shape[0], dtype=OBJECT_DTYPE)
     for name in OBJECT_DTYPE.names or ():
-        objects[name] = source[name]
+        values = source[name]
+        if values.dtype.kind == "f" and not np.all(np.abs(values) <= MAX_VALUE):  # NaN fails too
+            raise InvalidObjectsError(f"object list field {name} holds non-finite or out-of-range values")
+        with np.errstate(invalid="ignore", over="ignore"):
+            objects[name] = values
     return objects

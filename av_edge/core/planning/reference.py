@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from av_edge.core.ego import MAX_COORDINATE_M
+
+MAX_REFERENCE_M = 2 * MAX_COORDINATE_M  # a valid ego pose plus any look-ahead stays inside
+
 
 @dataclass(frozen=True)
 class ReferenceLine:
@@ -14,8 +18,10 @@ class ReferenceLine:
 
     @classmethod
     def from_points(cls, xy: np.ndarray) -> ReferenceLine:
-        xy = np.asarray(xy, float)
-        keep = np.concatenate([[True], np.hypot(*np.diff(xy, axis=0).T) > 1e-6])
+        xy = np.asarray(xy, float).reshape(-1, 2)
+        if not np.all(np.isfinite(xy)) or np.abs(xy).max(initial=0.0) > MAX_REFERENCE_M:
+            raise ValueError(f"a reference line needs finite points within {MAX_REFERENCE_M:g} m of the origin")
+        keep = np.concatenate([[True], np.hypot(*np.diff(xy, axis=0).T) > 1e-6])[: len(xy)]
         xy = xy[keep]
         if len(xy) < 2:
             raise ValueError("a reference line needs at least two distinct points")
