@@ -82,6 +82,7 @@ def test_launch_file_starts_every_node_with_its_params_file() -> None:
         assert f'node("{node}"' in source
         assert (ROOT / "config" / f"{node.removesuffix('_node')}.params.yaml").is_file()
     assert "FASTDDS_DEFAULT_PROFILES_FILE" in source
+    assert "respawn=respawn" in source and "respawn_delay=RESPAWN_DELAY_S" in source  # dead nodes restart
 
 
 def test_launch_description_loads() -> None:

@@ -160,3 +160,51 @@ def test_camera_classes_reach_the_object_list(perception_node, probe):
     truth = sim.ground_truth(0)
     car_ahead = float(truth["x"][truth["class_id"] == CLASSES.index("car")][0]) - sim.state().x
     assert classified["x"].min() == pytest.approx(car_ahead, abs=3.0)
+
+
+def test_empty_images_of_every_encoding_leave_the_node_alive(perception_node, probe):
+    """Height 0, width 0 and both, in every supported encoding: each rejected and counted, the node
+    keeps running and still answers a LiDAR scan with an object list."""
+    import time
+
+    from sensor_msgs.msg import Image
+
+    from av_edge import topics
+    from av_edge.core.image import ENCODINGS
+    from av_edge.ros.messages import header, statuses
+    from av_edge.ros.qos import qos_profile
+
+    publisher = probe.node.create_publisher(
+        Image, topics.CAMERA_IMAGE.format(camera="front"), qos_profile(topics.CAMERA_IMAGE.qos)
+    )
+    deadline = time.monotonic() + 30
+    while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = 0
+    for encoding in sorted(ENCODINGS):
+        for height, width in ((0, 640), (480, 0), (0, 0)):
+            msg = Image(header=header(probe.now_ns(), "front_optical"), height=height, width=width, encoding=encoding)
+            msg.step = width * (2 if encoding == "mono16" else 1) * (1 if encoding.startswith("mono") else 3)
+            if encoding in ("rgba8", "bgra8"):
+                msg.step = width * 4
+            for _ in range(2):  # camera QoS is best effort, depth 1: a copy may be dropped, never both
+                publisher.publish(msg)
+                time.sleep(0.1)
+            sent += 1
+    rejected = 0
+    deadline = time.monotonic() + 15
+    while rejected < 2 * sent and time.monotonic() < deadline:
+        found = [s for m in probe.diagnostics for s in statuses(m) if s.hardware_id == "camera_detection"]
+        if found:
+            rejected = int(found[-1].values.get("rejected.front_malformed_image", "0"))
+        time.sleep(0.2)
+    assert perception_node.poll() is None, "perception_node died on an empty image"
+    assert rejected >= sent, f"{rejected} rejections counted for {sent} kinds of empty image (sent twice each)"
+    for _ in range(40):
+        probe.publish_speed(0.0)
+        stamp = probe.publish_cloud(car_rear_cloud(20.0, 0.0))
+        if probe.objects_for(stamp, timeout_s=0.5) is not None:
+            break
+    else:
+        pytest.fail("no object list after the empty images")
+    assert perception_node.poll() is None
