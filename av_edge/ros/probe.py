@@ -146,6 +146,14 @@ class VehicleProbe:
             time.sleep(0.002)
         return None
 
+    def first_brake_per_stamp(self) -> dict[int, BrakeSample]:
+        """The first brake command received for each scan stamp (the one that acted)."""
+        with self._lock:
+            found: dict[int, BrakeSample] = {}
+            for sample in self.brakes:
+                found.setdefault(sample.stamp_ns, sample)
+            return found
+
     def latest_diagnostic_values(self, name: str) -> dict[str, str] | None:
         with self._lock:
             for array in reversed(self.diagnostics):

@@ -1,0 +1,45 @@
+"""Benchmark accounting: late answers keep their latency, lost ones are counted, results are stamped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from av_edge import bench
+from av_edge.bench.aeb_latency import Samples, p99_ratio_interval, summary
+
+
+def test_a_late_answer_is_a_sample_and_a_missing_one_is_lost() -> None:
+    found = summary(Samples([5.0] * 98 + [250.0, 900.0], lost=3))
+    assert found["max"] == 900.0 and found["late"] == 2.0 and found["lost"] == 3.0
+    assert found["p99"] > 250.0  # the slow tail shows: nothing is capped or dropped
+
+
+def test_p99_ratio_interval_brackets_the_ratio() -> None:
+    rng = np.random.default_rng(1)
+    base = list(rng.gamma(4.0, 2.0, 600))
+    slower = [1.2 * x for x in rng.gamma(4.0, 2.0, 600)]
+    ratio, low, high = p99_ratio_interval(slower, base)
+    assert low <= ratio <= high and 0.8 < ratio < 1.8
+    same, low, high = p99_ratio_interval(base, base)
+    assert same == 1.0 and low < 1.0 < high
+
+
+def test_a_full_run_starts_from_an_empty_file_stamped_with_the_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "results.json"
+    output.write_text(json.dumps({"stale_key_from_old_code": 1.0}))
+    monkeypatch.setattr(bench, "BENCHMARKS", {"a": lambda: {"a_ms": 1.0}, "b": lambda: {"b_ms": 2.0}})
+    assert bench.main(output) == 0
+    results = json.loads(output.read_text())
+    assert "stale_key_from_old_code" not in results and results["a_ms"] == 1.0
+    stamp = results["measured_by"]["a"]
+    assert set(stamp) == {"commit", "date", "cores", "cpu", "python"} and int(stamp["cores"]) >= 1
+    monkeypatch.setattr(bench, "BENCHMARKS", {"a": lambda: {"a_ms": 3.0}, "b": lambda: {"b_ms": 4.0}})
+    assert bench.main(output, ("b",)) == 0  # --only merges into the file and stamps only what it ran
+    merged = json.loads(output.read_text())
+    assert merged["a_ms"] == 1.0 and merged["b_ms"] == 4.0 and set(merged["measured_by"]) == {"a", "b"}
