@@ -5,7 +5,7 @@ STAMP := $(VENV)/.bootstrapped
 
 OPEN3D := $(VENV)/.open3d
 
-.PHONY: demo test lint pytest bench open3d clean
+.PHONY: demo test lint pytest bench soak open3d clean
 
 $(STAMP): setup.py requirements/base.txt requirements/dev.txt requirements/ros-pip.txt tools/bootstrap.sh
 	VENV=$(VENV) bash tools/bootstrap.sh
@@ -32,5 +32,8 @@ open3d: $(OPEN3D)  ## the benchmark baseline and .pcd/.ply reading (optional, he
 bench: $(STAMP) $(OPEN3D)  ## benchmarks -> bench/results.json
 	$(VENV)/bin/av-edge bench
 
+soak: $(STAMP)  ## every node under full load with faults, SOAK_MINUTES (default 30) -> bench/soak.json
+	$(VENV)/bin/av-edge soak
+
 clean:
-	rm -rf $(VENV) build install log report bench/results.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build install log report bench/results.json bench/soak.json bench/soak_logs .pytest_cache .mypy_cache .ruff_cache

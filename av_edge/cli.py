@@ -104,6 +104,12 @@ def _seal_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _soak(args: argparse.Namespace) -> int:
+    from av_edge.bench.soak import main as soak_main
+
+    return soak_main(args.minutes, args.output)
+
+
 def _bench(args: argparse.Namespace) -> int:
     from av_edge.bench import main as bench_main
 
@@ -223,6 +229,9 @@ def _parser() -> argparse.ArgumentParser:
         help="detection: check this backend's detections and latency against --compare's",
     )
     bench.add_argument("--compare", default="onnxruntime", choices=("onnxruntime", "onnxruntime-cuda", "tensorrt"))
+    soak = commands.add_parser("soak", help="every node under full load with faults injected -> bench/soak.json")
+    soak.add_argument("--minutes", type=float, default=None, help="default: $SOAK_MINUTES or 30")
+    soak.add_argument("--output", type=Path, default=Path("bench/soak.json"))
     return parser
 
 
@@ -237,6 +246,7 @@ COMMANDS: dict[str, Command] = {
     "upload": _upload,
     "seal-model": _seal_model,
     "bench": _bench,
+    "soak": _soak,
 }
 
 

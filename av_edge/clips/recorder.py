@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 import av_edge
+from av_edge.clips.journal import ClipJournal
 from av_edge.clips.spool import Spool, write_mcap
 from av_edge.core.clips.config import RecorderConfig
 from av_edge.core.clips.cutter import Clip, ClipCutter
@@ -49,6 +50,8 @@ class ClipRecorder:
         self.received: Counter[str] = Counter()
         self.clips_written: Counter[str] = Counter()
         self.write_failures = 0
+        self.journal = ClipJournal(spool.root)
+        self.lost_in_restart = 0
         self.latency_p99_ms: dict[str, float] = {}
         self._scores: list[np.ndarray] = []
         self._sequence = 0
@@ -87,8 +90,19 @@ class ClipRecorder:
         if not self.limiter.allow(trigger):
             return False
         self.log(f"clip trigger {trigger.kind.value}: {trigger.reason}")
+        before = self.cutter.open
         self.cutter.trigger(trigger, self.ring)
+        if self.cutter.open is not None and self.cutter.open is not before:  # a new clip
+            self.journal.opened(self.cutter.open.start_ns, trigger)
         return True
+
+    def recover(self, warn: Callable[[str], None]) -> int:
+        """At start-up: report the clips a previous process died holding (their window was in memory);
+        returns how many."""
+        for marker in self.journal.orphans():
+            self.lost_in_restart += 1
+            warn(f"clip lost: the recorder stopped during its window ({json.dumps(marker, sort_keys=True)})")
+        return self.lost_in_restart
 
     def on_latency(self, node: str, p99_ms: float) -> None:
         self.latency_p99_ms[node] = p99_ms
@@ -154,6 +168,8 @@ class ClipRecorder:
             problems.append((Level.WARN, f"ring over {self.config.ring_max_mib} MiB: pre-window shortened"))
         if self.write_failures:
             problems.append((Level.ERROR, f"{self.write_failures} clips could not be written"))
+        if self.lost_in_restart:
+            problems.append((Level.WARN, f"{self.lost_in_restart} clips lost: the recorder restarted during them"))
         if self.spool.evicted or self.spool.refused:
             problems.append(
                 (Level.WARN, f"disk quota: {len(self.spool.evicted)} clips evicted, {len(self.spool.refused)} refused")
@@ -167,6 +183,7 @@ class ClipRecorder:
             "spool.evicted": str(len(self.spool.evicted)),
             "spool.refused": str(len(self.spool.refused)),
             "clips.write_failures": str(self.write_failures),
+            "clips.lost_in_restart": str(self.lost_in_restart),
         }
         values.update({f"clips.{kind}": str(n) for kind, n in sorted(self.clips_written.items())})
         values.update({f"triggers.suppressed.{k.value}": str(n) for k, n in self.limiter.suppressed.items() if n})
@@ -206,6 +223,8 @@ class ClipRecorder:
                 self.write_failures += 1
             self.log(f"could not write clip {name}: {err}")
             return
+        finally:
+            self.journal.closed(clip.start_ns)  # in the spool, refused or failed: each said so
         if path is not None:
             with self._lock:
                 self.clips_written[kind.value] += 1

@@ -50,6 +50,7 @@ class ClipRecorderNode(Node):
         for name in spool.discard_partial():
             self.get_logger().warning(f"discarded {name}: half-written when the recorder last stopped")
         self.recorder = ClipRecorder(config, spool, log)
+        self.recorder.recover(warn)  # clips the last process died holding: logged and counted
         self.config = config
         qos = qos_profile
         self._diagnostics = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS.name, qos(topics.DIAGNOSTICS.qos))

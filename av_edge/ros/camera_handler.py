@@ -65,6 +65,7 @@ class CameraDetectionHandler:
         self._last_batch_ns = -(1 << 62)
         self._lock = threading.Lock()
         self.failed_batches = 0
+        self.batches = 0  # batches that ran to the end
         self.error = ""  # the last batch's exception; cleared by the next batch that succeeds
 
     def on_image(self, camera: str, msg: Image, now_ns: int) -> None:
@@ -108,6 +109,7 @@ class CameraDetectionHandler:
             return []
         found = self.detector.detect([f.image for f in frames])
         self.error = ""
+        self.batches += 1
         done = now_ns()
         results = [CameraDetections(f, d) for f, d in zip(frames, found, strict=True)]
         for result in results:
@@ -133,6 +135,7 @@ class CameraDetectionHandler:
             level = Level.ERROR if self.config.enabled else Level.OK
             return Status(level, "av_edge: camera detection", f"disabled: {self.disabled}", "perception")
         values = self.detector.status_values()
+        values["batches"] = str(self.batches)
         values["failed_batches"] = str(self.failed_batches)
         problems = [(Level.ERROR, f"detection failing: {self.error}")] if self.error else []
         return self.health.status(now_ns, problems, values=values)

@@ -128,6 +128,9 @@ class VehicleProbe:
         self._clouds.publish(msg)
         return stamp_ns
 
+    def publish_odometry(self, msg: Odometry) -> None:
+        self._odometry.publish(msg)
+
     def publish_speed(self, speed_mps: float) -> None:
         msg = Odometry()
         msg.header.stamp = ns_to_stamp(self.now_ns())

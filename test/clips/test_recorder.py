@@ -88,6 +88,29 @@ def test_clip_contains_pre_and_post_window_of_every_topic(tmp_path: Path) -> Non
     assert set(meta["files"]) == {"clip/clip.mcap", "clip/metadata.yaml"}
 
 
+def test_a_clip_the_recorder_dies_holding_is_reported_at_the_next_start(tmp_path: Path) -> None:
+    """kill -9 during a clip's window: the window was in memory and is gone, but not silently."""
+    spool = spool_at(tmp_path / "spool")
+    dying = ClipRecorder(config(), spool, quiet)
+    drive(dying, 4.5, brake_at=frozenset({4.0}))  # the clip's post-window is still open ...
+    assert dying.cutter.open is not None and not spool.entries()
+    del dying  # ... when the process dies
+    warnings: list[str] = []
+    restarted = ClipRecorder(config(), spool_at(tmp_path / "spool"), quiet)
+    assert restarted.recover(warnings.append) == 1
+    assert len(warnings) == 1 and "clip lost" in warnings[0] and '"kind": "braking"' in warnings[0]
+    status = restarted.status(0)
+    assert status.level is Level.WARN and status.values["clips.lost_in_restart"] == "1"
+    assert ClipRecorder(config(), spool_at(tmp_path / "spool"), quiet).recover(warnings.append) == 0  # reported once
+
+
+def test_a_written_clip_leaves_no_marker(tmp_path: Path) -> None:
+    spool = spool_at(tmp_path / "spool")
+    recorder = ClipRecorder(config(), spool, quiet)
+    drive(recorder, 8.0, brake_at=frozenset({4.0}))
+    assert len(spool.entries()) == 1 and recorder.recover(quiet) == 0
+
+
 def test_events_channel_and_manual_triggers_merge_with_braking(tmp_path: Path) -> None:
     spool = spool_at(tmp_path / "spool")
     recorder = ClipRecorder(config(), spool, quiet)
