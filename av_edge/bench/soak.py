@@ -100,7 +100,7 @@ def soak(minutes: float, log_dir: Path) -> dict[str, Any]:
     cores = sorted(os.sched_getaffinity(0))
     spare, braking = str(cores[-1]), ",".join(map(str, cores[:-1] or cores))
     log_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         server = MotoServer(log_dir / "moto.log", niceness=10, cpus=(cores[-1],))
         server.start()
         server.client().create_bucket(Bucket=BUCKET)
@@ -164,6 +164,7 @@ class _Run:
             (0.45 * d + S3_OUTAGE_S, "S3 server back (SIGCONT)", lambda: self._signal_s3(signal.SIGCONT)),
             (0.75 * d, "malformed burst", self._malformed_burst),
         ]
+        faults.sort(key=lambda fault: fault[0])  # a short run's outage may outlast later faults' start
         next_scan = next_sample = next_trigger = 0.0
         stop_triggers = 0.9 * d
         while (now := self.t()) < d:
@@ -186,7 +187,12 @@ class _Run:
             time.sleep(max(0.0, min(next_scan, next_sample) - self.t()))
 
     def drain(self, spool: Path, timeout_s: float = DRAIN_TIMEOUT_S) -> bool:
-        """Until the spool holds no clip (uploaded or dropped) or the timeout; True when drained."""
+        """Until the spool holds no clip (uploaded or dropped) or the timeout; True when drained.
+        A short run may end inside a fault: the S3 server is resumed and dead children restarted."""
+        self._signal_s3(signal.SIGCONT)
+        for child in self.children.values():
+            if child.process is None or child.process.poll() is not None:
+                child.start()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             pending = [p for p in spool.glob("*_manual_*") if p.is_dir()]

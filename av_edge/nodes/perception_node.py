@@ -153,6 +153,10 @@ class PerceptionNode(Node):
             if fused.events:
                 self._events.publish(diagnostic_array(fused.events, fused.stamp_ns))
 
+    def destroy_node(self) -> None:
+        self._worker.shutdown()  # a batch still running finishes before its publishers go
+        super().destroy_node()
+
 
 def _nice_this_thread(niceness: int) -> None:
     """Camera detection yields the CPU to LiDAR perception and to the AEB process (Linux: per thread)."""

@@ -46,6 +46,8 @@ class VehicleProbe:
         self.objects: list[PointCloud2] = []
         self.events: list[tuple[int, DiagnosticArray]] = []  # (received ns, message)
         self._lock = threading.Lock()
+        self._x = 0.0  # the pose publish_speed integrates
+        self._odometry_ns: int | None = None
         self._clouds = self.node.create_publisher(
             PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos)
         )
@@ -132,9 +134,17 @@ class VehicleProbe:
         self._odometry.publish(msg)
 
     def publish_speed(self, speed_mps: float) -> None:
+        """Odometry driving straight along x at ``speed_mps``: the pose advances with the speed, as a
+        real localisation's would (perception compensates ego motion with the pose)."""
+        now = self.now_ns()
+        if self._odometry_ns is not None:
+            self._x += speed_mps * (now - self._odometry_ns) / 1e9
+        self._odometry_ns = now
         msg = Odometry()
-        msg.header.stamp = ns_to_stamp(self.now_ns())
+        msg.header.stamp = ns_to_stamp(now)
         msg.header.frame_id, msg.child_frame_id = "odom", "base_link"
+        msg.pose.pose.position.x = self._x
+        msg.pose.pose.orientation.w = 1.0
         msg.twist.twist.linear.x = speed_mps
         self._odometry.publish(msg)
 
