@@ -20,7 +20,9 @@ class QosSpec:
         return f"{'reliable' if self.reliable else 'best effort'}, keep last {self.depth}{durability}"
 
 
-SENSOR_QOS = QosSpec(reliable=False, depth=1)
+# Depth 5, as rclcpp's SensorDataQoS: a burst of other (malformed) messages on a sensor topic does
+# not push a good scan out of the reader's history before the node takes it.
+SENSOR_QOS = QosSpec(reliable=False, depth=5)
 COMMAND_QOS = QosSpec(reliable=True, depth=1)
 DIAGNOSTICS_QOS = QosSpec(reliable=True, depth=10)
 PERCEPTION_QOS = QosSpec(reliable=True, depth=1)

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,11 +40,12 @@ from av_edge.paths import config_file
 
 BUCKET = "av-edge-soak"
 CLIP_EVERY_S = 45.0
-SPOOL_QUOTA_MIB = 700  # ~2.5 LiDAR clips: a 2-minute outage fills it
+SPOOL_QUOTA_MIB = 400  # ~2 clips of 15 s of LiDAR: a 2-minute outage fills it
 S3_OUTAGE_S = 120.0
 RESTART_DELAY_S = 5.0
 SAMPLE_EVERY_S = 5.0
-RSS_FROM_S = 300.0  # growth is measured from minute 5 (start-up allocations are not a leak)
+RSS_FROM_S = 300.0  # growth is measured from minute 5 (start-up allocations are not a leak) ...
+RSS_FROM_FRACTION = 0.3  # ... or from 30 % of a run shorter than ~17 minutes
 DRAIN_TIMEOUT_S = 300.0
 CLIP_ENTRY = re.compile(r"(\d{8}T\d{6}\.\d{3}Z_manual_\d{4})")
 
@@ -151,12 +153,14 @@ class _Run:
 
     def drive(self) -> None:
         d = self.duration_s
+        # the recorder dies 2 s into a clip's window (the first trigger after 35 % of the run)
+        recorder_kill = max(1, -(-0.35 * d // CLIP_EVERY_S)) * CLIP_EVERY_S + 2.0
         faults: list[tuple[float, str, Callable[[], None]]] = [
             (0.25 * d, "kill -9 uploader", lambda: self._kill("uploader")),
             (0.25 * d + RESTART_DELAY_S, "restart uploader", self.children["uploader"].start),
-            (0.35 * d, "kill -9 clip_recorder_node", lambda: self._kill("clip_recorder_node")),
+            (recorder_kill, "kill -9 clip_recorder_node (2 s into a clip)", lambda: self._kill("clip_recorder_node")),
             (
-                0.35 * d + RESTART_DELAY_S,
+                recorder_kill + RESTART_DELAY_S,
                 "restart clip_recorder_node",
                 self.children["clip_recorder_node"].start,
             ),
@@ -165,7 +169,8 @@ class _Run:
             (0.75 * d, "malformed burst", self._malformed_burst),
         ]
         faults.sort(key=lambda fault: fault[0])  # a short run's outage may outlast later faults' start
-        next_scan = next_sample = next_trigger = 0.0
+        next_scan = next_sample = 0.0
+        next_trigger = CLIP_EVERY_S  # triggers at k * CLIP_EVERY_S
         stop_triggers = 0.9 * d
         while (now := self.t()) < d:
             if faults and now >= faults[0][0]:
@@ -181,9 +186,9 @@ class _Run:
                 for child in self.children.values():
                     child.sample(now)
                 next_sample += SAMPLE_EVERY_S
-            if CLIP_EVERY_S <= now < stop_triggers and now >= next_trigger:
-                self._trigger_clip()
-                next_trigger = now + CLIP_EVERY_S
+            if next_trigger <= now < stop_triggers:  # on a thread: the scans never wait for the service
+                threading.Thread(target=self._trigger_clip, name="soak_trigger", daemon=True).start()
+                next_trigger += CLIP_EVERY_S
             time.sleep(max(0.0, min(next_scan, next_sample) - self.t()))
 
     def drain(self, spool: Path, timeout_s: float = DRAIN_TIMEOUT_S) -> bool:
@@ -311,9 +316,12 @@ def _metrics(
     lost_markers = sum('"kind": "manual"' in line for line in recorder_log.splitlines() if "clip lost" in line)
     dropped_count = len(dropped - uploaded) + lost_markers
     growth = 0.0
+    rss_from = min(RSS_FROM_S, RSS_FROM_FRACTION * minutes * 60.0)
     for child in children.values():
         for samples_rss in child.rss:
-            steady = [mib for t, mib in samples_rss if t >= RSS_FROM_S and t >= samples_rss[0][0] + 60.0]
+            if not samples_rss:
+                continue
+            steady = [mib for t, mib in samples_rss if t >= rss_from and t >= samples_rss[0][0] + 60.0]
             if len(steady) >= 2:
                 growth = max(growth, steady[-1] - steady[0])
     return {
@@ -324,6 +332,7 @@ def _metrics(
         "soak_aeb_lost": latency["lost"],
         "soak_aeb_late": latency["late"],
         "soak_rss_growth_mb": round(growth, 1),
+        "soak_rss_from_s": rss_from,
         "soak_clips_triggered": float(run.triggered),
         "soak_clips_uploaded": float(len(uploaded)),
         "soak_clips_dropped_with_event": float(dropped_count),
