@@ -304,6 +304,8 @@ def _metrics(
     warm = run.stamps[50:]  # the first 5 s: discovery settling
     samples = Samples([answered[s].latency_ms for s in warm if s in answered])
     samples.lost = sum(s not in answered for s in warm)
+    first = run.stamps[0] if run.stamps else 0
+    lost_at = [round((s - first) / 1e9, 1) for s in warm if s not in answered]
     latency = summary(samples, BUDGET_MS)
     recorder_log = children["clip_recorder_node"].log_text()
     dropped = {
@@ -316,6 +318,7 @@ def _metrics(
     lost_markers = sum('"kind": "manual"' in line for line in recorder_log.splitlines() if "clip lost" in line)
     dropped_count = len(dropped - uploaded) + lost_markers
     growth = 0.0
+    by_process: dict[str, float] = {}
     rss_from = min(RSS_FROM_S, RSS_FROM_FRACTION * minutes * 60.0)
     for child in children.values():
         for samples_rss in child.rss:
@@ -323,7 +326,9 @@ def _metrics(
                 continue
             steady = [mib for t, mib in samples_rss if t >= rss_from and t >= samples_rss[0][0] + 60.0]
             if len(steady) >= 2:
-                growth = max(growth, steady[-1] - steady[0])
+                grew = steady[-1] - steady[0]
+                growth = max(growth, grew)
+                by_process[child.name] = round(max(by_process.get(child.name, grew), grew), 1)
     return {
         "soak_minutes": minutes,
         "soak_aeb_latency_p50_ms": latency["p50"],
@@ -341,6 +346,8 @@ def _metrics(
         "soak_spool_drained": float(drained),
         "soak_trigger_failures": float(run.trigger_failures),
         "faults": run.fault_log,
+        "soak_aeb_lost_at_s": lost_at[:100],  # seconds from the first scan: where to look in the logs
+        "soak_rss_growth_by_process": by_process,
     }
 
 

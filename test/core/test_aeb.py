@@ -427,3 +427,22 @@ def test_a_predicted_crossing_counts_after_crossing_lists_object_lists_in_a_row(
     other = near.copy()
     other["track_id"] = 99  # a different track each list: never two in a row
     assert states(two, [near, other]) == [AebState.CRUISE, AebState.CRUISE]
+
+
+def test_a_rejection_warns_while_recent_and_the_counter_stays() -> None:
+    core = AebCore(CONFIG)
+    now = 0
+    for now in range(0, 600 * MS, 100 * MS):  # healthy inputs throughout
+        core.on_odometry(10.0, 0.0, now)
+        core.on_objects(np.zeros(0, OBJECT_DTYPE), now, now)
+        core.on_cloud(scan(wall(60.0)), now, now + 5 * MS)
+    core.health.on_rejected("invalid_odometry", now)
+    status = core.diagnostics(now)
+    assert status.level is Level.WARN and "invalid_odometry" in status.message
+    later = now + 6_000 * MS
+    for t in range(now + 100 * MS, later + 1, 100 * MS):
+        core.on_odometry(10.0, 0.0, t)
+        core.on_objects(np.zeros(0, OBJECT_DTYPE), t, t)
+        core.on_cloud(scan(wall(60.0)), t, t + 5 * MS)
+    status = core.diagnostics(later)
+    assert status.level is Level.OK and status.values["rejected.invalid_odometry"] == "1"
