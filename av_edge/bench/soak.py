@@ -181,7 +181,8 @@ class _Run:
             if now >= next_scan:
                 self.probe.publish_speed(13.9)
                 self.stamps.append(self.probe.publish_cloud(self.scans[0]))
-                next_scan += 0.1
+                # a LiDAR keeps its rate: after a blocking step (the burst) no catch-up volley
+                next_scan = next_scan + 0.1 if now - next_scan < 0.1 else now + 0.1
             if now >= next_sample:
                 for child in self.children.values():
                     child.sample(now)
@@ -348,6 +349,11 @@ def _metrics(
         "faults": run.fault_log,
         "soak_aeb_lost_at_s": lost_at[:100],  # seconds from the first scan: where to look in the logs
         "soak_rss_growth_by_process": by_process,
+        "soak_rss_mib_every_30s": {
+            c.name: [[round(t), round(mib, 1)] for t, mib in samples_rss[:: max(1, int(30 / SAMPLE_EVERY_S))]]
+            for c in children.values()
+            for samples_rss in c.rss[-1:]
+        },
     }
 
 
