@@ -222,7 +222,7 @@ def replay_samples(
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     from av_edge.ros.probe import VehicleProbe
 
-    scans = _approach_scans(count=20)
+    scans = approach_scans(count=20)
     with tempfile.TemporaryDirectory() as tmp:
         params, pinned = node_params or {}, cpus or {}
 
@@ -293,7 +293,7 @@ def _camera_publisher(probe: Any) -> Callable[[int], None]:
     return publish
 
 
-def _approach_scans(count: int) -> list:  # type: ignore[type-arg]
+def approach_scans(count: int) -> list:  # type: ignore[type-arg]
     """``count`` PointCloud2 scans of the 50 km/h stalled-car scenario, 60 m down to 10 m from the car."""
     stack = StackConfig.load()
     scenario = find_scenario(config_file("scenarios"), "lead_stopped_50kmh_100pct", stack.sim)

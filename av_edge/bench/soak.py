@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 
 from av_edge import processes, topics
-from av_edge.bench.aeb_latency import BUDGET_MS, Samples, _approach_scans, summary
+from av_edge.bench.aeb_latency import BUDGET_MS, Samples, approach_scans, summary
 from av_edge.clips.local_s3 import CREDENTIALS, MotoServer
 from av_edge.paths import config_file
 
@@ -137,7 +137,7 @@ class _Run:
 
     def __init__(self, probe: Any, children: dict[str, Child], server: MotoServer, duration_s: float) -> None:
         self.probe, self.children, self.server, self.duration_s = probe, children, server, duration_s
-        self.scans = _approach_scans(count=1)  # a stalled car 65 m ahead, the gap steady: no braking
+        self.scans = approach_scans(count=1)  # a stalled car 65 m ahead, the gap steady: no braking
         self.stamps: list[int] = []
         self.triggered = 0
         self.trigger_failures = 0

@@ -225,6 +225,18 @@ def wall_scan(gap_m: float, stamp_ns: int) -> PointCloud2:
     return cloud_msg(xyz_to_cloud((np.vstack([wall, ground]) - mount).astype(np.float32)), stamp_ns, "lidar")
 
 
+def dispatch(events: list[Event], routes: dict[str, Any], step_ns: int, after: Any = None) -> int:
+    """Feed ``events`` to ``routes[kind](msg, now)`` ``step_ns`` apart; ``after(now)`` after each.
+    Returns the last ``now``."""
+    now = 1_000 * MS
+    for kind, msg in events:
+        now += step_ns
+        routes[kind](msg, now)
+        if after is not None:
+            after(now)
+    return now
+
+
 def check_command(command: AccelStamped) -> None:
     accel = command.accel.linear.x
     assert math.isfinite(accel) and accel <= 0.0, accel
@@ -234,20 +246,20 @@ def check_command(command: AccelStamped) -> None:
 @given(aeb_events)
 def test_aeb_survives_anything_and_still_brakes_for_a_wall(events: list[Event]) -> None:
     handler = AebHandler(STACK.aeb, lambda line: None)
-    now = 1_000 * MS
-    for kind, msg in events:
-        now += 50 * MS
-        if kind == "cloud":
-            handler.on_cloud(msg, now, check_command)
-        elif kind == "odometry":
-            handler.on_odometry(msg, now)
-        else:
-            handler.on_objects(msg, now)
+
+    def between(now: int) -> None:
         command = handler.watchdog(now)
         if command is not None:
             check_command(command)
         handler.events(now)
         handler.diagnostics(now)
+
+    routes = {
+        "cloud": lambda msg, now: handler.on_cloud(msg, now, check_command),
+        "odometry": handler.on_odometry,
+        "objects": handler.on_objects,
+    }
+    now = dispatch(events, routes, 50 * MS, between)
     commands: list[AccelStamped] = []
     speed = 13.89
     for gap in [5.0 + 2 * speed * 0.1, 5.0 + speed * 0.1, 5.0]:  # closing on a wall at 50 km/h
@@ -271,15 +283,8 @@ perception_events = st.lists(
 @given(perception_events)
 def test_lidar_perception_survives_anything(events: list[Event]) -> None:
     handler = PerceptionHandler(STACK.perception, lambda line: None)
-    now = 1_000 * MS
-    for kind, msg in events:
-        now += 50 * MS
-        if kind == "cloud":
-            handler.on_cloud(msg, now)
-        else:
-            handler.on_odometry(msg, now)
-        handler.ego_motion(now)
-        handler.diagnostics(now)
+    routes = {"cloud": handler.on_cloud, "odometry": handler.on_odometry}
+    now = dispatch(events, routes, 50 * MS, lambda t: (handler.ego_motion(t), handler.diagnostics(t)))
     assert handler.on_cloud(wall_scan(10.0, now + 100 * MS), now + 100 * MS) is not None
 
 
@@ -299,17 +304,13 @@ planner_events = st.lists(
 @given(planner_events)
 def test_planner_survives_anything(events: list[Event]) -> None:
     handler = PlannerHandler(STACK.planner, lambda line: None)
-    now = 1_000 * MS
-    for kind, msg in events:
-        now += 120 * MS
-        if kind == "odometry":
-            handler.on_odometry(msg, now)
-        elif kind == "points":
-            handler.on_obstacle_points(msg, now)
-        elif kind == "objects":
-            handler.on_objects(msg, now)
-        else:
-            handler.on_reference(msg, now)
+    routes = {
+        "odometry": handler.on_odometry,
+        "points": handler.on_obstacle_points,
+        "objects": handler.on_objects,
+        "reference": handler.on_reference,
+    }
+    dispatch(events, routes, 120 * MS)
 
 
 @pytest.fixture(scope="module")
