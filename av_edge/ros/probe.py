@@ -94,6 +94,12 @@ class VehicleProbe:
         with self._lock:
             self.objects.append(msg)
 
+    def take_objects(self) -> list[PointCloud2]:
+        """Object lists received since the last call."""
+        with self._lock:
+            taken, self.objects = self.objects, []
+        return taken
+
     def objects_for(self, stamp_ns: int, timeout_s: float) -> PointCloud2 | None:
         """Wait for the object list computed from the scan stamped ``stamp_ns``."""
         deadline = time.monotonic() + timeout_s

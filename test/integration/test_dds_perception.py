@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from sensor_msgs.msg import PointCloud2
@@ -100,65 +102,33 @@ def test_camera_detections_over_dds(perception_node, probe, dds_domain):
     assert int(status.values.get("rejected.front_malformed_image", "0")) >= 1
 
 
-def test_camera_classes_reach_the_object_list(perception_node, probe):
+def test_camera_classes_reach_the_object_list(perception_node, probe, dds_domain, tmp_path):
     """The three cameras' images and the LiDAR scan of one simulated moment in, an object list whose
     car carries the class "car" with the cameras' confidence out: detection, calibration from
-    CameraInfo, the collector and association working together in the node."""
+    CameraInfo, the collector and association working together in the node. The scene comes from a
+    process with the shipped DDS profile (see :mod:`test.integration.scene_publisher`)."""
     import time
 
-    from sensor_msgs.msg import CameraInfo, Image
-
-    from av_edge import topics
-    from av_edge.core.camera import load_rig
-    from av_edge.core.image import array_to_image
+    from av_edge import processes
     from av_edge.core.perception.objects import CLASSES
-    from av_edge.core.pointcloud import array_to_cloud
-    from av_edge.paths import config_file
-    from av_edge.ros.messages import camera_info_msg, image_msg
-    from av_edge.ros.qos import qos_profile
-    from av_edge.sim.catalog import find_scenario
-    from av_edge.sim.simulation import Simulation
-    from av_edge.suite.stack import StackConfig
 
-    stack = StackConfig.load()
-    rig = load_rig(config_file("cameras.yaml"))
-    scenario = find_scenario(config_file("scenarios"), "lead_stopped_50kmh_100pct", stack.sim)
-    sim = Simulation(stack.sim, scenario, 0, rig)
-    sim.ego.x = 30.0  # closer to the stalled car
-    sim.advance(0)
-    cloud = cloud_msg(array_to_cloud(sim.capture(0)), 0, stack.lidar_frame)
-    images = sim.render(0)
-    publishers = []
-    for camera in rig:
-        publishers.append(
-            (
-                camera,
-                probe.node.create_publisher(
-                    Image, topics.CAMERA_IMAGE.format(camera=camera.name), qos_profile(topics.CAMERA_IMAGE.qos)
-                ),
-                probe.node.create_publisher(
-                    CameraInfo, topics.CAMERA_INFO.format(camera=camera.name), qos_profile(topics.CAMERA_INFO.qos)
-                ),
-                array_to_image(images[camera.name], "bgr8"),
-            )
-        )
+    command = [sys.executable, "-m", "test.integration.scene_publisher", "--domain", str(dds_domain)]
+    log = tmp_path / "scene_publisher.log"
+    publisher = processes.start(command, processes.dds_environment(dds_domain), log)
     classified = None
-    deadline = time.monotonic() + 60
-    while classified is None and time.monotonic() < deadline:
-        probe.publish_speed(0.0)
-        stamp = probe.now_ns()
-        for camera, image_pub, info_pub, body in publishers:
-            info_pub.publish(camera_info_msg(camera, stamp))
-            image_pub.publish(image_msg(body, stamp, camera.optical_frame))
-        probe.publish_cloud(cloud, stamp)
-        msg = probe.objects_for(stamp, timeout_s=0.5)
-        if msg is not None:
-            objects = decode_objects(msg)
-            cars = objects[(objects["class_id"] == CLASSES.index("car")) & (objects["class_score"] > 0.3)]
-            classified = cars if cars.size else None
-    assert classified is not None, "no object list with a camera-classified car"
-    truth = sim.ground_truth(0)
-    car_ahead = float(truth["x"][truth["class_id"] == CLASSES.index("car")][0]) - sim.state().x
+    try:
+        deadline = time.monotonic() + 60
+        while classified is None and time.monotonic() < deadline and publisher.poll() is None:
+            for msg in probe.take_objects():
+                objects = decode_objects(msg)
+                cars = objects[(objects["class_id"] == CLASSES.index("car")) & (objects["class_score"] > 0.3)]
+                classified = cars if cars.size else classified
+            time.sleep(0.05)
+    finally:
+        processes.stop(publisher)
+    output = log.read_text()
+    assert classified is not None, f"no object list with a camera-classified car; scene_publisher:\n{output[-2000:]}"
+    car_ahead = float(output.splitlines()[0])
     assert classified["x"].min() == pytest.approx(car_ahead, abs=3.0)
 
 
