@@ -1,17 +1,16 @@
 """The clip recorder's logic at message level: ring, triggers, cutting, spooling, summaries (no rclpy).
 
-The node hands it serialized messages and triggers; clips are written to the spool on a worker thread
-so disk I/O never stalls the executor.
+The node hands it serialized messages and triggers; clips stream to the spool on the writer's
+thread (:mod:`av_edge.clips.writer`) so disk I/O never stalls the executor.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
-import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,10 @@ import numpy as np
 
 import av_edge
 from av_edge.clips.journal import ClipJournal
-from av_edge.clips.spool import Spool, write_mcap
+from av_edge.clips.spool import Spool
+from av_edge.clips.writer import ClipEntry, ClipWriter
 from av_edge.core.clips.config import RecorderConfig
-from av_edge.core.clips.cutter import Clip, ClipCutter
+from av_edge.core.clips.cutter import ClipCutter
 from av_edge.core.clips.ring import MessageRing, RecordedMessage
 from av_edge.core.clips.triggers import BrakeOnset, RateLimiter, Trigger, TriggerKind, trigger_from_event
 from av_edge.core.diagnostics import Level, Status, fmt
@@ -48,16 +48,13 @@ class ClipRecorder:
         self.brake_onset = BrakeOnset(config.triggers.brake_threshold_mps2)
         self.msgtypes: dict[str, str] = {}
         self.received: Counter[str] = Counter()
-        self.clips_written: Counter[str] = Counter()
-        self.write_failures = 0
         self.journal = ClipJournal(spool.root)
         self.lost_in_restart = 0
         self.latency_p99_ms: dict[str, float] = {}
         self._scores: list[np.ndarray] = []
         self._sequence = 0
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clip_writer")
-        self._pending: list[Future[None]] = []
-        self._lock = threading.Lock()
+        # the queue may hold as much as the ring: past that the disk cannot keep up anyway
+        self.writer = ClipWriter(spool, self.msgtypes, log, config.ring_max_mib << 20)
 
     # -- inputs ----------------------------------------------------------------------------------------
 
@@ -68,7 +65,9 @@ class ClipRecorder:
         message = RecordedMessage(topic, now_ns, bytes(data))
         self.received[topic] += 1
         self.ring.add(message)
-        self.cutter.on_message(message)
+        if self.cutter.on_message(message):
+            assert self.cutter.open is not None
+            self.writer.write(self.cutter.open, (message,))
 
     def on_brake_request(self, accel_mps2: float, now_ns: int) -> None:
         trigger = self.brake_onset.update(accel_mps2, now_ns)
@@ -91,9 +90,13 @@ class ClipRecorder:
             return False
         self.log(f"clip trigger {trigger.kind.value}: {trigger.reason}")
         before = self.cutter.open
-        self.cutter.trigger(trigger, self.ring)
-        if self.cutter.open is not None and self.cutter.open is not before:  # a new clip
-            self.journal.opened(self.cutter.open.start_ns, trigger)
+        messages = self.cutter.trigger(trigger, self.ring)
+        clip = self.cutter.open
+        assert clip is not None
+        if clip is not before:  # a new clip
+            self.journal.opened(clip.start_ns, trigger)
+            self.writer.open(clip)
+        self.writer.write(clip, messages)
         return True
 
     def recover(self, warn: Callable[[str], None]) -> int:
@@ -113,22 +116,47 @@ class ClipRecorder:
     # -- outputs ---------------------------------------------------------------------------------------
 
     def poll(self, now_ns: int) -> None:
-        """Hand clips whose post-window is over to the writer thread."""
+        """Close the clips no later trigger can reach any more: the writer publishes them."""
         for clip in self.cutter.poll(now_ns):
             self._sequence += 1
             kind = max(clip.triggers, key=lambda t: self.rules[t.kind].priority).kind
-            name = entry_name(kind.value, clip.first.time_ns, self._sequence)
-            self._pending.append(self._writer.submit(self._write_clip, name, kind, clip, dict(self.msgtypes)))
-        self._pending = [f for f in self._pending if not f.done()]
+            meta: dict[str, Any] = {
+                "kind": "clip",
+                "vehicle_id": self.config.vehicle_id,
+                "window_ns": [clip.start_ns, clip.end_ns],
+                "pre_trigger_s": self.config.pre_trigger_s,
+                "post_trigger_s": self.config.post_trigger_s,
+                "triggers": [{"kind": t.kind.value, "time_ns": t.time_ns, "reason": t.reason} for t in clip.triggers],
+                "versions": {
+                    "av_edge": av_edge.__version__,
+                    "python": platform.python_version(),
+                    "models": list(self.config.model_versions),
+                },
+            }
+            entry = ClipEntry(
+                name=entry_name(kind.value, clip.first.time_ns, self._sequence),
+                kind=kind.value,
+                priority=self.rules[kind].priority,
+                protected=kind is TriggerKind.BRAKING,
+                meta=meta,
+                done=functools.partial(self.journal.closed, clip.start_ns),  # in the spool, refused or failed
+            )
+            self.writer.close(clip, entry)
 
     def flush(self, timeout_s: float | None = None) -> None:
         """Wait for clips being written (shutdown, tests)."""
-        for future in list(self._pending):
-            future.result(timeout_s)
-        self._pending = [f for f in self._pending if not f.done()]
+        self.writer.flush(timeout_s)
 
     def close(self) -> None:
-        self._writer.shutdown(wait=True)
+        self.writer.stop()
+
+    @property
+    def clips_written(self) -> Counter[str]:
+        return self.writer.written
+
+    @property
+    def write_failures(self) -> int:
+        return self.writer.failures
 
     def write_summary(self, now_ns: int, period_s: float) -> Path | None:
         """The periodic JSON summary as a low-priority spool entry."""
@@ -168,6 +196,10 @@ class ClipRecorder:
             problems.append((Level.WARN, f"ring over {self.config.ring_max_mib} MiB: pre-window shortened"))
         if self.write_failures:
             problems.append((Level.ERROR, f"{self.write_failures} clips could not be written"))
+        if self.writer.dropped_messages:
+            problems.append(
+                (Level.WARN, f"{self.writer.dropped_messages} messages dropped from clips: the disk fell behind")
+            )
         if self.lost_in_restart:
             problems.append((Level.WARN, f"{self.lost_in_restart} clips lost: the recorder restarted during them"))
         if self.spool.evicted or self.spool.refused:
@@ -183,6 +215,7 @@ class ClipRecorder:
             "spool.evicted": str(len(self.spool.evicted)),
             "spool.refused": str(len(self.spool.refused)),
             "clips.write_failures": str(self.write_failures),
+            "clips.messages_dropped": str(self.writer.dropped_messages),
             "clips.lost_in_restart": str(self.lost_in_restart),
         }
         values.update({f"clips.{kind}": str(n) for kind, n in sorted(self.clips_written.items())})
@@ -190,45 +223,6 @@ class ClipRecorder:
         level = max((lvl for lvl, _ in problems), default=Level.OK)
         message = "; ".join(m for _, m in problems) or "recording"
         return Status(level, "av_edge: clip_recorder", message, "clip_recorder", values)
-
-    # -- writer thread ---------------------------------------------------------------------------------
-
-    def _write_clip(self, name: str, kind: TriggerKind, clip: Clip, msgtypes: dict[str, str]) -> None:
-        meta: dict[str, Any] = {
-            "kind": "clip",
-            "vehicle_id": self.config.vehicle_id,
-            "window_ns": [clip.start_ns, clip.end_ns],
-            "pre_trigger_s": self.config.pre_trigger_s,
-            "post_trigger_s": self.config.post_trigger_s,
-            "triggers": [{"kind": t.kind.value, "time_ns": t.time_ns, "reason": t.reason} for t in clip.triggers],
-            "topics": {t: msgtypes[t] for t in sorted({m.topic for m in clip.messages})},
-            "messages": len(clip.messages),
-            "versions": {
-                "av_edge": av_edge.__version__,
-                "python": platform.python_version(),
-                "models": list(self.config.model_versions),
-            },
-        }
-        try:
-            path = self.spool.add(
-                name,
-                self.rules[kind].priority,
-                clip.first.time_ns,
-                kind is TriggerKind.BRAKING,
-                meta,
-                lambda tmp: write_mcap(tmp / "clip", clip.messages, meta["topics"]),
-            )
-        except Exception as err:  # disk full, permissions: say so loudly, keep recording
-            with self._lock:
-                self.write_failures += 1
-            self.log(f"could not write clip {name}: {err}")
-            return
-        finally:
-            self.journal.closed(clip.start_ns)  # in the spool, refused or failed: each said so
-        if path is not None:
-            with self._lock:
-                self.clips_written[kind.value] += 1
-            self.log(f"clip {name}: {len(clip.messages)} messages, {', '.join(t.kind.value for t in clip.triggers)}")
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

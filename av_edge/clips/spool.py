@@ -101,10 +101,32 @@ class Spool:
 
         Returns its path, or None when it did not fit (refused, logged, counted in ``refused``).
         """
-        tmp = self.root / f"{TMP_PREFIX}{entry_id}"
-        tmp.mkdir()
+        tmp = self.begin(entry_id)
         try:
             write_payload(tmp)
+        except BaseException:
+            self.abandon(tmp)
+            raise
+        return self.commit(tmp, entry_id, priority, created_ns, protected, meta)
+
+    def begin(self, name: str) -> Path:
+        """A hidden directory to build an entry in, step by step (a clip streamed as it is recorded);
+        :meth:`commit` publishes it, :meth:`abandon` or the next start's :meth:`discard_partial` removes it."""
+        tmp = self.root / f"{TMP_PREFIX}{name}"
+        tmp.mkdir()
+        return tmp
+
+    def abandon(self, tmp: Path) -> None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def commit(
+        self, tmp: Path, entry_id: str, priority: int, created_ns: int, protected: bool, meta: Mapping[str, Any]
+    ) -> Path | None:
+        """Checksum and fsync what ``tmp`` holds, make room under the quota, rename it to ``entry_id``.
+
+        Returns its path, or None when it did not fit (refused, logged, counted in ``refused``).
+        """
+        try:
             files = {
                 str(p.relative_to(tmp)): {"size": p.stat().st_size, "sha256": sha256_file(p)}
                 for p in sorted(tmp.rglob("*"))
@@ -125,7 +147,7 @@ class Spool:
                 _fsync_dir(self.root)
             return final
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self.abandon(tmp)
             raise
 
     def entries(self) -> list[SpoolEntry]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rclpy.serialization import deserialize_message, serialize_message
@@ -12,6 +13,7 @@ from rosbags.highlevel import AnyReader
 
 from av_edge.clips.recorder import ClipRecorder
 from av_edge.clips.uploader import Uploader, make_client
+from av_edge.clips.writer import ClipWriter
 from av_edge.core.clips.config import RecorderConfig, parse_cpu_list
 from av_edge.core.clips.triggers import TriggerKind
 from av_edge.core.config import build_config, load_params_file
@@ -123,6 +125,98 @@ def test_events_channel_and_manual_triggers_merge_with_braking(tmp_path: Path) -
     assert [t["kind"] for t in meta["triggers"]] == ["warning", "manual", "braking"]
     assert "braking" in entry.entry_id  # named and prioritised after its most important reason
     assert recorder.limiter.suppressed[TriggerKind.MANUAL] == 1
+
+
+def test_a_clip_streams_to_disk_while_it_is_recorded(tmp_path: Path) -> None:
+    """Its pre-window is on disk right after the trigger (MCAP chunks of 1 MiB), and the open clip
+    holds no messages: a clip costs no memory beyond the ring (the recorder's RSS swung by ~230 MB a
+    clip when clips were held until they closed)."""
+    spool = spool_at(tmp_path / "spool")
+    recorder = ClipRecorder(config(), spool, quiet)
+    recorder.add_topic("/sensing/lidar/points", TOPICS["/sensing/lidar/points"])
+    scan = serialized_clouds(1, 100_000, seed=1)[0]  # 1.2 MB
+
+    def scans(from_s: float, to_s: float) -> None:
+        for i in range(round(from_s * 10), round(to_s * 10)):
+            recorder.on_message("/sensing/lidar/points", scan, i * S // 10)
+            recorder.poll(i * S // 10)
+
+    scans(0.0, 4.0)
+    assert recorder.on_manual("test", 4 * S)[0]
+    scans(4.0, 4.5)
+    recorder.flush()
+    (partial,) = [p for p in (tmp_path / "spool").iterdir() if p.name.startswith(".tmp-")]
+    assert (partial / "clip" / "clip.mcap").stat().st_size > 20 * len(scan)  # 2 s before, 0.5 s after
+    assert recorder.cutter.open is not None and recorder.cutter.open.messages == 25  # a count, not a list
+    scans(4.5, 8.0)
+    recorder.flush()
+    (entry,) = spool.entries()
+    assert not [p for p in (tmp_path / "spool").iterdir() if p.name.startswith(".tmp-")]
+    meta = json.loads((spool.path(entry.entry_id) / "entry.json").read_text())
+    assert meta["messages"] == len(read_clip(spool.path(entry.entry_id))["/sensing/lidar/points"]) == 31
+    assert meta["messages_dropped"] == 0
+
+
+def test_when_the_disk_falls_behind_messages_are_dropped_and_counted_never_the_executor_blocked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    original = ClipWriter._write
+
+    def slow_disk(self: ClipWriter, stream: Any, message: Any) -> None:
+        gate.wait(30)
+        original(self, stream, message)
+
+    monkeypatch.setattr(ClipWriter, "_write", slow_disk)
+    spool = spool_at(tmp_path / "spool")
+    recorder = ClipRecorder(config(), spool, quiet)
+    recorder.writer.max_pending_bytes = 50_000  # ~4 scans of 1000 points
+    for topic, msgtype in TOPICS.items():
+        recorder.add_topic(topic, msgtype)
+    cloud = serialized_clouds(1, 1000, seed=1)[0]
+    for i in range(60):  # returns although nothing is written: the executor never waits for the disk
+        now = i * S // 10
+        recorder.on_message("/sensing/lidar/points", cloud, now)
+        if i == 30:
+            recorder.on_manual("test", now)
+        recorder.poll(now)
+    gate.set()
+    recorder.poll(10**6 * S)
+    recorder.flush()
+    (entry,) = spool.entries()
+    meta = json.loads((spool.path(entry.entry_id) / "entry.json").read_text())
+    dropped = recorder.writer.dropped_messages
+    assert dropped > 0 and meta["messages_dropped"] == dropped
+    assert meta["messages"] == len(read_clip(spool.path(entry.entry_id))["/sensing/lidar/points"]) == 31 - dropped
+    status = recorder.status(0)
+    assert status.level == Level.WARN and status.values["clips.messages_dropped"] == str(dropped)
+
+
+def test_a_write_error_mid_clip_fails_that_clip_loudly_and_recording_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rosbags.rosbag2 import Writer
+
+    original = Writer.write
+    calls = {"n": 0}
+
+    def disk_full_once(self: Writer, connection: Any, timestamp: int, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] == 40:
+            raise OSError(28, "No space left on device")
+        original(self, connection, timestamp, data)
+
+    monkeypatch.setattr(Writer, "write", disk_full_once)
+    spool = spool_at(tmp_path / "spool")
+    logs: list[str] = []
+    recorder = ClipRecorder(config(), spool, logs.append)
+    drive(recorder, 8.0, brake_at=frozenset({4.0}))
+    drive(recorder, 8.0, start_s=20.0, brake_at=frozenset({24.0}))
+    assert recorder.write_failures == 1 and len(spool.entries()) == 1  # the second clip is complete
+    assert any("could not write clip" in line and "braking" in line and "No space" in line for line in logs)
+    assert not [p for p in (tmp_path / "spool").iterdir() if p.name.startswith(".tmp-")]
+    assert recorder.recover(quiet) == 0  # the failed clip was reported, not left as an orphan
+    assert recorder.status(0).level == Level.ERROR
 
 
 def test_disk_quota_with_the_link_down_keeps_braking_clips_and_says_what_it_evicted(

@@ -43,19 +43,23 @@ def test_ring_byte_bound_evicts_oldest_and_counts_it() -> None:
 
 
 def run_cutter(triggers: dict[float, Trigger], until_s: float, pre: float = 2.0, post: float = 1.0):
-    """10 Hz messages from t=0; triggers at the given times; returns the finished clips."""
+    """10 Hz messages from t=0; triggers at the given times; returns the finished clips and the
+    messages handed out for each (by ``id`` of the clip), as the recorder streams them."""
     ring = MessageRing(pre + 1.0, 10**9)
     cutter = ClipCutter(pre, post, max_clip_s=10.0)
     clips = []
+    streamed: dict[int, list[RecordedMessage]] = {}
     for i in range(int(until_s * 10) + 1):
         t = i / 10
         m = msg(t)
         ring.add(m)
-        cutter.on_message(m)
+        if cutter.on_message(m):
+            streamed[id(cutter.open)].append(m)
         if round(t, 3) in triggers:
-            cutter.trigger(triggers[round(t, 3)], ring)
+            handed = cutter.trigger(triggers[round(t, 3)], ring)
+            streamed.setdefault(id(cutter.open), []).extend(handed)
         clips += cutter.poll(int(t * S))
-    return clips, cutter
+    return clips, cutter, streamed
 
 
 def trig(kind: TriggerKind, t_s: float) -> Trigger:
@@ -63,27 +67,30 @@ def trig(kind: TriggerKind, t_s: float) -> Trigger:
 
 
 def test_clip_spans_pre_and_post_window() -> None:
-    clips, cutter = run_cutter({5.0: trig(TriggerKind.BRAKING, 5.0)}, until_s=7.9)
+    clips, cutter, streamed = run_cutter({5.0: trig(TriggerKind.BRAKING, 5.0)}, until_s=7.9)
     assert clips == [] and cutter.open is not None  # a later trigger could still overlap it
     clips += cutter.poll(int(8.1 * S))
     assert cutter.open is None
     (clip,) = clips
-    times = [m.log_time_ns / S for m in clip.messages]
+    times = [m.log_time_ns / S for m in streamed[id(clip)]]
     assert times[0] == pytest.approx(3.0) and times[-1] == pytest.approx(6.0)
-    assert len(times) == 31  # every message in [3, 6] s, none missing, none twice
-    assert len(set(times)) == 31
+    assert times == sorted(times) and len(times) == 31  # every message in [3, 6] s, in order, none missing
+    assert len(set(times)) == 31 and clip.messages == 31  # none twice
 
 
 def test_overlapping_triggers_merge_into_one_clip_with_all_reasons() -> None:
     # braking 1.5 s after the warning's window ended, but its pre-window reaches back into it
-    clips, _ = run_cutter({4.0: trig(TriggerKind.WARNING, 4.0), 5.5: trig(TriggerKind.BRAKING, 5.5)}, until_s=9.0)
+    clips, _, streamed = run_cutter(
+        {4.0: trig(TriggerKind.WARNING, 4.0), 5.5: trig(TriggerKind.BRAKING, 5.5)}, until_s=9.0
+    )
     (clip,) = clips
     assert [t.kind for t in clip.triggers] == [TriggerKind.WARNING, TriggerKind.BRAKING]
-    assert clip.messages[0].log_time_ns == 2 * S and clip.messages[-1].log_time_ns == int(6.5 * S)
+    times = [m.log_time_ns for m in streamed[id(clip)]]  # 5.1-5.5 s declined, then handed out by the extension
+    assert times == [int(t / 10 * S) for t in range(20, 66)]
 
 
 def test_separate_triggers_make_separate_clips() -> None:
-    clips, _ = run_cutter({3.0: trig(TriggerKind.MANUAL, 3.0), 9.0: trig(TriggerKind.MANUAL, 9.0)}, until_s=13.0)
+    clips, _, _ = run_cutter({3.0: trig(TriggerKind.MANUAL, 3.0), 9.0: trig(TriggerKind.MANUAL, 9.0)}, until_s=13.0)
     assert [(c.start_ns / S, c.end_ns / S) for c in clips] == [(1.0, 4.0), (7.0, 10.0)]
 
 
