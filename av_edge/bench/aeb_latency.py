@@ -21,7 +21,7 @@ import numpy as np
 
 from av_edge import processes, topics
 from av_edge.bench.metrics import Metrics
-from av_edge.clips.local_s3 import CREDENTIALS, MotoServer
+from av_edge.clips.local_s3 import CLOUD_NICENESS, CREDENTIALS, MotoServer
 from av_edge.clips.spool import Spool
 from av_edge.core.camera import load_rig
 from av_edge.core.diagnostics import Status
@@ -153,7 +153,7 @@ def _recorder_params(cpus: tuple[int, ...], *extra: str) -> list[str]:
 def _with_uploader(frames: int, cpus: tuple[int, ...], braking: dict[str, str]) -> tuple[Samples, int, float]:
     """Latency with the recorder + uploader busy; bytes that reached the bucket and the wall time."""
     with tempfile.TemporaryDirectory() as tmp:
-        server = MotoServer(Path(tmp) / "moto.log", niceness=10, cpus=cpus)
+        server = MotoServer(Path(tmp) / "moto.log", niceness=CLOUD_NICENESS, cpus=cpus)
         server.start()
         try:
             client = server.client()

@@ -16,6 +16,7 @@ Simulated sensors, CPU only, no TensorRT.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -35,7 +36,7 @@ import yaml
 
 from av_edge import processes, topics
 from av_edge.bench.aeb_latency import BUDGET_MS, Samples, approach_scans, summary
-from av_edge.clips.local_s3 import CREDENTIALS, MotoServer
+from av_edge.clips.local_s3 import CLOUD_NICENESS, CREDENTIALS, MotoServer
 from av_edge.paths import config_file
 
 BUCKET = "av-edge-soak"
@@ -47,6 +48,7 @@ SAMPLE_EVERY_S = 5.0
 RSS_FROM_S = 300.0  # growth is measured from minute 5 (start-up allocations are not a leak) ...
 RSS_FROM_FRACTION = 0.3  # ... or from 30 % of a run shorter than ~17 minutes
 DRAIN_TIMEOUT_S = 300.0
+REPLY_GRACE_S = 2.0  # after the last scan, as the latency bench: a scan unanswered by then is lost
 CLIP_ENTRY = re.compile(r"(\d{8}T\d{6}\.\d{3}Z_manual_\d{4})")
 
 
@@ -103,7 +105,7 @@ def soak(minutes: float, log_dir: Path) -> dict[str, Any]:
     spare, braking = str(cores[-1]), ",".join(map(str, cores[:-1] or cores))
     log_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
-        server = MotoServer(log_dir / "moto.log", niceness=10, cpus=(cores[-1],))
+        server = MotoServer(log_dir / "moto.log", niceness=CLOUD_NICENESS, cpus=(cores[-1],))
         server.start()
         server.client().create_bucket(Bucket=BUCKET)
         spool = Path(tmp) / "spool"
@@ -113,12 +115,16 @@ def soak(minutes: float, log_dir: Path) -> dict[str, Any]:
             child.start()
         from av_edge.ros.probe import VehicleProbe
 
-        probe = VehicleProbe(domain, "soak_probe")
+        probe = VehicleProbe(domain, "soak_probe", record_objects=False)
+        # the measuring process must not stall on the cyclic GC walking its start-up objects (the
+        # nodes do the same, see node_setup.run): a stall here would read as a late brake command
+        gc.freeze()
         try:
             if not probe.wait_for_aeb(60.0):
                 raise RuntimeError("aeb_node did not come up")
             run = _Run(probe, children, server, duration_s)
             run.drive()
+            time.sleep(REPLY_GRACE_S)
             drained = run.drain(spool)
         finally:
             probe_diagnostics = list(probe.diagnostics)
@@ -307,7 +313,13 @@ def _metrics(
     samples.lost = sum(s not in answered for s in warm)
     first = run.stamps[0] if run.stamps else 0
     lost_at = [round((s - first) / 1e9, 1) for s in warm if s not in answered]
+    late_at = [
+        (round((s - first) / 1e9, 1), round(answered[s].latency_ms, 1))
+        for s in warm
+        if s in answered and answered[s].latency_ms > BUDGET_MS
+    ]
     latency = summary(samples, BUDGET_MS)
+    aeb_view = _aeb_view(diagnostics)
     recorder_log = children["clip_recorder_node"].log_text()
     dropped = {
         m.group(1)
@@ -348,6 +360,12 @@ def _metrics(
         "soak_trigger_failures": float(run.trigger_failures),
         "faults": run.fault_log,
         "soak_aeb_lost_at_s": lost_at[:100],  # seconds from the first scan: where to look in the logs
+        "soak_aeb_late_at_s_ms": late_at[:100],
+        "soak_scans_published": float(len(run.stamps)),
+        # the AEB's own count and its stamp -> publish latency: a reply late or missing at the probe
+        # but not in here was delayed or lost on the way, not in the AEB
+        "soak_aeb_node_outputs": aeb_view.get("outputs", "?"),
+        "soak_aeb_node_deadline_misses": aeb_view.get("deadline_misses", "?"),
         "soak_rss_growth_by_process": by_process,
         "soak_rss_mib_every_30s": {
             c.name: [[round(t), round(mib, 1)] for t, mib in samples_rss[:: max(1, int(30 / SAMPLE_EVERY_S))]]
@@ -355,6 +373,14 @@ def _metrics(
             for samples_rss in c.rss[-1:]
         },
     }
+
+
+def _aeb_view(diagnostics: list[Any]) -> dict[str, str]:
+    """The AEB's last diagnostic values (its lifetime counters)."""
+    from av_edge.ros.messages import statuses
+
+    found = [s.values for array in diagnostics for s in statuses(array) if s.hardware_id == "aeb"]
+    return dict(found[-1]) if found else {}
 
 
 def _camera_drop_pct(diagnostics: list[Any], run: _Run) -> float:

@@ -21,6 +21,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: Niceness for a server standing in for the cloud in a benchmark: its CPU work is a data centre's,
+#: not the vehicle's, so on a shared machine it yields to everything the vehicle runs (the
+#: recorder and uploader included, at niceness 10).
+CLOUD_NICENESS = 19
+
+
 class MotoServer:
     """``moto_server`` in its own process, standing in for a remote cloud: optionally niced and
     confined to ``cpus`` so that its work (a real cloud's, not the vehicle's) stays off other cores."""

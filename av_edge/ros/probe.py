@@ -37,7 +37,7 @@ class BrakeSample:
 class VehicleProbe:
     """Publishes to the AEB's inputs and records its outputs; spins in a background thread."""
 
-    def __init__(self, domain_id: int, name: str = "av_edge_probe") -> None:
+    def __init__(self, domain_id: int, name: str = "av_edge_probe", record_objects: bool = True) -> None:
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain_id)
         self.node = rclpy.create_node(name, context=self.context)
@@ -58,9 +58,10 @@ class VehicleProbe:
         self.node.create_subscription(
             DiagnosticArray, topics.DIAGNOSTICS.name, self._on_diagnostics, qos_profile(topics.DIAGNOSTICS.qos)
         )
-        self.node.create_subscription(
-            PointCloud2, topics.OBJECTS.name, self._on_objects, qos_profile(topics.OBJECTS.qos)
-        )
+        if record_objects:  # off for long runs that do not need them (the soak)
+            self.node.create_subscription(
+                PointCloud2, topics.OBJECTS.name, self._on_objects, qos_profile(topics.OBJECTS.qos)
+            )
         self.node.create_subscription(
             DiagnosticArray, topics.EVENTS.name, self._on_event, qos_profile(topics.EVENTS.qos)
         )
