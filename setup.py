@@ -18,6 +18,7 @@ setup(
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
         (f"share/{PACKAGE}/config/scenarios", glob("config/scenarios/*.yaml")),
         (f"share/{PACKAGE}/config/scenarios/families", glob("config/scenarios/families/*.yaml")),
+        (f"share/{PACKAGE}/deploy/systemd", glob("deploy/systemd/*")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
