@@ -106,7 +106,7 @@ OBJECTS = TopicSpec(
     "one per LiDAR scan",
     "output",
     "object list, one point per object: x, y, z, length, width, height, yaw, vx, vy (ground velocity), "
-    "class_id, score, track_id, ax, ay, class_score (`av_edge.core.perception.objects.decode_objects`); "
+    "class_id, score, track_id, ax, ay, class_score (`av_edge.core.objects.decode_objects`); "
     "stamp = scan's",
 )
 MARKERS = TopicSpec(

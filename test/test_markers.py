@@ -10,7 +10,7 @@ import pytest
 if importlib.util.find_spec("rclpy") is None:
     pytest.skip("rclpy is not installed (make test installs it)", allow_module_level=True)
 
-from av_edge.core.perception.objects import CLASSES, OBJECT_DTYPE
+from av_edge.core.objects import CLASSES, OBJECT_DTYPE
 from av_edge.ros.messages import object_markers
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from av_edge.bench.metrics import Metrics
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.ego import EgoPose
-from av_edge.core.perception.objects import OBJECT_DTYPE
+from av_edge.core.objects import OBJECT_DTYPE
 from av_edge.core.planning.node_config import PlannerNodeConfig
 from av_edge.paths import config_file
 from av_edge.ros.planner_handler import PlannerHandler

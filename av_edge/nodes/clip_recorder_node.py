@@ -26,7 +26,7 @@ from av_edge.clips.spool import Spool
 from av_edge.clips.uploader import Uploader
 from av_edge.core.clips.config import RecorderConfig
 from av_edge.core.errors import MessageError
-from av_edge.core.perception.objects import decode_objects
+from av_edge.core.objects import decode_objects
 from av_edge.ros import node_setup
 from av_edge.ros.messages import diagnostic_array, message_class, statuses
 from av_edge.ros.qos import qos_profile

@@ -23,8 +23,8 @@ from av_edge import topics
 from av_edge.core.camera import load_rig
 from av_edge.core.detection.config import DetectionConfig
 from av_edge.core.errors import ConfigError
+from av_edge.core.objects import encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
-from av_edge.core.perception.objects import encode_objects
 from av_edge.paths import config_file
 from av_edge.ros import node_setup
 from av_edge.ros.camera_handler import CameraDetectionHandler, debug_image

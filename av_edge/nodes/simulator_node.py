@@ -29,7 +29,7 @@ from av_edge import topics
 from av_edge.core.camera import load_rig
 from av_edge.core.config import bounded
 from av_edge.core.image import array_to_image
-from av_edge.core.perception.objects import encode_objects
+from av_edge.core.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.paths import config_file
 from av_edge.ros import node_setup

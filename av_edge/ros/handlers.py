@@ -23,8 +23,8 @@ from av_edge.core.errors import MessageError
 from av_edge.core.fusion.associate import EgoMotion
 from av_edge.core.geometry import require_frame
 from av_edge.core.health import NodeHealth
+from av_edge.core.objects import decode_objects, encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
-from av_edge.core.perception.objects import decode_objects, encode_objects
 from av_edge.core.perception.pipeline import LidarPipeline, PerceptionFrame
 from av_edge.core.pointcloud import array_to_cloud, xyz_from_cloud
 from av_edge.ros.messages import cloud_msg, diagnostic_array, ego_pose, header, stamp_to_ns

@@ -18,7 +18,7 @@ from av_edge.core.camera import CameraConfig
 from av_edge.core.diagnostics import Level, Status
 from av_edge.core.ego import EgoPose
 from av_edge.core.image import ImageBuffer
-from av_edge.core.perception.objects import CLASSES
+from av_edge.core.objects import CLASSES
 from av_edge.core.pointcloud import CloudBuffer
 
 

@@ -16,7 +16,7 @@ from av_edge.core.diagnostics import Level, Status, fmt
 from av_edge.core.ego import EgoPose
 from av_edge.core.errors import MessageError
 from av_edge.core.health import NodeHealth
-from av_edge.core.perception.objects import decode_objects
+from av_edge.core.objects import decode_objects
 from av_edge.core.planning.node_config import PlannerNodeConfig
 from av_edge.core.planning.planner import LocalPlanner, Obstacles, Plan
 from av_edge.core.planning.reference import ReferenceLine

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from av_edge.core.perception.objects import CLASSES, OBJECT_DTYPE
+from av_edge.core.objects import CLASSES, OBJECT_DTYPE
 from av_edge.sim.road import Road
 from av_edge.sim.world import Box
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from av_edge.core.aeb import VehicleConfig
 from av_edge.core.camera import CameraConfig
 from av_edge.core.config import bounded
 from av_edge.core.latency import LatencyTracker
+from av_edge.core.vehicle import VehicleConfig
 from av_edge.sim.actors import PEOPLE, Actor, ground_truth
 from av_edge.sim.detection_data import labelled
 from av_edge.sim.dynamics import DynamicsConfig, EgoDynamics

@@ -12,7 +12,7 @@ from av_edge.core.camera import load_rig
 from av_edge.core.fusion.associate import box_corners, project_objects
 from av_edge.core.fusion.calibration import calibration
 from av_edge.core.fusion.fuser import CameraInput, Fuser
-from av_edge.core.perception.objects import CLASSES
+from av_edge.core.objects import CLASSES
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.detection.detector import CameraDetector
 from av_edge.paths import config_file

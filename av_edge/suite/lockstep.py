@@ -22,7 +22,7 @@ from av_edge.core.aeb import AebState
 from av_edge.core.camera import CameraConfig
 from av_edge.core.ego import EgoPose
 from av_edge.core.image import array_to_image
-from av_edge.core.perception.objects import encode_objects
+from av_edge.core.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.ros.handlers import AebHandler, PerceptionHandler
 from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg

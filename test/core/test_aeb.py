@@ -28,7 +28,7 @@ from av_edge.core.aeb import (
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.diagnostics import Level
 from av_edge.core.errors import InvalidOdometryError
-from av_edge.core.perception.objects import CLASSES, OBJECT_DTYPE
+from av_edge.core.objects import CLASSES, OBJECT_DTYPE
 
 CONFIG = build_config(
     AebConfig, load_params_file(Path(__file__).resolve().parents[2] / "config/aeb.params.yaml", "aeb_node")

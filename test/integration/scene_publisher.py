@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     from av_edge import topics
     from av_edge.core.camera import load_rig
     from av_edge.core.image import array_to_image
-    from av_edge.core.perception.objects import CLASSES
+    from av_edge.core.objects import CLASSES
     from av_edge.core.pointcloud import array_to_cloud
     from av_edge.paths import config_file
     from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import PointCloud2
 
-from av_edge.core.perception.objects import decode_objects
+from av_edge.core.objects import decode_objects
 from av_edge.core.pointcloud import xyz_to_cloud
 from av_edge.ros.messages import cloud_msg
 from av_edge.ros.probe import VehicleProbe
@@ -110,7 +110,7 @@ def test_camera_classes_reach_the_object_list(perception_node, probe, dds_domain
     import time
 
     from av_edge import processes
-    from av_edge.core.perception.objects import CLASSES
+    from av_edge.core.objects import CLASSES
 
     command = [sys.executable, "-m", "test.integration.scene_publisher", "--domain", str(dds_domain)]
     log = tmp_path / "scene_publisher.log"

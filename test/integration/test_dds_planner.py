@@ -15,7 +15,7 @@ from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import Float32MultiArray
 
 from av_edge import topics
-from av_edge.core.perception.objects import OBJECT_DTYPE, encode_objects
+from av_edge.core.objects import OBJECT_DTYPE, encode_objects
 from av_edge.core.pointcloud import xyz_to_cloud
 from av_edge.ros.messages import cloud_msg, stamp_to_ns
 from av_edge.ros.probe import VehicleProbe

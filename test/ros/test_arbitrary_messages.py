@@ -27,7 +27,7 @@ from av_edge.core.camera import load_rig
 from av_edge.core.errors import MessageError
 from av_edge.core.fusion.calibration import intrinsics_from_camera_info
 from av_edge.core.image import ENCODINGS, to_bgr8
-from av_edge.core.perception.objects import OBJECT_DTYPE, decode_objects
+from av_edge.core.objects import OBJECT_DTYPE, decode_objects
 from av_edge.core.pointcloud import array_to_cloud, cloud_to_array, xyz_from_cloud, xyz_to_cloud
 from av_edge.paths import config_file
 from av_edge.ros.camera_handler import CameraDetectionHandler

@@ -5,7 +5,6 @@ from av_edge.core.aeb.config import (
     BrakeConfig,
     CorridorConfig,
     ObjectsConfig,
-    VehicleConfig,
     WatchdogConfig,
 )
 from av_edge.core.aeb.core import AebCore, Decision
@@ -30,7 +29,6 @@ __all__ = [
     "ObjectsConfig",
     "Obstacle",
     "Threat",
-    "VehicleConfig",
     "WatchdogConfig",
     "crossing_threats",
     "nearest_obstacle",

@@ -8,13 +8,7 @@ from av_edge.core.aeb.motion import MotionConfig
 from av_edge.core.config import bounded
 from av_edge.core.ego import OdometryLimits
 from av_edge.core.geometry import Extrinsic
-
-
-@dataclass(frozen=True)
-class VehicleConfig:
-    width_m: float = bounded(0.5, 4.0, "body width")
-    front_overhang_m: float = bounded(0.0, 20.0, "base_link (rear axle) to front bumper")
-    height_m: float = bounded(0.5, 5.0, "roof height above ground")
+from av_edge.core.vehicle import VehicleConfig
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from av_edge.core.ego import check_motion
 from av_edge.core.errors import InvalidOdometryError
 from av_edge.core.geometry import transform_points
 from av_edge.core.health import NodeHealth
-from av_edge.core.perception.objects import OBJECT_DTYPE
+from av_edge.core.objects import OBJECT_DTYPE
 
 CLOSING_AT_REST_MPS = 0.3  # below this the ego is not closing on the obstacle (tracking noise)
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from av_edge.core.aeb.config import AebConfig, BrakeConfig, CorridorConfig, VehicleConfig
+from av_edge.core.aeb.config import AebConfig, BrakeConfig, CorridorConfig
 from av_edge.core.aeb.path import path_coordinates
-from av_edge.core.perception.objects import CLASSES
+from av_edge.core.objects import CLASSES
+from av_edge.core.vehicle import VehicleConfig
 
 
 @dataclass(frozen=True)

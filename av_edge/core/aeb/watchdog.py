@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from av_edge.core.aeb.config import WatchdogConfig
+from av_edge.core.geometry import polar
 from av_edge.core.health import NodeHealth
-from av_edge.core.perception.ground import polar
 
 CLOCK_FAULT_HOLD_NS = 2_000_000_000
 BLOCKAGE_STRIDE = 4

@@ -14,7 +14,7 @@ from av_edge.core.detection.evaluation import xyxy
 from av_edge.core.diagnostics import Level, Status, fmt
 from av_edge.core.fusion.associate import EgoMotion, box_corners, camera_votes, classify, project_objects
 from av_edge.core.fusion.calibration import CameraCalibration
-from av_edge.core.perception.objects import CLASSES
+from av_edge.core.objects import CLASSES
 
 
 @dataclass(frozen=True)

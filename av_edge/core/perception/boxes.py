@@ -7,8 +7,8 @@ import itertools
 import cv2
 import numpy as np
 
+from av_edge.core.geometry import polar
 from av_edge.core.perception.clustering import sort_by_label
-from av_edge.core.perception.ground import polar
 
 BOX_DTYPE = np.dtype(
     [

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from av_edge.core.config import bounded
-from av_edge.core.perception.ground import polar
+from av_edge.core.geometry import polar
 
 RING_THICKNESS_M = 0.4
 MIN_LEVEL_TOLERANCE_M = 0.1  # range noise and roof curvature, where beams are dense

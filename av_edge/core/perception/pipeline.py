@@ -9,10 +9,10 @@ import numpy as np
 from av_edge.core.config import bounded
 from av_edge.core.ego import EgoPose
 from av_edge.core.geometry import Extrinsic, transform_to_rows
+from av_edge.core.objects import OBJECT_DTYPE
 from av_edge.core.perception.boxes import fit_boxes
 from av_edge.core.perception.clustering import ClusterConfig, cluster_points
 from av_edge.core.perception.ground import GroundConfig, height_above_ground
-from av_edge.core.perception.objects import OBJECT_DTYPE
 from av_edge.core.perception.tracking import Tracker, TrackerConfig
 
 #: Object scores: 0.5 tentative, 0.7 confirmed, 0.9 mature (velocity trusted; the AEB's threshold).

@@ -17,8 +17,8 @@ from av_edge.core.fusion.calibration import (
 )
 from av_edge.core.fusion.collector import FusionCollector
 from av_edge.core.fusion.fuser import CameraInput, Fuser, ground_points
+from av_edge.core.objects import CLASSES, OBJECT_DTYPE
 from av_edge.core.perception.node_config import PerceptionNodeConfig
-from av_edge.core.perception.objects import CLASSES, OBJECT_DTYPE
 from av_edge.paths import config_file
 
 MS = 1_000_000
