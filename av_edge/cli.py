@@ -218,7 +218,9 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("topics", help="print the topic table (markdown)")
 
-    bench = commands.add_parser("bench", help="run benchmarks, merge into bench/results.json")
+    bench = commands.add_parser(
+        "bench", help="run benchmarks: all into a fresh results file, or NAMEs merged into it; each stamped"
+    )
     bench.add_argument("--output", type=Path, default=Path("bench/results.json"))
     bench.add_argument("names", nargs="*", metavar="NAME", help="only these benchmarks (as --only)")
     bench.add_argument("--only", action="append", default=[], metavar="NAME", help="only this benchmark")

@@ -24,6 +24,8 @@ from av_edge.bench.metrics import Metrics
 from av_edge.clips.local_s3 import CLOUD_NICENESS, CREDENTIALS, MotoServer
 from av_edge.clips.spool import Spool
 from av_edge.core.camera import load_rig
+from av_edge.core.clips.config import RecorderConfig
+from av_edge.core.config import build_config, load_params_file
 from av_edge.core.diagnostics import Status
 from av_edge.core.image import array_to_image
 from av_edge.core.pointcloud import array_to_cloud
@@ -36,7 +38,7 @@ from av_edge.suite.stack import StackConfig
 
 BUDGET_MS = 100.0  # sensor capture -> brake command
 GRACE_S = 2.0  # after the last scan, replies still count (with their latency) for this long
-CONFIGS = ("aeb_only", "idle", "recording", "uploading")
+CONFIGS = ("aeb_only", "idle", "recording", "uploading", "uploading_uncapped")
 BUCKET = "av-edge-bench"
 CLIP_MIB = 48
 CLIPS = 40  # ~1.9 GiB queued: more than a block can upload, so the uploader never idles
@@ -84,19 +86,22 @@ def p99_ratio_interval(
 
 
 def aeb_latency(frames: int = 900, rounds: int = 3) -> Metrics:
-    """The AEB's scan -> brake latency in four configurations, ``frames`` scans each over ``rounds``
+    """The AEB's scan -> brake latency in five configurations, ``frames`` scans each over ``rounds``
     interleaved blocks (the order rotating per round):
 
     - ``aeb_only``: ``aeb_node`` alone;
     - ``idle``: with ``perception_node`` on the same scans and three camera images per scan (detection
       and fusion running), nothing else: the deployed braking stack;
     - ``recording``: idle + ``clip_recorder_node`` recording the LiDAR stream, uploader off;
-    - ``uploading``: recording + uploading a full spool, uncapped, to a local S3 API (moto).
+    - ``uploading``: recording + uploading a full spool to a local S3 API (moto) at the shipped
+      ``uploader.bandwidth_mbit_s`` (as deployed);
+    - ``uploading_uncapped``: the same with no bandwidth cap (as fast as this machine moves bytes).
 
     Cores are partitioned as on a vehicle computer: the recorder (its ``cpus`` parameter) and moto
     (standing in for the cloud, which costs the vehicle nothing) on the last core, the AEB
     (``taskset``) and the probe (the LiDAR driver) on the others; perception is not pinned.
-    ``upload_mb_per_s`` is bytes completed in the bucket over the uploading blocks' wall time.
+    ``upload_mb_per_s`` (uncapped) and ``upload_mb_per_s_capped`` are bytes completed in the bucket
+    over those blocks' wall time.
     """
     for key, value in CREDENTIALS.items():
         os.environ.setdefault(key, value)
@@ -112,7 +117,10 @@ def aeb_latency(frames: int = 900, rounds: int = 3) -> Metrics:
 
 def _interleaved(block: int, rounds: int, spare: tuple[int, ...], braking: dict[str, str]) -> Metrics:
     samples = {name: Samples() for name in CONFIGS}
-    uploaded_bytes, upload_wall_s = 0, 0.0
+    uploaded = {"uploading": [0.0, 0.0], "uploading_uncapped": [0.0, 0.0]}  # bytes, wall s
+    capped_mbit_s = build_config(
+        RecorderConfig, load_params_file(config_file("clip_recorder.params.yaml"), "clip_recorder_node")
+    ).uploader.bandwidth_mbit_s
     braking_stack = ("aeb_node", "perception_node")
     recorder = ("clip_recorder_node",)
     for r in range(rounds):
@@ -128,9 +136,10 @@ def _interleaved(block: int, rounds: int, spare: tuple[int, ...], braking: dict[
                 stack = braking_stack + recorder
                 result = replay_samples(stack, frames=block, node_params=params, cpus=braking, cameras=True)
             else:
-                result, sent, wall_s = _with_uploader(block, spare, braking)
-                uploaded_bytes += sent
-                upload_wall_s += wall_s
+                cap = capped_mbit_s if name == "uploading" else 0.0
+                result, sent, wall_s = _with_uploader(block, spare, braking, cap)
+                uploaded[name][0] += sent
+                uploaded[name][1] += wall_s
             samples[name].add(result)
     metrics: Metrics = {}
     for name, found in samples.items():
@@ -142,7 +151,9 @@ def _interleaved(block: int, rounds: int, spare: tuple[int, ...], braking: dict[
             metrics[f"aeb_latency_p99_ratio_{name}_vs_idle"] = ratio
             metrics[f"aeb_latency_p99_ratio_{name}_vs_idle_ci95_low"] = low
             metrics[f"aeb_latency_p99_ratio_{name}_vs_idle_ci95_high"] = high
-    metrics["upload_mb_per_s"] = round(uploaded_bytes / 1e6 / upload_wall_s, 2) if upload_wall_s else 0.0
+    for key, name in (("upload_mb_per_s", "uploading_uncapped"), ("upload_mb_per_s_capped", "uploading")):
+        total_bytes, seconds = uploaded[name]
+        metrics[key] = round(total_bytes / 1e6 / seconds, 2) if seconds else 0.0
     return metrics
 
 
@@ -150,7 +161,9 @@ def _recorder_params(cpus: tuple[int, ...], *extra: str) -> list[str]:
     return [f"cpus:='{','.join(map(str, cpus))}'", *extra]  # quoted: YAML would read 1 as a number
 
 
-def _with_uploader(frames: int, cpus: tuple[int, ...], braking: dict[str, str]) -> tuple[Samples, int, float]:
+def _with_uploader(
+    frames: int, cpus: tuple[int, ...], braking: dict[str, str], bandwidth_mbit_s: float
+) -> tuple[Samples, int, float]:
     """Latency with the recorder + uploader busy; bytes that reached the bucket and the wall time."""
     with tempfile.TemporaryDirectory() as tmp:
         server = MotoServer(Path(tmp) / "moto.log", niceness=CLOUD_NICENESS, cpus=cpus)
@@ -166,7 +179,7 @@ def _with_uploader(frames: int, cpus: tuple[int, ...], braking: dict[str, str]) 
                 f"uploader.endpoint_url:={server.endpoint}",
                 f"uploader.bucket:={BUCKET}",
                 "uploader.region:=us-east-1",
-                "uploader.bandwidth_mbit_s:=0.0",
+                f"uploader.bandwidth_mbit_s:={bandwidth_mbit_s}",
             )
             started = time.monotonic()
             result = replay_samples(
