@@ -97,9 +97,10 @@ def aeb_latency(frames: int = 900, rounds: int = 3) -> Metrics:
       ``uploader.bandwidth_mbit_s`` (as deployed);
     - ``uploading_uncapped``: the same with no bandwidth cap (as fast as this machine moves bytes).
 
-    Cores are partitioned as on a vehicle computer: the recorder (its ``cpus`` parameter) and moto
-    (standing in for the cloud, which costs the vehicle nothing) on the last core, the AEB
-    (``taskset``) and the probe (the LiDAR driver) on the others; perception is not pinned.
+    Cores are partitioned as on a vehicle computer (and as ``deploy/systemd`` does): the AEB
+    (``taskset``) and the probe (the LiDAR driver) on all cores but the last; perception
+    (``taskset``), the recorder (its ``cpus`` parameter) and moto (standing in for the cloud, which
+    costs the vehicle nothing) on the last, off the AEB's.
     ``upload_mb_per_s`` (uncapped) and ``upload_mb_per_s_capped`` are bytes completed in the bucket
     over those blocks' wall time.
     """
@@ -107,15 +108,15 @@ def aeb_latency(frames: int = 900, rounds: int = 3) -> Metrics:
         os.environ.setdefault(key, value)
     cores = sorted(os.sched_getaffinity(0))
     spare, braking_cores = (cores[-1],), cores[:-1] or cores
-    braking = {"aeb_node": ",".join(map(str, braking_cores))}
+    pins = {"aeb_node": ",".join(map(str, braking_cores)), "perception_node": ",".join(map(str, spare))}
     os.sched_setaffinity(0, braking_cores)  # the probe's DDS threads, started per run, inherit it
     try:
-        return _interleaved(frames // rounds, rounds, spare, braking)
+        return _interleaved(frames // rounds, rounds, spare, pins)
     finally:
         os.sched_setaffinity(0, cores)
 
 
-def _interleaved(block: int, rounds: int, spare: tuple[int, ...], braking: dict[str, str]) -> Metrics:
+def _interleaved(block: int, rounds: int, spare: tuple[int, ...], pins: dict[str, str]) -> Metrics:
     samples = {name: Samples() for name in CONFIGS}
     uploaded = {"uploading": [0.0, 0.0], "uploading_uncapped": [0.0, 0.0]}  # bytes, wall s
     capped_mbit_s = build_config(
@@ -128,16 +129,16 @@ def _interleaved(block: int, rounds: int, spare: tuple[int, ...], braking: dict[
         for name in order:
             print(f"  round {r + 1}/{rounds}: {name}", flush=True)
             if name == "aeb_only":
-                result = replay_samples(("aeb_node",), frames=block, cpus=braking)
+                result = replay_samples(("aeb_node",), frames=block, cpus=pins)
             elif name == "idle":
-                result = replay_samples(braking_stack, frames=block, cpus=braking, cameras=True)
+                result = replay_samples(braking_stack, frames=block, cpus=pins, cameras=True)
             elif name == "recording":
                 params = {"clip_recorder_node": _recorder_params(spare, "uploader.enabled:=false")}
                 stack = braking_stack + recorder
-                result = replay_samples(stack, frames=block, node_params=params, cpus=braking, cameras=True)
+                result = replay_samples(stack, frames=block, node_params=params, cpus=pins, cameras=True)
             else:
                 cap = capped_mbit_s if name == "uploading" else 0.0
-                result, sent, wall_s = _with_uploader(block, spare, braking, cap)
+                result, sent, wall_s = _with_uploader(block, spare, pins, cap)
                 uploaded[name][0] += sent
                 uploaded[name][1] += wall_s
             samples[name].add(result)
@@ -162,7 +163,7 @@ def _recorder_params(cpus: tuple[int, ...], *extra: str) -> list[str]:
 
 
 def _with_uploader(
-    frames: int, cpus: tuple[int, ...], braking: dict[str, str], bandwidth_mbit_s: float
+    frames: int, cpus: tuple[int, ...], pins: dict[str, str], bandwidth_mbit_s: float
 ) -> tuple[Samples, int, float]:
     """Latency with the recorder + uploader busy; bytes that reached the bucket and the wall time."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -186,7 +187,7 @@ def _with_uploader(
                 ("aeb_node", "perception_node", "clip_recorder_node"),
                 frames=frames,
                 node_params={"clip_recorder_node": params},
-                cpus=braking,
+                cpus=pins,
                 cameras=True,
             )
             wall_s = time.monotonic() - started
