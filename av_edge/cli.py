@@ -66,6 +66,12 @@ def _topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _params_doc(args: argparse.Namespace) -> int:
+    from av_edge.param_reference import main as params_doc_main
+
+    return params_doc_main(args.output)
+
+
 def _upload(args: argparse.Namespace) -> int:
     from av_edge.clips.drain import main as upload_main
 
@@ -217,6 +223,8 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("topics", help="print the topic table (markdown)")
+    params_doc = commands.add_parser("params-doc", help="write the parameter reference from the config schemas")
+    params_doc.add_argument("--output", type=Path, default=Path("docs/parameters.md"))
 
     bench = commands.add_parser(
         "bench", help="run benchmarks: all into a fresh results file, or NAMEs merged into it; each stamped"
@@ -245,6 +253,7 @@ COMMANDS: dict[str, Command] = {
     "perceive": _perceive,
     "run": _run,
     "topics": _topics,
+    "params-doc": _params_doc,
     "upload": _upload,
     "seal-model": _seal_model,
     "bench": _bench,

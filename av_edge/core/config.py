@@ -29,6 +29,16 @@ def bounded(lo: float | None = None, hi: float | None = None, doc: str = "") -> 
     return dataclasses.field(metadata={"min": lo, "max": hi, "doc": doc})
 
 
+def described(doc: str) -> Any:
+    """Dataclass field (no range: text, flags, lists) with its description for the parameter reference."""
+    return dataclasses.field(metadata={"doc": doc})
+
+
+def choice(*allowed: str, doc: str = "") -> Any:
+    """Dataclass field holding one of ``allowed`` strings, checked by :func:`build_config`."""
+    return dataclasses.field(metadata={"choices": allowed, "doc": doc})
+
+
 def build_config(cls: type[T], params: Mapping[str, Any], *, where: str = "parameters") -> T:
     """Build the frozen dataclass ``cls`` from flat ``params``; raise one ConfigError naming every problem."""
     problems: list[str] = []
@@ -117,6 +127,9 @@ def _coerce(value: Any, kind: Any) -> tuple[Any, str | None]:
 
 
 def _range_problem(value: Any, metadata: Mapping[str, Any]) -> str | None:
+    allowed = metadata.get("choices")
+    if allowed is not None and value not in allowed:
+        return "must be one of " + ", ".join(repr(a) for a in allowed)
     lo, hi = metadata.get("min"), metadata.get("max")
     for item in value if isinstance(value, tuple) else (value,):
         if lo is not None and item < lo:

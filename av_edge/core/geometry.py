@@ -15,12 +15,12 @@ from av_edge.core.errors import WrongFrameError
 class Extrinsic:
     """Pose of a sensor in base_link: translation in metres, roll/pitch/yaw in radians (ZYX order)."""
 
-    x: float = bounded(-20.0, 20.0)
-    y: float = bounded(-20.0, 20.0)
-    z: float = bounded(-5.0, 10.0)
-    roll: float = bounded(-np.pi, np.pi)
-    pitch: float = bounded(-np.pi, np.pi)
-    yaw: float = bounded(-np.pi, np.pi)
+    x: float = bounded(-20.0, 20.0, "m, forward from base_link (rear axle centre)")
+    y: float = bounded(-20.0, 20.0, "m, left of base_link")
+    z: float = bounded(-5.0, 10.0, "m, above base_link (ground)")
+    roll: float = bounded(-np.pi, np.pi, "rad, about x")
+    pitch: float = bounded(-np.pi, np.pi, "rad, about y")
+    yaw: float = bounded(-np.pi, np.pi, "rad, about z")
 
     def matrix(self) -> np.ndarray:
         """4x4 homogeneous transform mapping sensor-frame points into base_link."""

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from av_edge.core.aeb import AebConfig
-from av_edge.core.config import bounded, build_config, load_params_file
+from av_edge.core.config import bounded, build_config, choice, load_params_file
 from av_edge.core.errors import ConfigError
 from av_edge.nodes.simulator_node import SimulatorNodeConfig
 
@@ -22,14 +22,15 @@ class Outer:
     name: str
     count: int = bounded(1, 10)
     flags: tuple[float, ...] = bounded(0.0, None)
+    mode: str = choice("hold", "brake")
 
 
-GOOD = {"inner.gain": 0.5, "name": "a", "count": 3, "flags": [1.0, 2]}
+GOOD = {"inner.gain": 0.5, "name": "a", "count": 3, "flags": [1.0, 2], "mode": "hold"}
 
 
 def test_builds_nested_dataclasses_from_dotted_names():
     config = build_config(Outer, GOOD)
-    assert config == Outer(Inner(0.5), "a", 3, (1.0, 2.0))
+    assert config == Outer(Inner(0.5), "a", 3, (1.0, 2.0), "hold")
 
 
 @pytest.mark.parametrize(
@@ -45,6 +46,7 @@ def test_builds_nested_dataclasses_from_dotted_names():
         ({"name": ""}, "non-empty string"),
         ({"flags": [1.0, -1.0]}, "must be >= 0.0"),
         ({"flags": 3.0}, "expected a list"),
+        ({"mode": "stop"}, "'mode' = 'stop': must be one of 'hold', 'brake'"),
     ],
 )
 def test_every_problem_is_reported_clearly(change, message):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from av_edge.core.aeb.motion import MotionConfig
-from av_edge.core.config import bounded
+from av_edge.core.config import bounded, choice, described
 from av_edge.core.ego import OdometryLimits
 from av_edge.core.geometry import Extrinsic
 from av_edge.core.vehicle import VehicleConfig
@@ -64,7 +64,11 @@ class ObjectsConfig:
 
 @dataclass(frozen=True)
 class WatchdogConfig:
-    degraded_action: str  # "hold": warn and keep the last safe state; "brake": request full braking
+    degraded_action: str = choice(
+        "hold",
+        "brake",
+        doc="when a sensor fault persists: 'hold' warns and keeps the last safe state, 'brake' requests full braking",
+    )
     lidar_timeout_s: float = bounded(0.05, 5.0, "no scan for this long: ERROR")
     blockage_fov_deg: float = bounded(0.0, 360.0, "forward field of view checked for blockage")
     blockage_sector_deg: float = bounded(1.0, 180.0, "sector width of the blockage check")
@@ -81,8 +85,8 @@ class AebConfig:
     motion: MotionConfig
     watchdog: WatchdogConfig
     odometry_limits: OdometryLimits
-    lidar_frame: str
     lidar_extrinsic: Extrinsic
+    lidar_frame: str = described("frame_id the LiDAR scans must carry; others are rejected")
     latency_budget_ms: float = bounded(1.0, 1000.0, "sensor stamp to brake command")
     latency_window: int = bounded(10, 100000, "samples kept for latency percentiles")
     odometry_timeout_s: float = bounded(0.01, 5.0, "odometry older than this is stale")

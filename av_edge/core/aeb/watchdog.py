@@ -19,8 +19,6 @@ BLOCKAGE_STRIDE = 4
 
 class Watchdog:
     def __init__(self, config: WatchdogConfig, health: NodeHealth) -> None:
-        if config.degraded_action not in ("hold", "brake"):
-            raise ValueError(f"watchdog.degraded_action must be 'hold' or 'brake', not '{config.degraded_action}'")
         self.config = config
         self.health = health
         self._offset_ns: int | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from av_edge.core.clips.triggers import TriggerKind, TriggerRule
-from av_edge.core.config import bounded
+from av_edge.core.config import bounded, described
 from av_edge.core.errors import ConfigError
 
 
@@ -34,41 +34,51 @@ class TriggersConfig:
 
 @dataclass(frozen=True)
 class SpoolConfig:
-    directory: str
-    evict_braking_clips: bool
-    quota_mib: int = bounded(1, 10_000_000)
+    directory: str = described("the persistent upload queue (~ expanded); use a dedicated partition")
+    evict_braking_clips: bool = described(
+        "true: an un-uploaded braking clip may be evicted for space (default false: never)"
+    )
+    quota_mib: int = bounded(
+        1, 10_000_000, "MiB of disk the spool may use; lowest-priority oldest clips are evicted over it"
+    )
 
 
 @dataclass(frozen=True)
 class UploaderConfig:
-    enabled: bool
-    endpoint_url: str  # "default": boto3's (AWS); else e.g. http://minio.local:9000
-    region: str
-    bucket: str
-    prefix: str
-    delete_after_upload: bool
+    enabled: bool = described("run the uploader thread in this process (false when av-edge upload runs it)")
+    endpoint_url: str = described("'default': AWS S3 (boto3's); or http(s)://host:port for MinIO, Ceph RGW")
+    region: str = described("S3 region")
+    bucket: str = described("S3 bucket")
+    prefix: str = described("object keys: <prefix>/<vehicle_id>/<entry>/<file>")
+    delete_after_upload: bool = described("remove a clip once size, sha256 and ETag of every object are verified")
     part_size_mib: int = bounded(5, 5120, "S3: every part but the last >= 5 MiB")
     bandwidth_mbit_s: float = bounded(0.0, 100_000.0, "0 = uncapped")
-    retry_base_s: float = bounded(0.01, 60.0)
-    retry_cap_s: float = bounded(0.1, 3600.0)
-    connect_timeout_s: float = bounded(0.1, 60.0)
-    read_timeout_s: float = bounded(0.1, 600.0)
-    summary_period_s: float = bounded(1.0, 86400.0)
+    retry_base_s: float = bounded(0.01, 60.0, "s, first retry delay (exponential backoff with full jitter)")
+    retry_cap_s: float = bounded(0.1, 3600.0, "s, longest retry delay while the link is down")
+    connect_timeout_s: float = bounded(0.1, 60.0, "s, S3 connect timeout")
+    read_timeout_s: float = bounded(0.1, 600.0, "s, S3 read timeout")
+    summary_period_s: float = bounded(
+        1.0, 86400.0, "s between JSON summaries (message counts, triggers, latency, confidence)"
+    )
 
 
 @dataclass(frozen=True)
 class RecorderConfig:
-    vehicle_id: str
-    topics: tuple[str, ...]
-    model_versions: tuple[str, ...]
     triggers: TriggersConfig
     spool: SpoolConfig
     uploader: UploaderConfig
-    cpus: str  # cores the recorder and uploader may use: "any", or as taskset writes them ("2,3", "2-3")
-    pre_trigger_s: float = bounded(0.0, 120.0)
-    post_trigger_s: float = bounded(0.0, 120.0)
-    max_clip_s: float = bounded(1.0, 600.0)
-    ring_max_mib: int = bounded(1, 1_000_000)
+    vehicle_id: str = described("names the vehicle in object keys and clip metadata")
+    topics: tuple[str, ...] = described(
+        "recorded serialized (types from the graph, like ros2 bag record); absolute names"
+    )
+    model_versions: tuple[str, ...] = described("written into every clip's metadata")
+    cpus: str = described("cores the recorder and uploader may use: 'any', or as taskset writes them ('2,3', '2-3')")
+    pre_trigger_s: float = bounded(0.0, 120.0, "s of history before a trigger in its clip")
+    post_trigger_s: float = bounded(0.0, 120.0, "s after a trigger in its clip")
+    max_clip_s: float = bounded(1.0, 600.0, "s; overlapping triggers extend one clip up to this")
+    ring_max_mib: int = bounded(
+        1, 1_000_000, "MiB the in-memory history may hold (the pre-window shortens, counted, beyond it)"
+    )
     niceness: int = bounded(0, 19, "the recorder and uploader yield the CPU to the braking path")
 
     def cpu_set(self) -> tuple[int, ...]:

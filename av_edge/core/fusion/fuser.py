@@ -20,8 +20,10 @@ from av_edge.core.objects import CLASSES
 @dataclass(frozen=True)
 class DisagreementConfig:
     camera_min_score: float = bounded(0.0, 1.0, "a camera-only object must be this confident")
-    corridor_half_width_m: float = bounded(0.5, 10.0)
-    max_range_m: float = bounded(5.0, 200.0)
+    corridor_half_width_m: float = bounded(
+        0.5, 10.0, "m, half width of the corridor ahead that disagreement events watch"
+    )
+    max_range_m: float = bounded(5.0, 200.0, "m, farthest disagreement events look")
     lidar_min_height_m: float = bounded(0.1, 5.0, "a LiDAR-only object must be this tall")
     daylight_min_brightness: float = bounded(0.0, 255.0, "mean image level; darker: no LiDAR-only events")
     min_interval_s: float = bounded(0.0, 3600.0, "per kind")
@@ -33,7 +35,7 @@ class FusionConfig:
     tolerance_s: float = bounded(0.0, 0.5, "camera and LiDAR stamps this close belong together")
     timeout_s: float = bounded(0.0, 1.0, "the object list waits at most this for camera detections")
     stale_s: float = bounded(0.05, 10.0, "a camera silent this long is not waited for")
-    min_iou: float = bounded(0.0, 1.0)
+    min_iou: float = bounded(0.0, 1.0, "camera box vs projected LiDAR box overlap needed to associate")
     min_vote: float = bounded(0.0, 1.0, "score x IoU needed to give an object a class")
     class_memory: float = bounded(0.0, 1.0, "per-frame decay of a track's accumulated class votes")
 

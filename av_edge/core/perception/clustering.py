@@ -29,7 +29,7 @@ ROOF_MIN_COVER = 0.5  # a roof ring spans at least this share of its rear face's
 class ClusterConfig:
     cell_m: float = bounded(0.05, 2.0, "grid cell; points in touching cells join a cluster")
     min_points: int = bounded(1, 10000, "smaller clusters are noise (spray, rain)")
-    max_range_m: float = bounded(1.0, 300.0)
+    max_range_m: float = bounded(1.0, 300.0, "m; farther points are not clustered")
     merge_azimuth_deg: float = bounded(0.0, 10.0, "clusters closer than this in azimuth may merge")
     merge_range_m: float = bounded(0.0, 10.0, "... when closer than this in range")
     merge_range_ratio: float = bounded(0.0, 0.5, "... or this fraction of their range, if larger")

@@ -23,7 +23,7 @@ from av_edge.core.geometry import polar
 class GroundConfig:
     sector_deg: float = bounded(0.1, 10.0, "azimuth width of a sector")
     bin_m: float = bounded(0.1, 5.0, "range width of a bin")
-    max_range_m: float = bounded(1.0, 300.0)
+    max_range_m: float = bounded(1.0, 300.0, "m; farther points get no ground estimate and are ignored")
     max_slope: float = bounded(0.0, 1.0, "rise over run the ground may change between bins")
     height_threshold_m: float = bounded(0.01, 1.0, "points this far above the local ground are obstacles")
     max_occluded_rise_m: float = bounded(0.0, 5.0, "cap on the ground rise assumed across bins with no ground seen")

@@ -17,6 +17,10 @@ class PerceptionNodeConfig:
     odometry_limits: OdometryLimits
     camera_detection: DetectionConfig
     fusion: FusionConfig
-    latency_budget_ms: float = bounded(1.0, 1000.0)
-    latency_window: int = bounded(10, 100000)
-    odometry_timeout_s: float = bounded(0.01, 5.0)
+    latency_budget_ms: float = bounded(
+        1.0, 1000.0, "ms, sensor stamp to object list; slower outputs are counted as deadline misses"
+    )
+    latency_window: int = bounded(10, 100000, "samples kept for latency percentiles")
+    odometry_timeout_s: float = bounded(
+        0.01, 5.0, "s; no valid odometry for this long: stale (the last valid value holds until then)"
+    )

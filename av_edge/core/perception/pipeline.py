@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from av_edge.core.config import bounded
+from av_edge.core.config import bounded, described
 from av_edge.core.ego import EgoPose
 from av_edge.core.geometry import Extrinsic, transform_to_rows
 from av_edge.core.objects import OBJECT_DTYPE
@@ -23,19 +23,19 @@ CONFIRMED_SCORE, MATURE_SCORE = 0.7, 0.9
 class SelfCropConfig:
     """Returns from the ego body (base_link box) are removed."""
 
-    x_min_m: float = bounded(-20.0, 0.0)
-    x_max_m: float = bounded(0.0, 20.0)
-    half_width_m: float = bounded(0.0, 5.0)
+    x_min_m: float = bounded(-20.0, 0.0, "m, rear end of the ego body box (base_link x)")
+    x_max_m: float = bounded(0.0, 20.0, "m, front end of the ego body box")
+    half_width_m: float = bounded(0.0, 5.0, "m, half the ego body box's width")
 
 
 @dataclass(frozen=True)
 class PerceptionConfig:
-    lidar_frame: str
     lidar_extrinsic: Extrinsic
     self_crop: SelfCropConfig
     ground: GroundConfig
     cluster: ClusterConfig
     tracker: TrackerConfig
+    lidar_frame: str = described("frame_id the LiDAR scans must carry; others are rejected")
     max_height_m: float = bounded(0.5, 10.0, "points higher above the ground (gantries, trees) are ignored")
     max_points: int = bounded(1000, 10_000_000, "larger clouds are strided down to this (bounded time)")
 
