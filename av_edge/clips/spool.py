@@ -8,13 +8,15 @@ The uploader keeps its resumable state in ``<entry>/upload.json``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from av_edge.core.clips.ring import RecordedMessage
 ENTRY_FILE = "entry.json"
 STATE_FILE = "upload.json"
 TMP_PREFIX = ".tmp-"
+LOCK_PREFIX = ".lock-"  # flock()ed by the process uploading the entry (the uploader may be another process)
 CHUNK = 1 << 20
 
 
@@ -76,7 +79,7 @@ class Spool:
         self.log = log
         self.evicted: list[str] = []
         self.refused: list[str] = []
-        self.uploading: str | None = None  # never evicted under the uploader's feet
+        self.uploading: str | None = None  # never evicted under the uploader's feet (see also claim())
         self._lock = threading.Lock()  # the recorder adds and evicts while the uploader removes
         root.mkdir(parents=True, exist_ok=True)
 
@@ -186,21 +189,54 @@ class Spool:
         with self._lock:
             shutil.rmtree(self.path(entry_id))
 
+    @contextlib.contextmanager
+    def claim(self, entry_id: str) -> Iterator[bool]:
+        """Hold ``entry_id`` against eviction by any process sharing the spool (an flock the kernel
+        drops if this process dies); yields False when the entry is gone (evicted meanwhile)."""
+        lock = self.root / f"{LOCK_PREFIX}{entry_id}"
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits while an evictor deletes it
+            self.uploading = entry_id
+            yield self.path(entry_id).is_dir()
+        finally:
+            self.uploading = None
+            with contextlib.suppress(FileNotFoundError):
+                if not self.path(entry_id).exists():
+                    lock.unlink()
+            os.close(fd)  # releases the flock
+
     def used_bytes(self) -> int:
         return sum(e.size_bytes for e in self.entries())
 
     def _make_room(self, incoming: SpoolEntry) -> bool:
-        # the entry being uploaded still takes disk space but is never a victim
-        queued = [replace(e, priority=sys.maxsize) if e.entry_id == self.uploading else e for e in self.entries()]
-        victims, fits = evictions(queued, self.quota_bytes, incoming, self.evict_protected)
-        if not fits and not incoming.protected:
-            return False  # keep what is queued rather than evict it for nothing
-        if not fits:
-            self.log(f"spool over quota: keeping braking clip {incoming.entry_id} anyway (nothing else evictable)")
-        for victim in victims:
-            shutil.rmtree(self.path(victim.entry_id))
-            self.evicted.append(victim.entry_id)
-            self.log(f"spool quota: evicted {victim.entry_id} (priority {victim.priority}, not uploaded)")
+        # an entry being uploaded (by this process or another) still takes disk space but is never a victim
+        with contextlib.ExitStack() as held:
+            queued = [
+                e if e.entry_id != self.uploading and self._hold(e.entry_id, held) else replace(e, priority=sys.maxsize)
+                for e in self.entries()
+            ]
+            victims, fits = evictions(queued, self.quota_bytes, incoming, self.evict_protected)
+            if not fits and not incoming.protected:
+                return False  # keep what is queued rather than evict it for nothing
+            if not fits:
+                self.log(f"spool over quota: keeping braking clip {incoming.entry_id} anyway (nothing else evictable)")
+            for victim in victims:
+                shutil.rmtree(self.path(victim.entry_id))
+                (self.root / f"{LOCK_PREFIX}{victim.entry_id}").unlink(missing_ok=True)
+                self.evicted.append(victim.entry_id)
+                self.log(f"spool quota: evicted {victim.entry_id} (priority {victim.priority}, not uploaded)")
+        return True
+
+    def _hold(self, entry_id: str, held: contextlib.ExitStack) -> bool:
+        """Lock ``entry_id`` until ``held`` closes, unless an uploader holds it; True when locked."""
+        fd = os.open(self.root / f"{LOCK_PREFIX}{entry_id}", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        held.callback(os.close, fd)
         return True
 
 

@@ -145,11 +145,11 @@ class Uploader:
             return None
         entry_id = queue[0].entry_id
         started = time.monotonic()
-        self.spool.uploading = entry_id
         try:
-            self.upload_entry(entry_id)
+            with self.spool.claim(entry_id) as present:
+                if present:  # else evicted while we waited for the claim
+                    self.upload_entry(entry_id)
         finally:
-            self.spool.uploading = None
             self.stats.busy_s += time.monotonic() - started
         return entry_id
 
