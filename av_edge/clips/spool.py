@@ -34,10 +34,6 @@ LOCK_PREFIX = ".lock-"  # flock()ed by the process uploading the entry (the uplo
 CHUNK = 1 << 20
 
 
-class SpoolFullError(RuntimeError):
-    """An entry does not fit in the disk quota even after evicting everything allowed."""
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:

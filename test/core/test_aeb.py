@@ -53,10 +53,6 @@ def scan(points: np.ndarray) -> np.ndarray:
     return np.vstack([(points - MOUNT), ground]).astype(np.float32)
 
 
-def obstacle_at(gap: float, lateral: float = 0.0) -> np.ndarray:
-    return wall(gap, lateral)
-
-
 # --- corridor along the predicted path ------------------------------------------------------------
 
 

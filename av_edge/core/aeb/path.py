@@ -23,8 +23,3 @@ def path_coordinates(xy: np.ndarray, curvature: float) -> tuple[np.ndarray, np.n
     s = np.where(angle >= 0, abs(radius) * angle, -np.inf)  # behind the turn centre: not on the path ahead
     d = sign * (abs(radius) - np.hypot(x, y - radius))
     return s, d
-
-
-def path_heading(s: np.ndarray | float, curvature: float) -> np.ndarray | float:
-    """Heading of the path (base_link axes) at arc length ``s``."""
-    return np.asarray(s) * curvature
