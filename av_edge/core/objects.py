@@ -17,6 +17,9 @@ from av_edge.core.errors import InvalidObjectsError, MissingFieldError
 from av_edge.core.pointcloud import CloudBuffer, PointCloud2Like, array_to_cloud, cloud_to_array
 
 CLASSES = ("unknown", "car", "truck", "pedestrian", "cyclist")
+#: ``score``: how far a track has come. Tentative (one scan), confirmed (``confirm_hits``), mature
+#: (``mature_hits``: velocity trusted; the AEB's ``objects.min_score`` sits between the last two).
+TENTATIVE_SCORE, CONFIRMED_SCORE, MATURE_SCORE = 0.5, 0.7, 0.9
 MAX_VALUE = 1e4  # no field of a real object (m, m/s, m/s^2, rad, scores) comes near this
 
 OBJECT_DTYPE = np.dtype(

@@ -18,7 +18,7 @@ from av_edge.core.camera import CameraConfig
 from av_edge.core.diagnostics import Level, Status
 from av_edge.core.ego import EgoPose
 from av_edge.core.image import ImageBuffer
-from av_edge.core.objects import CLASSES
+from av_edge.core.objects import CLASSES, CONFIRMED_SCORE
 from av_edge.core.pointcloud import CloudBuffer
 
 
@@ -95,7 +95,7 @@ def object_markers(objects: np.ndarray, stamp_ns: int, frame_id: str) -> MarkerA
             position=Point(x=float(obj["x"]), y=float(obj["y"]), z=float(obj["z"])),
             orientation=Quaternion(z=float(np.sin(yaw / 2)), w=float(np.cos(yaw / 2))),
         )
-        confirmed = float(obj["score"]) >= 0.8
+        confirmed = float(obj["score"]) >= CONFIRMED_SCORE
         markers.append(
             Marker(
                 header=head,

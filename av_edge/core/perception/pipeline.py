@@ -9,14 +9,11 @@ import numpy as np
 from av_edge.core.config import bounded, described
 from av_edge.core.ego import EgoPose
 from av_edge.core.geometry import Extrinsic, transform_to_rows
-from av_edge.core.objects import OBJECT_DTYPE
+from av_edge.core.objects import CONFIRMED_SCORE, MATURE_SCORE, OBJECT_DTYPE, TENTATIVE_SCORE
 from av_edge.core.perception.boxes import fit_boxes
 from av_edge.core.perception.clustering import ClusterConfig, cluster_points
 from av_edge.core.perception.ground import GroundConfig, height_above_ground
 from av_edge.core.perception.tracking import Tracker, TrackerConfig
-
-#: Object scores: 0.5 tentative, 0.7 confirmed, 0.9 mature (velocity trusted; the AEB's threshold).
-CONFIRMED_SCORE, MATURE_SCORE = 0.7, 0.9
 
 
 @dataclass(frozen=True)
@@ -89,7 +86,7 @@ class LidarPipeline:
         objects["vx"], objects["vy"] = velocity[:, 0], velocity[:, 1]
         objects["ax"], objects["ay"] = acceleration[:, 0], acceleration[:, 1]
         objects["track_id"] = assignment.track_id
-        tentative = np.where(assignment.confirmed, CONFIRMED_SCORE, 0.5)
+        tentative = np.where(assignment.confirmed, CONFIRMED_SCORE, TENTATIVE_SCORE)
         objects["score"] = np.where(assignment.mature, MATURE_SCORE, tentative)
         return PerceptionFrame(
             stamp_ns=stamp_ns,
