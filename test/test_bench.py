@@ -43,3 +43,21 @@ def test_a_full_run_starts_from_an_empty_file_stamped_with_the_commit(
     assert bench.main(output, ("b",)) == 0  # --only merges into the file and stamps only what it ran
     merged = json.loads(output.read_text())
     assert merged["a_ms"] == 1.0 and merged["b_ms"] == 4.0 and set(merged["measured_by"]) == {"a", "b"}
+
+
+def test_soak_rss_growth_tells_private_from_shared_memory_and_restarts_from_leaks(tmp_path) -> None:
+    from av_edge.bench.soak import Child, _rss_growth
+
+    child = Child("perception_node", [], {}, tmp_path)
+    # first life: private memory flat from minute 5, a peer's DDS segment mapped (+24 MiB shared)
+    child.rss.append(
+        [(t, 300.0 + (24.0 if t > 600 else 0.0), 90.0, 35.0 + (24.0 if t > 600 else 0.0)) for t in range(0, 1800, 5)]
+    )
+    # a restarted process: measured from a minute after its start, its start-up is not growth
+    child.rss.append(
+        [(t, 100.0 + min(t - 1000, 60) + (t > 1500) * 3.0, 50.0 + (t > 1500) * 3.0, 0.0) for t in range(1000, 1800, 5)]
+    )
+    vm, by_process = _rss_growth({"p": child}, 300.0, 1)
+    private, _ = _rss_growth({"p": child}, 300.0, 2)
+    shared, _ = _rss_growth({"p": child}, 300.0, 3)
+    assert (vm, private, shared) == (24.0, 3.0, 24.0) and by_process == {"perception_node": 24.0}

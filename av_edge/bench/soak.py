@@ -62,7 +62,9 @@ class Child:
     logs: Path
     process: subprocess.Popen[bytes] | None = None
     incarnation: int = 0
-    rss: list[list[tuple[float, float]]] = field(default_factory=list)  # per incarnation: (t_s, MiB)
+    # per incarnation: (t_s, VmRSS, RssAnon, RssShmem) in MiB: private memory and shared-memory
+    # transport segments (DDS) are told apart
+    rss: list[list[tuple[float, float, float, float]]] = field(default_factory=list)
 
     def start(self) -> None:
         self.incarnation += 1
@@ -86,11 +88,15 @@ class Child:
             status = Path(f"/proc/{self.process.pid}/status").read_text()
         except OSError:
             return
-        kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-        self.rss[-1].append((t_s, kib / 1024))
+        kib = {line.split(":")[0]: int(line.split()[1]) for line in status.splitlines() if line.startswith(_RSS_KEYS)}
+        vm, anon, shmem = (kib.get(key, 0) / 1024 for key in _RSS_KEYS)
+        self.rss[-1].append((t_s, vm, anon, shmem))
 
     def log_text(self) -> str:
         return "".join(p.read_text(errors="replace") for p in sorted(self.logs.glob(f"{self.name}.*.log")))
+
+
+_RSS_KEYS = ("VmRSS", "RssAnon", "RssShmem")
 
 
 def soak(minutes: float, log_dir: Path) -> dict[str, Any]:
@@ -330,18 +336,10 @@ def _metrics(
     }
     lost_markers = sum('"kind": "manual"' in line for line in recorder_log.splitlines() if "clip lost" in line)
     dropped_count = len(dropped - uploaded) + lost_markers
-    growth = 0.0
-    by_process: dict[str, float] = {}
     rss_from = min(RSS_FROM_S, RSS_FROM_FRACTION * minutes * 60.0)
-    for child in children.values():
-        for samples_rss in child.rss:
-            if not samples_rss:
-                continue
-            steady = [mib for t, mib in samples_rss if t >= rss_from and t >= samples_rss[0][0] + 60.0]
-            if len(steady) >= 2:
-                grew = steady[-1] - steady[0]
-                growth = max(growth, grew)
-                by_process[child.name] = round(max(by_process.get(child.name, grew), grew), 1)
+    growth, by_process = _rss_growth(children, rss_from, 1)  # VmRSS
+    private, private_by_process = _rss_growth(children, rss_from, 2)  # RssAnon
+    shmem, _ = _rss_growth(children, rss_from, 3)  # RssShmem
     return {
         "soak_minutes": minutes,
         "soak_aeb_latency_p50_ms": latency["p50"],
@@ -367,12 +365,33 @@ def _metrics(
         "soak_aeb_node_outputs": aeb_view.get("outputs", "?"),
         "soak_aeb_node_deadline_misses": aeb_view.get("deadline_misses", "?"),
         "soak_rss_growth_by_process": by_process,
+        # VmRSS = private + file-backed + shared; a leak is private growth, while the shared part is
+        # mostly DDS shared-memory segments of peers (a restarted peer's new segment is mapped)
+        "soak_rss_private_growth_mb": round(private, 1),
+        "soak_rss_private_growth_by_process": private_by_process,
+        "soak_rss_shmem_growth_mb": round(shmem, 1),
         "soak_rss_mib_every_30s": {
-            c.name: [[round(t), round(mib, 1)] for t, mib in samples_rss[:: max(1, int(30 / SAMPLE_EVERY_S))]]
+            c.name: [[round(t), round(mib, 1)] for t, mib, *_ in samples_rss[:: max(1, int(30 / SAMPLE_EVERY_S))]]
             for c in children.values()
             for samples_rss in c.rss[-1:]
         },
     }
+
+
+def _rss_growth(children: dict[str, Child], rss_from: float, column: int) -> tuple[float, dict[str, float]]:
+    """Largest growth of one RSS column from ``rss_from`` (and a minute after a restart) to the end."""
+    growth = 0.0
+    by_process: dict[str, float] = {}
+    for child in children.values():
+        for samples_rss in child.rss:
+            if not samples_rss:
+                continue
+            steady = [row[column] for row in samples_rss if row[0] >= rss_from and row[0] >= samples_rss[0][0] + 60.0]
+            if len(steady) >= 2:
+                grew = steady[-1] - steady[0]
+                growth = max(growth, grew)
+                by_process[child.name] = round(max(by_process.get(child.name, grew), grew), 1)
+    return growth, by_process
 
 
 def _aeb_view(diagnostics: list[Any]) -> dict[str, str]:
