@@ -152,7 +152,8 @@ REFERENCE_PATH = TopicSpec(
     "odom",
     "when the lane changes",
     "input (optional)",
-    "the lane centreline to plan along; without it the planner plans straight ahead along the ego heading",
+    "the ego lane's centre line: the planner plans along it (else straight ahead); the AEB predicts"
+    " the path along it while the ego follows the lane (else the yaw-rate arc)",
 )
 PLANNER_MARKERS = TopicSpec(
     "/av_edge/planning/markers",

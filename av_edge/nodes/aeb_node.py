@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import AccelStamped
-from nav_msgs.msg import Odometry
+from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
 
@@ -37,6 +37,9 @@ class AebNode(Node):
         )
         self.create_subscription(
             PointCloud2, topics.OBJECTS.name, lambda m: self.handler.on_objects(m, now()), qos(topics.OBJECTS.qos)
+        )
+        self.create_subscription(
+            Path, topics.REFERENCE_PATH.name, lambda m: self.handler.on_lane(m, now()), qos(topics.REFERENCE_PATH.qos)
         )
         self.create_timer(1.0, lambda: self._diagnostics.publish(self.handler.diagnostics(now())))
         self.create_timer(WATCHDOG_PERIOD_S, self._watchdog)

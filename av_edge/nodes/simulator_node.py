@@ -21,6 +21,7 @@ from typing import Any
 import rclpy
 from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry
+from nav_msgs.msg import Path as PathMsg
 from rclpy.node import Node
 from rclpy.subscription import Subscription
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -33,11 +34,14 @@ from av_edge.core.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.paths import config_file
 from av_edge.ros import node_setup
-from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, odometry_msg, stamp_to_ns
+from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, odometry_msg, path_msg, stamp_to_ns
 from av_edge.ros.qos import qos_profile
 from av_edge.ros.sim_io import odometry
 from av_edge.sim.catalog import find_scenario
+from av_edge.sim.scenario import lane_centre
 from av_edge.sim.simulation import SimConfig, Simulation
+
+LANE_PERIOD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,13 @@ class SimulatorNode(Node):
         self._next_scan_ns = 0
         self._next_odometry_ns = 0
         self.create_timer(1.0 / self.config.physics_rate_hz, self._tick)
+        # The ego lane as a map gives it (the AEB predicts along it, the planner plans along it);
+        # repeated, since a reliable keep-last-1 topic reaches only subscribers already matched.
+        lane_publisher = self.create_publisher(
+            PathMsg, topics.REFERENCE_PATH.name, qos_profile(topics.REFERENCE_PATH.qos)
+        )
+        lane = lane_centre(self.scenario)
+        self.create_timer(LANE_PERIOD_S, lambda: lane_publisher.publish(path_msg(lane, self._now_ns())))
 
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import AccelStamped
-from nav_msgs.msg import Odometry
+from nav_msgs.msg import Odometry, Path
 from sensor_msgs.msg import PointCloud2
 
 from av_edge.core.aeb import AebConfig, AebCore, Decision
@@ -27,7 +27,7 @@ from av_edge.core.objects import decode_objects, encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.perception.pipeline import LidarPipeline, PerceptionFrame
 from av_edge.core.pointcloud import array_to_cloud, xyz_from_cloud
-from av_edge.ros.messages import cloud_msg, diagnostic_array, ego_pose, header, stamp_to_ns
+from av_edge.ros.messages import cloud_msg, diagnostic_array, ego_pose, header, path_points, stamp_to_ns
 
 Log = Callable[[str], None]
 OBSTACLE_DTYPE = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("cluster_id", "<i4")])
@@ -51,9 +51,19 @@ class AebHandler:
     def on_odometry(self, msg: Odometry, now_ns: int) -> None:
         twist = msg.twist.twist
         try:
-            self.core.on_odometry(twist.linear.x, twist.angular.z, now_ns)
+            self.core.on_odometry(twist.linear.x, twist.angular.z, now_ns, ego_pose(msg))
         except MessageError as err:
             self.core.health.reject(err.reason, "odometry", err, now_ns, self._log)
+
+    def on_lane(self, msg: Path, now_ns: int) -> None:
+        """The lane centre line (``~/reference_path``, odom); an empty Path clears it."""
+        try:
+            require_frame(msg.header.frame_id, "odom")
+            xy = path_points(msg)
+            self.core.on_lane(xy if xy.shape[0] else None)
+        except (MessageError, ValueError) as err:
+            self.core.on_lane(None)
+            self.core.health.reject("bad_lane", "lane centre line (yaw-rate path only)", err, now_ns, self._log)
 
     def on_objects(self, msg: PointCloud2, now_ns: int) -> None:
         health = self.core.health

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
-from nav_msgs.msg import Odometry
+from geometry_msgs.msg import Point, Pose, PoseStamped, Quaternion, Vector3
+from nav_msgs.msg import Odometry, Path
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
@@ -141,6 +141,21 @@ def ego_pose(msg: Odometry) -> EgoPose:
     return EgoPose(
         pose.position.x, pose.position.y, pose_yaw(pose), twist.linear.x, twist.angular.z, stamp_to_ns(msg.header.stamp)
     )
+
+
+def path_points(msg: Path) -> np.ndarray:
+    """``(M, 2)`` x, y of a Path's poses (a lane is a few hundred poses: no cloud-sized loop)."""
+    return np.array([[p.pose.position.x, p.pose.position.y] for p in msg.poses], float).reshape(-1, 2)
+
+
+def path_msg(xy: np.ndarray, stamp_ns: int, frame_id: str = "odom") -> Path:
+    """A Path through ``(M, 2)`` points (orientation left identity: a centre line, not a trajectory)."""
+    msg = Path(header=header(stamp_ns, frame_id))
+    for x, y in np.asarray(xy, float).tolist():
+        pose = PoseStamped(header=msg.header)
+        pose.pose.position.x, pose.pose.position.y = x, y
+        msg.poses.append(pose)
+    return msg
 
 
 def odometry_msg(x: float, y: float, yaw: float, speed_mps: float, yaw_rate: float, stamp_ns: int) -> Odometry:

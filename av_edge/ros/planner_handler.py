@@ -21,7 +21,7 @@ from av_edge.core.planning.node_config import PlannerNodeConfig
 from av_edge.core.planning.planner import LocalPlanner, Obstacles, Plan
 from av_edge.core.planning.reference import ReferenceLine
 from av_edge.core.pointcloud import xyz_from_cloud
-from av_edge.ros.messages import ego_pose, header, stamp_to_ns
+from av_edge.ros.messages import ego_pose, header, path_points, stamp_to_ns
 
 Log = Callable[[str], None]
 SPEED_PROFILE_COLUMNS = ("t_s", "x_m", "y_m", "speed_mps", "accel_mps2")
@@ -54,7 +54,7 @@ class PlannerHandler:
         self.health.on_input("odometry", now_ns)
 
     def on_reference(self, msg: Path, now_ns: int) -> None:
-        xy = np.array([[p.pose.position.x, p.pose.position.y] for p in msg.poses], float).reshape(-1, 2)
+        xy = path_points(msg)
         try:
             self._reference = ReferenceLine.from_points(xy)
         except ValueError as err:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from av_edge.core.errors import ConfigError
@@ -57,6 +58,13 @@ class EgoGeometry:
 
     front_overhang_m: float
     width_m: float
+
+
+def lane_centre(scenario: Scenario, spacing_m: float = 2.0) -> np.ndarray:
+    """The ego lane's centre line (odom ``(M, 2)``), from behind the start to past the scenario's end."""
+    length = scenario.ego_speed_mps * scenario.duration_s + 150.0
+    s = np.arange(-20.0, length, spacing_m)
+    return np.array([scenario.road.pose(float(v))[:2] for v in s])
 
 
 def load_catalog(directory: Path, ego: EgoGeometry) -> list[Scenario]:

@@ -25,10 +25,10 @@ from av_edge.core.image import array_to_image
 from av_edge.core.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.ros.handlers import AebHandler, PerceptionHandler
-from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg
+from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, path_msg
 from av_edge.ros.planner_handler import PlannerHandler
 from av_edge.ros.sim_io import odometry
-from av_edge.sim.scenario import Scenario
+from av_edge.sim.scenario import Scenario, lane_centre
 from av_edge.sim.simulation import Simulation
 from av_edge.suite.bag import BagRecorder
 from av_edge.suite.planning_check import PlanningCheck, road_reference
@@ -67,7 +67,7 @@ def run_lockstep(
     """One scenario, lock-step. ``cameras`` are rendered with each scan (recorded when recording)."""
     sim = Simulation(stack.sim, scenario, 0, cameras)
     log: list[str] = []
-    aeb = AebHandler(stack.aeb, log.append)
+    aeb = _aeb(scenario, stack, log)
     seeing = PerceptionHandler(stack.perception, log.append) if perception else None
     planning = _planning(scenario, stack, log) if perception and scenario.category == "planning" else None
     budget_ns = int(stack.sim.latency_budget_ms * 1e6)
@@ -116,6 +116,13 @@ def run_lockstep(
     if planning is not None:
         _planning_outcome(result, planning[1], scenario)
     return RunResult(result, sim.series, log, snapshot or take_snapshot(sim, now, scan))
+
+
+def _aeb(scenario: Scenario, stack: StackConfig, log: list[str]) -> AebHandler:
+    """The AEB, given the ego lane's centre line as a map would."""
+    aeb = AebHandler(stack.aeb, log.append)
+    aeb.on_lane(path_msg(lane_centre(scenario), 0), 0)
+    return aeb
 
 
 def _planning(scenario: Scenario, stack: StackConfig, log: list[str]) -> tuple[PlannerHandler, PlanningCheck]:

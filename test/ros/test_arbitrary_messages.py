@@ -23,6 +23,7 @@ from nav_msgs.msg import Path as PathMsg
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
+from av_edge.core.aeb.path import Polyline
 from av_edge.core.camera import load_rig
 from av_edge.core.errors import MessageError
 from av_edge.core.fusion.calibration import intrinsics_from_camera_info
@@ -207,6 +208,7 @@ aeb_events = st.lists(
         st.tuples(st.just("cloud"), clouds),
         st.tuples(st.just("odometry"), odometries()),
         st.tuples(st.just("objects"), objects),
+        st.tuples(st.just("lane"), paths()),
     ),
     min_size=1,
     max_size=8,
@@ -258,8 +260,13 @@ def test_aeb_survives_anything_and_still_brakes_for_a_wall(events: list[Event]) 
         "cloud": lambda msg, now: handler.on_cloud(msg, now, check_command),
         "odometry": handler.on_odometry,
         "objects": handler.on_objects,
+        "lane": handler.on_lane,
     }
     now = dispatch(events, routes, 50 * MS, between)
+    # A lane is trusted like a map (one bending away right ahead would move the corridor off the
+    # wall): the property is for the arc, and an empty Path clears whatever lane was accepted.
+    handler.on_lane(PathMsg(header=Header(frame_id="odom")), now)
+    assert not isinstance(handler.core.path(now), Polyline)
     commands: list[AccelStamped] = []
     speed = 13.89
     for gap in [5.0 + 2 * speed * 0.1, 5.0 + speed * 0.1, 5.0]:  # closing on a wall at 50 km/h

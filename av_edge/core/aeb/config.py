@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from av_edge.core.aeb.motion import MotionConfig
+from av_edge.core.aeb.path import LaneConfig
 from av_edge.core.config import bounded, choice, described
 from av_edge.core.ego import OdometryLimits
 from av_edge.core.geometry import Extrinsic
@@ -80,6 +81,7 @@ class WatchdogConfig:
 class AebConfig:
     vehicle: VehicleConfig
     corridor: CorridorConfig
+    lane: LaneConfig
     brake: BrakeConfig
     objects: ObjectsConfig
     motion: MotionConfig

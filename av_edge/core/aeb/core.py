@@ -13,12 +13,12 @@ import numpy as np
 
 from av_edge.core.aeb.config import AebConfig
 from av_edge.core.aeb.motion import InPathMotion
-from av_edge.core.aeb.path import path_curvature
+from av_edge.core.aeb.path import EgoPath, lane_path, path_curvature
 from av_edge.core.aeb.staging import BRAKING, AebState, next_state, requested_decel, threat_level
 from av_edge.core.aeb.threat import NO_THREAT, Obstacle, Threat, crossing_threats, lead_motion, nearest_obstacle, threat
 from av_edge.core.aeb.watchdog import Watchdog
 from av_edge.core.diagnostics import Level, Status, fmt
-from av_edge.core.ego import check_motion
+from av_edge.core.ego import EgoPose, check_motion
 from av_edge.core.errors import InvalidOdometryError
 from av_edge.core.geometry import transform_points
 from av_edge.core.health import NodeHealth
@@ -57,6 +57,8 @@ class AebCore:
         self._clear_frames = 0
         self._speed = 0.0
         self._yaw_rate = 0.0
+        self._pose: EgoPose | None = None  # odom, at the last odometry
+        self._lane: np.ndarray | None = None  # lane centre line (M, 2), odom
         self._objects = np.zeros(0, dtype=OBJECT_DTYPE)
         self._objects_stamp_ns = 0
         self._motion = InPathMotion(config.motion)
@@ -78,8 +80,8 @@ class AebCore:
         self._faults: tuple[str, ...] = ()
         self.events: list[Status] = []  # drained by the node
 
-    def on_odometry(self, speed_mps: float, yaw_rate: float, now_ns: int) -> None:
-        """Ego speed and yaw rate; :class:`InvalidOdometryError` when unusable.
+    def on_odometry(self, speed_mps: float, yaw_rate: float, now_ns: int, pose: EgoPose | None = None) -> None:
+        """Ego speed, yaw rate and odom ``pose`` (it places the lane); :class:`InvalidOdometryError` when unusable.
 
         A rejected value changes nothing: the last valid speed holds until ``odometry_timeout_s``,
         then the watchdog's "odometry invalid" fault and degraded action take over.
@@ -89,9 +91,31 @@ class AebCore:
         except InvalidOdometryError as err:
             self.watchdog.odometry_error = str(err)
             raise
-        self._speed, self._yaw_rate = speed_mps, yaw_rate
+        self._speed, self._yaw_rate, self._pose = speed_mps, yaw_rate, None
         self.watchdog.odometry_error = None
         self.health.on_input("odometry", now_ns)
+        if pose is not None:  # a bad pose only loses the lane (raised after the speed is taken)
+            self._pose = pose.check(self.config.odometry_limits)
+
+    def on_lane(self, centre_line_odom: np.ndarray | None) -> None:
+        """The ego lane's centre line, ``(M, 2)`` finite odom points at least 2 apart (None: no lane known)."""
+        if centre_line_odom is not None:
+            ok = centre_line_odom.ndim == 2 and centre_line_odom.shape[0] >= 2 and centre_line_odom.shape[1] == 2
+            if not ok or not np.isfinite(centre_line_odom).all():
+                shape = centre_line_odom.shape
+                raise ValueError(f"a lane centre line needs >= 2 finite (x, y) points, got shape {shape}")
+        self._lane = centre_line_odom
+
+    def path(self, stamp_ns: int) -> EgoPath | float:
+        """The predicted path at ``stamp_ns``: along the lane while the ego follows it, else the yaw-rate arc."""
+        cfg = self.config
+        curvature = path_curvature(self._speed, self._yaw_rate, cfg.corridor.max_curvature)
+        if self._lane is None or self._pose is None:
+            return curvature
+        pose = self._pose.at(stamp_ns)
+        reach = cfg.vehicle.front_overhang_m + cfg.corridor.max_range_m
+        lane = lane_path(self._lane, (pose.x, pose.y, pose.yaw), curvature, reach, cfg.lane)
+        return curvature if lane is None else lane
 
     def on_objects(self, objects: np.ndarray, stamp_ns: int, now_ns: int) -> None:
         """A perception object list (OBJECT_DTYPE, base_link) for the scan stamped ``stamp_ns``."""
@@ -103,12 +127,12 @@ class AebCore:
         self.health.on_input("point cloud", now_ns)
         self.watchdog.on_cloud(xyz_lidar, stamp_ns, now_ns)
         cfg, speed = self.config, self._speed
-        curvature = path_curvature(speed, self._yaw_rate, cfg.corridor.max_curvature)
+        path = self.path(stamp_ns)
         points = transform_points(self._lidar_to_base, xyz_lidar)
-        obstacle = nearest_obstacle(points, cfg.vehicle, cfg.corridor, curvature)
+        obstacle = nearest_obstacle(points, cfg.vehicle, cfg.corridor, path)
         self._motion.update(None if obstacle is None else obstacle.gap_m, speed, stamp_ns)
         in_path = self._points_threat(obstacle, speed, stamp_ns, now_ns)
-        crossing = self._crossing(speed, curvature, stamp_ns, now_ns)
+        crossing = self._crossing(speed, path, stamp_ns, now_ns)
         worst = max([in_path, *crossing], key=lambda t: t.required_decel_mps2)
         level = max(threat_level(t, cfg.brake) for t in [in_path, *crossing])
         stopped = speed <= cfg.brake.standstill_speed_mps
@@ -130,13 +154,13 @@ class AebCore:
         self._note_faults(faults)
         return self.last
 
-    def _crossing(self, speed: float, curvature: float, stamp_ns: int, now_ns: int) -> list[Threat]:
+    def _crossing(self, speed: float, path: EgoPath | float, stamp_ns: int, now_ns: int) -> list[Threat]:
         """Crossing threats of tracks predicted to cross on ``crossing_lists`` object lists in a row."""
         if not self.health.fresh("objects", now_ns):
             self._crossing_counts = {}
             return []
         dt = (stamp_ns - self._objects_stamp_ns) / 1e9
-        found = crossing_threats(self._objects, speed, curvature, dt, self.config)
+        found = crossing_threats(self._objects, speed, path, dt, self.config)
         if self._objects_stamp_ns != self._crossing_stamp_ns:  # a new list: count it once
             self._crossing_counts = {t.track_id: self._crossing_counts.get(t.track_id, 0) + 1 for t in found}
             self._crossing_stamp_ns = self._objects_stamp_ns

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from av_edge.core.aeb.config import AebConfig, BrakeConfig, CorridorConfig
-from av_edge.core.aeb.path import path_coordinates
+from av_edge.core.aeb.path import Arc, EgoPath
 from av_edge.core.objects import CLASSES
 from av_edge.core.vehicle import VehicleConfig
 
@@ -45,8 +45,13 @@ VULNERABLE_CLASSES = (CLASSES.index("pedestrian"), CLASSES.index("cyclist"))
 SCORE_TOLERANCE = 1e-4  # scores travel as float32: 0.7 arrives as 0.69999999
 
 
+def as_path(path: EgoPath | float) -> EgoPath:
+    """A path, or a curvature (1/m) for the constant-turn-rate arc."""
+    return Arc(float(path)) if isinstance(path, (int, float)) else path
+
+
 def corridor_mask(
-    points: np.ndarray, curvature: float, vehicle: VehicleConfig, corridor: CorridorConfig
+    points: np.ndarray, path: EgoPath | float, vehicle: VehicleConfig, corridor: CorridorConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mask of base_link points inside the corridor along the predicted path, and their arc lengths.
 
@@ -58,7 +63,7 @@ def corridor_mask(
     candidate = np.flatnonzero(
         (z > corridor.min_height_m) & (z < vehicle.height_m) & (x > 0.0) & (x < front + reach) & (np.abs(y) < reach)
     )
-    s, d = path_coordinates(points[candidate, :2], curvature)
+    s, d = as_path(path).coordinates(points[candidate, :2])
     s_all = np.full(points.shape[0], -np.inf)
     s_all[candidate] = s
     mask = np.zeros(points.shape[0], dtype=bool)
@@ -68,13 +73,13 @@ def corridor_mask(
 
 
 def nearest_obstacle(
-    points: np.ndarray, vehicle: VehicleConfig, corridor: CorridorConfig, curvature: float = 0.0
+    points: np.ndarray, vehicle: VehicleConfig, corridor: CorridorConfig, path: EgoPath | float = 0.0
 ) -> Obstacle | None:
     """Closest obstacle in the corridor, or None when fewer than ``min_points`` returns fall in it.
 
     The gap is the ``min_points``-th closest return, so a few stray returns cannot set it.
     """
-    mask, s = corridor_mask(points, curvature, vehicle, corridor)
+    mask, s = corridor_mask(points, path, vehicle, corridor)
     inside_s = s[mask]
     k = corridor.min_points
     if inside_s.shape[0] < k:
@@ -165,7 +170,7 @@ def lead_motion(
 
 
 def crossing_threats(
-    objects: np.ndarray, ego_speed: float, curvature: float, dt_s: float, config: AebConfig
+    objects: np.ndarray, ego_speed: float, path: EgoPath | float, dt_s: float, config: AebConfig
 ) -> list[Threat]:
     """Objects that are not in the path yet but will be while the ego passes, at current velocities.
 
@@ -190,8 +195,9 @@ def crossing_threats(
     vx, vy = objects["vx"], objects["vy"]
     x = objects["x"] + (vx - ego_speed) * dt_s
     y = objects["y"] + vy * dt_s
-    s, d = path_coordinates(np.column_stack([x, y]), curvature)
-    heading = np.where(np.isfinite(s), s, 0.0) * curvature
+    ego_path = as_path(path)
+    s, d = ego_path.coordinates(np.column_stack([x, y]))
+    heading = ego_path.heading(s)
     along = vx * np.cos(heading) + vy * np.sin(heading)
     lateral = -vx * np.sin(heading) + vy * np.cos(heading)
     reach_s, reach_d = _extents(objects)
