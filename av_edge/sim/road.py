@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Road:
@@ -58,6 +60,10 @@ class Road:
                 break
             found = piece
         return found
+
+    def centre_line(self, length_m: float, spacing_m: float = 2.0) -> list[tuple[float, float]]:
+        """(x, y) odom points of the centreline from 20 m behind the start to ``length_m``."""
+        return [self.pose(s)[:2] for s in np.arange(-20.0, length_m, spacing_m).tolist()]
 
     def pose(self, s: float, d: float = 0.0) -> tuple[float, float, float]:
         """(x, y, yaw) in odom of the point ``d`` left of the centreline at arc length ``s``."""

@@ -62,9 +62,7 @@ class EgoGeometry:
 
 def lane_centre(scenario: Scenario, spacing_m: float = 2.0) -> np.ndarray:
     """The ego lane's centre line (odom ``(M, 2)``), from behind the start to past the scenario's end."""
-    length = scenario.ego_speed_mps * scenario.duration_s + 150.0
-    s = np.arange(-20.0, length, spacing_m)
-    return np.array([scenario.road.pose(float(v))[:2] for v in s])
+    return np.array(scenario.road.centre_line(scenario.ego_speed_mps * scenario.duration_s + 150.0, spacing_m))
 
 
 def load_catalog(directory: Path, ego: EgoGeometry) -> list[Scenario]:

@@ -18,8 +18,7 @@ SEPARATION_EPS = 1e-6
 
 def road_reference(road: Road, length_m: float = 400.0) -> ReferenceLine:
     """The lane centreline of a scenario's road (what ``~/reference_path`` carries in the simulator)."""
-    s = np.arange(-20.0, length_m, 2.0)
-    return ReferenceLine.from_points(np.array([road.pose(float(v))[:2] for v in s]))
+    return ReferenceLine.from_points(np.array(road.centre_line(length_m)))
 
 
 @dataclass
