@@ -53,6 +53,7 @@ class Actor:
     cross_speed_mps: float = 0.0  # lateral, signed (+ = towards the left)
     cross_start_s: float = math.inf
     cross_end_d: float = math.nan  # stops crossing here (nan: walks on)
+    cross_moving: bool = False  # on its crossing line at cross_speed_mps before cross_start_s too (traffic)
     accel_mps2: float = 0.0  # speeds up from accel_start_s ...
     accel_start_s: float = math.inf
     accel_to_mps: float = 0.0  # ... until this speed
@@ -80,7 +81,7 @@ class Actor:
         """(s, d, ds/dt, dd/dt) at time ``t``."""
         s, speed = self._longitudinal(t)
         d, lateral = self.d, 0.0
-        if self.cross_speed_mps and t > self.cross_start_s:
+        if self.cross_speed_mps and (t > self.cross_start_s or self.cross_moving):
             d = self.d + self.cross_speed_mps * (t - self.cross_start_s)
             lateral = self.cross_speed_mps
             if not math.isnan(self.cross_end_d) and (d - self.cross_end_d) * self.cross_speed_mps >= 0:

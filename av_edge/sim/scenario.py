@@ -172,6 +172,7 @@ def _actor(spec: Mapping[str, Any], ego_speed: float, ego: EgoGeometry) -> Actor
         lane_change_start = max((rear_gap - wanted) / closing, 0.0) if closing > 0.01 else 0.0
     cross = float(spec.get("cross_speed_kmh", 0.0)) / 3.6
     cross_start = math.inf
+    moving = bool(spec.get("cross_moving", False))  # traffic on the crossing road: no standing start
     if cross:
         d = float(spec["cross_from_d"])
         direction = math.copysign(1.0, float(spec.get("cross_to_d", -d)) - d)
@@ -179,7 +180,8 @@ def _actor(spec: Mapping[str, Any], ego_speed: float, ego: EgoGeometry) -> Actor
         hit_d = float(spec.get("hit_d", 0.0))
         arrival = (s - ego.front_overhang_m) / max(ego_speed, 0.1)  # when the unbraked ego reaches it
         early = float(spec.get("cross_early_s", 0.0))  # reaches hit_d this long before the ego would
-        cross_start = max(arrival - early - abs(hit_d - d) / abs(cross), 0.0)
+        cross_start = arrival - early - abs(hit_d - d) / abs(cross)
+        cross_start = cross_start if moving else max(cross_start, 0.0)
     return Actor(
         kind=kind,
         s=s,
@@ -190,6 +192,7 @@ def _actor(spec: Mapping[str, Any], ego_speed: float, ego: EgoGeometry) -> Actor
         cross_speed_mps=cross,
         cross_start_s=cross_start,
         cross_end_d=float(spec.get("cross_to_d", math.nan)),
+        cross_moving=moving,
         accel_mps2=float(spec.get("accel_mps2", 0.0)),
         accel_start_s=float(spec.get("accel_start_s", math.inf)),
         accel_to_mps=float(spec.get("accel_to_kmh", 0.0)) / 3.6,

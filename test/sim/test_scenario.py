@@ -47,6 +47,16 @@ def test_crossing_walker_reaches_the_centreline_when_the_unbraked_ego_would() ->
     assert walker.frenet(1000.0)[1] == pytest.approx(4.0)  # stops at the far kerb
 
 
+def test_crossing_traffic_is_already_moving_at_the_start() -> None:
+    """Crossing traffic (cross_moving) drives its line at constant speed from t = 0, not from a standstill."""
+    car = Actor(kind="car", s=40.0, d=-8.0, cross_speed_mps=10.0, cross_start_s=2.0, cross_moving=True)
+    _, d0, _, lateral0 = car.frenet(0.0)
+    assert (d0, lateral0) == (pytest.approx(-28.0), 10.0)
+    assert car.frenet(2.5)[1] == pytest.approx(-3.0)
+    parked = Actor(kind="car", s=40.0, d=-8.0, cross_speed_mps=10.0, cross_start_s=2.0)
+    assert parked.frenet(0.0)[1:4:2] == (-8.0, 0.0)
+
+
 def test_braking_lead_kinematics() -> None:
     lead = Actor(kind="car", s=50.0, d=0.0, speed_mps=20.0, decel_mps2=5.0, decel_start_s=1.0)
     s, _, v, _ = lead.frenet(3.0)
