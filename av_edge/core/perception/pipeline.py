@@ -8,12 +8,18 @@ import numpy as np
 
 from av_edge.core.config import bounded, described
 from av_edge.core.ego import EgoPose
-from av_edge.core.geometry import Extrinsic, transform_to_rows
+from av_edge.core.geometry import Extrinsic, polar, transform_to_rows
 from av_edge.core.objects import CONFIRMED_SCORE, MATURE_SCORE, OBJECT_DTYPE, TENTATIVE_SCORE
 from av_edge.core.perception.boxes import fit_boxes
 from av_edge.core.perception.clustering import ClusterConfig, cluster_points
 from av_edge.core.perception.ground import GroundConfig, height_above_ground
 from av_edge.core.perception.tracking import Tracker, TrackerConfig
+
+# What the tracker keeps of each detection's box, for the scans its track coasts unseen: the box
+# centre relative to the tracked anchor, and its shape (tracking frame: odom, or base_link without ego).
+SHAPE_DTYPE = np.dtype(
+    [("dx", "f8"), ("dy", "f8"), ("z", "f4"), ("length", "f4"), ("width", "f4"), ("height", "f4"), ("yaw", "f8")]
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class PerceptionFrame:
 class LidarPipeline:
     def __init__(self, config: PerceptionConfig) -> None:
         self.config = config
-        self.tracker = Tracker(config.tracker)
+        self.tracker = Tracker(config.tracker, SHAPE_DTYPE)
         self._lidar_to_base = config.lidar_extrinsic.matrix()
 
     def process(self, xyz_lidar: np.ndarray, stamp_ns: int, ego: EgoPose | None) -> PerceptionFrame:
@@ -77,9 +83,17 @@ class LidarPipeline:
         for name in ("x", "y", "z", "length", "width", "height", "yaw"):
             objects[name] = boxes[name]
         anchors = np.column_stack([boxes["anchor_x"], boxes["anchor_y"]]).astype(np.float64)
+        centres = np.column_stack([boxes["x"], boxes["y"]]).astype(np.float64)
+        yaw = boxes["yaw"].astype(np.float64)
         if ego is not None:
-            anchors = ego.to_odom(anchors)
-        assignment = self.tracker.update(anchors, stamp_ns, boxes["length"])
+            anchors, centres, yaw = ego.to_odom(anchors), ego.to_odom(centres), yaw + ego.yaw
+        shape = np.zeros(n_clusters, dtype=SHAPE_DTYPE)
+        shape["dx"], shape["dy"] = (centres - anchors).T
+        for name in ("z", "length", "width", "height"):
+            shape[name] = boxes[name]
+        shape["yaw"] = yaw
+        along = np.column_stack([np.cos(yaw), np.sin(yaw)])
+        assignment = self.tracker.update(anchors, stamp_ns, boxes["length"], payload=shape, along=along)
         velocity, acceleration = assignment.velocity, assignment.acceleration
         if ego is not None:
             velocity, acceleration = ego.rotate_to_base(velocity), ego.rotate_to_base(acceleration)
@@ -88,6 +102,7 @@ class LidarPipeline:
         objects["track_id"] = assignment.track_id
         tentative = np.where(assignment.confirmed, CONFIRMED_SCORE, TENTATIVE_SCORE)
         objects["score"] = np.where(assignment.mature, MATURE_SCORE, tentative)
+        objects = np.concatenate([objects, self._coasting(ego, obstacle)])
         return PerceptionFrame(
             stamp_ns=stamp_ns,
             obstacle_points=np.ascontiguousarray(obstacle.T),
@@ -97,3 +112,54 @@ class LidarPipeline:
             n_used=xyz.shape[1],
             n_ground=int(np.count_nonzero(is_ground)),
         )
+
+    def _coasting(self, ego: EgoPose | None, obstacle: np.ndarray) -> np.ndarray:
+        """Objects for the mature tracks this scan did not see, at their predicted place, while an
+        ``obstacle`` return (rows x, y, z, base_link) nearer along the line of sight hides it; a track
+        whose place is in plain view is not there (or was re-detected as a new track): it is dropped.
+
+        They follow the scan's clusters in the list, so object i < n_clusters is still cluster i.
+        """
+        tracker = self.tracker
+        rows = tracker.coasting()
+        shape, state = tracker.payload[rows], tracker.state[rows]
+        centre = state[:, :, 0] + np.column_stack([shape["dx"], shape["dy"]])
+        velocity, acceleration, yaw = state[:, :, 1], state[:, :, 2], shape["yaw"]
+        if ego is not None:
+            centre = ego.rotate_to_base(centre - (ego.x, ego.y))
+            velocity, acceleration, yaw = ego.rotate_to_base(velocity), ego.rotate_to_base(acceleration), yaw - ego.yaw
+        objects = np.zeros(rows.size, dtype=OBJECT_DTYPE)
+        objects["x"], objects["y"] = centre.T
+        for name in ("z", "length", "width", "height"):
+            objects[name] = shape[name]
+        objects["yaw"] = (yaw + np.pi / 2) % np.pi - np.pi / 2
+        objects["vx"], objects["vy"] = velocity.T
+        objects["ax"], objects["ay"] = acceleration.T
+        objects["track_id"] = tracker.ids[rows]
+        objects["score"] = MATURE_SCORE
+        hidden = hidden_by(objects, obstacle, self._lidar_to_base[:2, 3], self.config.tracker.occluder_m)
+        tracker.drop(rows[~hidden])
+        return objects[hidden]
+
+
+def hidden_by(objects: np.ndarray, obstacle: np.ndarray, sensor: np.ndarray, margin_m: float) -> np.ndarray:
+    """Mask of ``objects`` (base_link boxes) behind some ``obstacle`` return seen from ``sensor``:
+    a return within the box's span of azimuth, ``margin_m`` nearer than its nearest corner."""
+    if objects.size == 0:
+        return np.zeros(0, dtype=bool)
+    c, s = np.cos(objects["yaw"]), np.sin(objects["yaw"])
+    along = np.array([1.0, 1.0, -1.0, -1.0])[None] * objects["length"][:, None] / 2
+    across = np.array([1.0, -1.0, 1.0, -1.0])[None] * objects["width"][:, None] / 2
+    corner_x = objects["x"][:, None] + along * c[:, None] - across * s[:, None]
+    corner_y = objects["y"][:, None] + along * s[:, None] + across * c[:, None]
+    # Azimuths seen looking backwards (180 deg = straight ahead), so nothing ahead straddles the wrap.
+    corner_range, corner_azimuth = polar((sensor[0] - corner_x).ravel(), (sensor[1] - corner_y).ravel())
+    corner_range, corner_azimuth = corner_range.reshape(-1, 4), corner_azimuth.reshape(-1, 4)
+    low, high = corner_azimuth.min(axis=1), corner_azimuth.max(axis=1)
+    rng, azimuth = polar(sensor[0] - obstacle[0], sensor[1] - obstacle[1])
+    order = np.argsort(azimuth, kind="stable")
+    sorted_azimuth, sorted_range = azimuth[order], np.append(rng[order], np.inf)
+    first, stop = np.searchsorted(sorted_azimuth, low), np.searchsorted(sorted_azimuth, high, side="right")
+    nearest = np.minimum.reduceat(sorted_range, np.column_stack([first, stop]).ravel())[::2]
+    nearest = np.where(stop > first, nearest, np.inf)
+    return (nearest < corner_range.min(axis=1) - margin_m) & (high - low < 180.0)

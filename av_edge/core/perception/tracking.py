@@ -20,6 +20,8 @@ from scipy.optimize import linear_sum_assignment
 from av_edge.core.config import bounded
 
 _UNGATED = 1e6
+WHOLE_VIEW_M = 0.3  # a detection within this of its track's longest is a whole view (lengths jitter)
+_NO_PAYLOAD = np.dtype([])
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,16 @@ class TrackerConfig:
     small_object_m: float = bounded(0.0, 10.0, "detections no longer than this are people or bikes ...")
     small_jerk_noise_mps3: float = bounded(0.01, 1000.0, "... whose speed can change at once: their jerk noise")
     measurement_noise_m: float = bounded(0.001, 5.0, "detection centre noise (1 sigma)")
+    partial_view_noise: float = bounded(
+        0.0, 10.0, "m of noise (1 sigma) per m a detection is shorter than its track's longest view"
+    )
     initial_speed_sigma_mps: float = bounded(0.1, 100.0, "velocity uncertainty of a new track")
     initial_accel_sigma_mps2: float = bounded(0.1, 50.0, "acceleration uncertainty of a new track")
     confirm_hits: int = bounded(1, 100, "detections before a track is confirmed")
     mature_hits: int = bounded(1, 1000, "detections before its velocity is trusted (score 0.9)")
     max_misses: int = bounded(0, 100, "frames a track survives without a detection (occlusion)")
+    coast_misses: int = bounded(0, 100, "frames a mature track survives without one, predicted (a car behind a wall)")
+    occluder_m: float = bounded(0.0, 20.0, "... while returns at least this much nearer hide its predicted place")
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,8 @@ def _transition(dt: float, jerk: float) -> tuple[np.ndarray, np.ndarray]:
 class Tracker:
     """Tracks as ``state`` (k, axis x/y, [position, velocity, acceleration]) and ``covariance`` (k, axis, 3, 3)."""
 
-    def __init__(self, config: TrackerConfig) -> None:
+    def __init__(self, config: TrackerConfig, payload: np.dtype = _NO_PAYLOAD) -> None:
+        """``payload``: what the caller keeps per track, refreshed by each detection (its shape)."""
         self.config = config
         self.ids = np.zeros(0, dtype=np.uint32)
         self.state = np.zeros((0, 2, 3))
@@ -66,33 +74,62 @@ class Tracker:
         self.hits = np.zeros(0, dtype=np.int32)
         self.misses = np.zeros(0, dtype=np.int32)
         self.small = np.zeros(0, dtype=bool)
+        self.extent = np.zeros(0)  # longest detection seen on each track, m
+        self.payload = np.zeros(0, dtype=payload)
         self._next_id = 1
         self._stamp_ns: int | None = None
         sigmas = [config.measurement_noise_m, config.initial_speed_sigma_mps, config.initial_accel_sigma_mps2]
         self._initial_covariance = np.diag(np.square(sigmas))[None, None].repeat(2, axis=1)  # (1, axis, 3, 3)
 
-    def update(self, centers: np.ndarray, stamp_ns: int, lengths: np.ndarray | None = None) -> Assignment:
+    def update(
+        self,
+        centers: np.ndarray,
+        stamp_ns: int,
+        lengths: np.ndarray | None = None,
+        payload: np.ndarray | None = None,
+        along: np.ndarray | None = None,
+    ) -> Assignment:
         """Advance to ``stamp_ns`` and absorb ``(K, 2)`` detection centres (odom frame).
 
         ``lengths`` (the detections' longer side) marks people and bikes: a walker starts or stops
         within a step, so their tracks get the larger jerk noise and follow it in a scan or two,
-        where a car's smooth model would lag for half a second.
+        where a car's smooth model would lag for half a second; a detection shorter than its track's
+        longest (a partial view) counts for less along ``along`` (K, 2), unit vectors along each
+        detection's longer side (on both axes without it): what hides part of an object shifts its
+        anchor along the side it shows, so a lead car seen from behind, whose view changes from a
+        corner to its rear, keeps its range and braking measured. ``payload`` (K,) is stored on each
+        detection's track from its whole views.
         """
         dt = 0.0 if self._stamp_ns is None else max((stamp_ns - self._stamp_ns) / 1e9, 0.0)
         self._stamp_ns = stamp_ns
         self._predict(dt)
         track_of = self._associate(centers)
         matched = track_of >= 0
-        self._correct(track_of[matched], centers[matched])
-        self.hits[track_of[matched]] += 1
+        tracks = track_of[matched]
+        variance = np.full((tracks.size, 2), self.config.measurement_noise_m**2)
         if lengths is not None:
-            self.small[track_of[matched]] = lengths[matched] <= self.config.small_object_m
+            # A detection shorter than its track has been seen is a partial view (an occluder, the
+            # edge of the field of view): its anchor may sit anywhere along the hidden part.
+            hidden = np.maximum(self.extent[tracks] - lengths[matched], 0.0)
+            spread = np.ones((tracks.size, 2)) if along is None else np.square(along[matched])
+            variance += np.square(self.config.partial_view_noise * hidden)[:, None] * spread
+            self.small[tracks] = lengths[matched] <= self.config.small_object_m
+            self.extent[tracks] = np.maximum(self.extent[tracks], lengths[matched])
+        self._correct(tracks, centers[matched], variance)
+        self.hits[tracks] += 1
         self.misses += 1
         self.misses[track_of[matched]] = 0
         track_of[~matched] = self._birth(centers[~matched])
         if lengths is not None:
             self.small[track_of[~matched]] = lengths[~matched] <= self.config.small_object_m
-        alive = self.misses <= self.config.max_misses
+            self.extent[track_of[~matched]] = lengths[~matched]
+        if payload is not None:  # kept from whole views: a track hidden behind a wall keeps its car's size
+            whole = np.ones(track_of.size, dtype=bool)
+            if lengths is not None:
+                whole = lengths >= self.extent[track_of] - WHOLE_VIEW_M
+            self.payload[track_of[whole]] = payload[whole]
+        mature = self.hits >= self.config.mature_hits
+        alive = self.misses <= np.where(mature, self.config.coast_misses, self.config.max_misses)
         rows = (np.cumsum(alive) - 1)[track_of]
         self._keep(alive)
         return Assignment(
@@ -102,6 +139,16 @@ class Tracker:
             confirmed=self.hits[rows] >= self.config.confirm_hits,
             mature=self.hits[rows] >= self.config.mature_hits,
         )
+
+    def coasting(self) -> np.ndarray:
+        """Rows of the mature tracks that the last update did not see (predicted, not measured)."""
+        return np.flatnonzero((self.misses > 0) & (self.hits >= self.config.mature_hits))
+
+    def drop(self, rows: np.ndarray) -> None:
+        """Delete the tracks at ``rows`` (coasting where the scan shows nothing hides them)."""
+        keep = np.ones(self.ids.size, dtype=bool)
+        keep[rows] = False
+        self._keep(keep)
 
     def _predict(self, dt: float) -> None:
         if self.ids.size == 0 or dt == 0.0:
@@ -133,14 +180,15 @@ class Tracker:
         track_of[rows[ok]] = cols[ok]
         return track_of
 
-    def _correct(self, tracks: np.ndarray, measured: np.ndarray) -> None:
+    def _correct(self, tracks: np.ndarray, measured: np.ndarray, variance: np.ndarray) -> None:
+        """Kalman update of ``tracks`` with positions ``measured`` (K, 2) and their ``variance`` (K, axis)."""
         if tracks.size == 0:
             return
         p = self.covariance[tracks]
         # H selects the position: P H^T is P's first column, S = H P H^T + R a scalar per axis, and
         # K = P H^T / S; (I - K H) P = P - K (H P), where H P, P's first row, is that column again.
         column = p[:, :, :, 0]
-        gain = column / (column[:, :, :1] + self.config.measurement_noise_m**2)
+        gain = column / (column[:, :, :1] + variance[:, :, None])
         innovation = measured - self.state[tracks, :, 0]
         self.state[tracks] += gain * innovation[:, :, None]
         self.covariance[tracks] = p - gain[:, :, :, None] * column[:, :, None, :]
@@ -159,8 +207,11 @@ class Tracker:
         self.hits = np.concatenate([self.hits, np.ones(k, dtype=np.int32)])
         self.misses = np.concatenate([self.misses, np.zeros(k, dtype=np.int32)])
         self.small = np.concatenate([self.small, np.zeros(k, dtype=bool)])
+        self.extent = np.concatenate([self.extent, np.zeros(k)])
+        self.payload = np.concatenate([self.payload, np.zeros(k, dtype=self.payload.dtype)])
         return np.arange(first, first + k)
 
     def _keep(self, alive: np.ndarray) -> None:
         self.ids, self.state, self.covariance = self.ids[alive], self.state[alive], self.covariance[alive]
         self.hits, self.misses, self.small = self.hits[alive], self.misses[alive], self.small[alive]
+        self.extent, self.payload = self.extent[alive], self.payload[alive]

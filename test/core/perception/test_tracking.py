@@ -75,3 +75,74 @@ def test_confirmation_after_enough_hits():
     tracker = Tracker(CONFIG)
     confirmed = [bool(tracker.update(np.array([[5.0, 0.0]]), k * DT_NS).confirmed[0]) for k in range(4)]
     assert confirmed == [k + 1 >= CONFIG.confirm_hits for k in range(4)]
+
+
+def follow(tracker, positions, lengths=None, start=0):
+    """Feed one detection per scan; returns the assignments."""
+    out = []
+    for k, p in enumerate(positions, start=start):
+        length = None if lengths is None else np.array([lengths[k - start]])
+        out.append(tracker.update(np.array([p]), k * DT_NS, length))
+    return out
+
+
+def test_a_partial_view_does_not_drag_the_track():
+    """A 4.5 m car crossing at 6 m/s slides behind a wall: what shows of it shrinks and its near face
+    stays at the wall's edge. The track keeps the car's speed instead of stopping with the anchor."""
+    steps = 20
+    y = -15.0 + 6.0 * np.arange(steps) * 0.1
+    edge = -6.0  # the wall hides y > -6
+    anchor = np.minimum(y, edge - 0.2)
+    lengths = np.clip(edge - (y - 2.25), 0.2, 4.5)
+    tracker = Tracker(CONFIG)
+    out = follow(tracker, np.column_stack([np.full(steps, 20.0), anchor]), lengths)
+    shrinking = np.flatnonzero(lengths < 4.0)
+    assert shrinking.size >= 3
+    for k in shrinking:
+        assert abs(out[k].velocity[0, 1] - 6.0) < 1.0, (k, out[k].velocity[0])
+
+
+def test_a_mature_track_coasts_through_an_occlusion_then_takes_its_detection_back():
+    tracker = Tracker(CONFIG)
+    pos, _ = trajectory("constant", 30)
+    seen = follow(tracker, pos[:10])
+    assert seen[-1].mature[0]
+    for k in range(10, 10 + CONFIG.coast_misses):  # hidden
+        tracker.update(np.zeros((0, 2)), k * DT_NS)
+        rows = tracker.coasting()
+        assert tracker.ids[rows].tolist() == [1]
+        assert np.allclose(tracker.state[rows[0], :, 0], pos[k], atol=0.5)
+    back = tracker.update(pos[None, 10 + CONFIG.coast_misses], (10 + CONFIG.coast_misses) * DT_NS)
+    assert back.track_id.tolist() == [1] and tracker.coasting().size == 0
+
+
+def test_a_mature_track_dies_after_coast_misses_and_a_young_one_after_max_misses():
+    tracker = Tracker(CONFIG)
+    follow(tracker, [(10.0, 0.0)] * CONFIG.mature_hits)
+    tracker.update(np.array([[30.0, 5.0]]), CONFIG.mature_hits * DT_NS)  # a young track elsewhere
+    alive = []
+    for k in range(CONFIG.mature_hits + 1, CONFIG.mature_hits + CONFIG.coast_misses + 2):
+        tracker.update(np.zeros((0, 2)), k * DT_NS)
+        alive.append(tracker.ids.tolist())
+    assert alive[CONFIG.max_misses - 1] == [1, 2] and alive[CONFIG.max_misses] == [1]
+    assert alive[CONFIG.coast_misses - 2] == [1] and alive[-1] == []
+
+
+def test_the_payload_comes_from_whole_views():
+    payload = np.dtype([("size", "f8")])
+    tracker = Tracker(CONFIG, payload)
+    for k, length in enumerate([4.5, 4.6, 2.0, 1.0]):
+        tracker.update(np.array([[10.0, 0.0]]), k * DT_NS, np.array([length]), np.array([(length,)], payload))
+    assert tracker.payload["size"].tolist() == [4.6]
+
+
+def test_a_braking_lead_whose_view_turns_from_corner_to_rear_keeps_its_deceleration():
+    """Seen first at an angle (4.5 m, its side) then from behind (1.8 m, across the lane): the rear view
+    is shorter but not cut in range, so the track follows the braking along x as closely as ever."""
+    pos, vel = trajectory("braking", 20)
+    tracker = Tracker(CONFIG)
+    corner, rear = [1.0, 0.0], [0.0, 1.0]
+    for k, p in enumerate(pos):
+        length, side = (4.5, corner) if k < 5 else (1.8, rear)
+        out = tracker.update(np.array([p]), k * DT_NS, np.array([length]), along=np.array([side]))
+    assert abs(out.velocity[0, 0] - vel[-1, 0]) < 0.3, (out.velocity[0], vel[-1])  # 0.7 low on both axes
