@@ -20,13 +20,16 @@ from scipy.optimize import linear_sum_assignment
 from av_edge.core.config import bounded
 
 _UNGATED = 1e6
+GATE_SIGMAS = 3.0  # a new track's gate: this many sigmas of its position uncertainty (at least gate_m)
 WHOLE_VIEW_M = 0.3  # a detection within this of its track's longest is a whole view (lengths jitter)
 _NO_PAYLOAD = np.dtype([])
 
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    gate_m: float = bounded(0.1, 20.0, "largest distance from a prediction to a matched detection")
+    gate_m: float = bounded(
+        0.1, 10.0, "distance from a prediction a detection may match (up to twice it, 3 sigma, for a track seen once)"
+    )
     jerk_noise_mps3: float = bounded(0.01, 100.0, "process noise: unmodelled jerk (1 sigma)")
     small_object_m: float = bounded(0.0, 10.0, "detections no longer than this are people or bikes ...")
     small_jerk_noise_mps3: float = bounded(0.01, 1000.0, "... whose speed can change at once: their jerk noise")
@@ -174,7 +177,14 @@ class Tracker:
         # Negative log-likelihood: a confident track keeps its detection against a new track whose
         # unknown velocity makes it fit anything nearby (a roof ring born behind a lead vehicle).
         cost = (square / variance).sum(axis=2) + np.log(variance[:, 0] * variance[:, 1])
-        cost = np.where(square.sum(axis=2) <= self.config.gate_m**2, cost, _UNGATED)
+        # The gate: gate_m; for a track seen once, whose velocity is unknown, the prediction's 3-sigma
+        # circle where that is wider, up to twice gate_m (a car at 120 km/h moves 3.3 m a scan in
+        # odom: a fixed gate gave it a new track every scan, never a velocity). Never wider for a
+        # track coasting unseen: its stale velocity would be pinned on whatever appears near it.
+        gate = self.config.gate_m
+        reach = np.clip(GATE_SIGMAS**2 * variance.max(axis=1), gate**2, (2 * gate) ** 2)
+        reach = np.where(self.hits == 1, reach, gate**2)  # (track,)
+        cost = np.where(square.sum(axis=2) <= reach[None, :], cost, _UNGATED)
         rows, cols = linear_sum_assignment(cost)
         ok = cost[rows, cols] < _UNGATED
         track_of[rows[ok]] = cols[ok]

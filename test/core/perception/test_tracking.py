@@ -46,6 +46,38 @@ def test_velocity_within_half_a_metre_per_second_after_one_second(kind):
     assert max(errors) < 0.5, f"{kind}: worst velocity error {max(errors):.2f} m/s"
 
 
+def test_a_motorway_car_keeps_one_track_from_its_first_scan():
+    """40 m/s in odom is 4 m a scan, beyond gate_m: a track seen once gates on its velocity's uncertainty."""
+    assert CONFIG.gate_m < 40.0 * DT_NS / 1e9
+    rng = np.random.default_rng(7)
+    tracker = Tracker(CONFIG)
+    for k in range(15):
+        position = np.array([10.0 + 40.0 * k * DT_NS / 1e9, 3.5]) + rng.normal(0, CENTRE_NOISE_M, 2)
+        result = tracker.update(position[None, :], k * DT_NS)
+        assert result.track_id.tolist() == [1]
+    assert result.velocity[0] == pytest.approx([40.0, 0.0], abs=0.5)
+
+
+def test_a_track_never_takes_a_detection_beyond_twice_its_gate():
+    tracker = Tracker(CONFIG)
+    tracker.update(np.array([[10.0, 0.0]]), 0)
+    result = tracker.update(np.array([[10.0 + 2 * CONFIG.gate_m + 0.1, 0.0]]), DT_NS)
+    assert result.track_id.tolist() == [2]
+
+
+def test_a_coasting_track_does_not_pin_its_velocity_on_a_newcomer_beyond_its_gate():
+    tracker = Tracker(CONFIG)
+    for k in range(CONFIG.mature_hits + 2):  # a mature cyclist's track, 8 m/s (small: quick to change)
+        tracker.update(np.array([[10.0 + 0.8 * k, -3.0]]), k * DT_NS, np.array([1.5]))
+    for k in range(CONFIG.mature_hits + 2, CONFIG.mature_hits + 7):  # hidden: coasting, ever less sure
+        tracker.update(np.zeros((0, 2)), k * DT_NS)
+    assert tracker.coasting().size == 1
+    predicted = tracker.state[0, :, 0]  # at the last scan; it has moved on 0.8 m since
+    child = predicted + np.array([0.0, CONFIG.gate_m + 0.5])
+    result = tracker.update(child[None, :], (CONFIG.mature_hits + 7) * DT_NS, np.array([0.3]))
+    assert result.track_id.tolist() == [2]
+
+
 def test_ids_survive_a_two_frame_occlusion_and_do_not_swap():
     pos_a, _ = trajectory("constant", 20)
     pos_b = pos_a + np.array([0.0, 3.5])  # a second car in the next lane
