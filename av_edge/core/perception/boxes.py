@@ -71,7 +71,7 @@ def fit_boxes(
     yaw = np.radians([rect[2] for rect in rects]) + np.where(h > w, np.pi / 2, 0.0)
     boxes["x"], boxes["y"] = centre[:, 0], centre[:, 1]
     boxes["length"], boxes["width"] = np.maximum(w, h), np.minimum(w, h)
-    boxes["yaw"] = _half_turn(yaw)
+    boxes["yaw"] = half_turn(yaw)
     return boxes
 
 
@@ -105,7 +105,7 @@ def _near_face_centroids(
     )
 
 
-def _half_turn(yaw: np.ndarray) -> np.ndarray:
+def half_turn(yaw: np.ndarray) -> np.ndarray:
     """A box's heading is ambiguous by pi: map it into (-pi/2, pi/2]."""
     turned = (yaw + np.pi / 2) % np.pi - np.pi / 2
     return np.where(turned == -np.pi / 2, np.pi / 2, turned)

@@ -10,7 +10,7 @@ from av_edge.core.config import bounded, described
 from av_edge.core.ego import EgoPose
 from av_edge.core.geometry import Extrinsic, polar, transform_to_rows
 from av_edge.core.objects import CONFIRMED_SCORE, MATURE_SCORE, OBJECT_DTYPE, TENTATIVE_SCORE
-from av_edge.core.perception.boxes import fit_boxes
+from av_edge.core.perception.boxes import fit_boxes, half_turn
 from av_edge.core.perception.clustering import ClusterConfig, cluster_points
 from av_edge.core.perception.ground import GroundConfig, height_above_ground
 from av_edge.core.perception.tracking import Tracker, TrackerConfig
@@ -132,7 +132,7 @@ class LidarPipeline:
         objects["x"], objects["y"] = centre.T
         for name in ("z", "length", "width", "height"):
             objects[name] = shape[name]
-        objects["yaw"] = (yaw + np.pi / 2) % np.pi - np.pi / 2
+        objects["yaw"] = half_turn(yaw)
         objects["vx"], objects["vy"] = velocity.T
         objects["ax"], objects["ay"] = acceleration.T
         objects["track_id"] = tracker.ids[rows]
