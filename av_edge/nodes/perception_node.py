@@ -25,6 +25,7 @@ from av_edge.core.detection.config import DetectionConfig
 from av_edge.core.errors import ConfigError
 from av_edge.core.objects import encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
+from av_edge.core.sensor_health import CameraHealthConfig
 from av_edge.paths import config_file
 from av_edge.ros import node_setup
 from av_edge.ros.camera_handler import CameraDetectionHandler, debug_image
@@ -52,12 +53,12 @@ class PerceptionNode(Node):
             Odometry, topics.ODOMETRY.name, lambda m: self.handler.on_odometry(m, now()), qos(topics.ODOMETRY.qos)
         )
         self.create_timer(1.0, self._publish_diagnostics)
-        self._setup_cameras(config.camera_detection)
+        self._setup_cameras(config.camera_detection, config.camera_health)
 
-    def _setup_cameras(self, config: DetectionConfig) -> None:
+    def _setup_cameras(self, config: DetectionConfig, health: CameraHealthConfig) -> None:
         qos = qos_profile
         budget = self.handler.config.latency_budget_ms
-        self.cameras = CameraDetectionHandler(config, budget, self.get_logger().error)
+        self.cameras = CameraDetectionHandler(config, budget, self.get_logger().error, health)
         rig = {c.name: c for c in load_rig(config_file("cameras.yaml"))}
         unknown = sorted(set(config.cameras) - set(rig))
         if unknown:
@@ -127,6 +128,7 @@ class PerceptionNode(Node):
     def _publish_diagnostics(self) -> None:
         now = self._now_ns()
         statuses = [self.handler.status(now), self.cameras.status(now), self.fusion.status(now)]
+        statuses += self.cameras.camera_statuses(now)
         self._diagnostics.publish(diagnostic_array(statuses, now))
 
     def _now_ns(self) -> int:

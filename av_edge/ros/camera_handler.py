@@ -18,6 +18,7 @@ from av_edge.core.diagnostics import Level, Status
 from av_edge.core.errors import AvEdgeError, MessageError
 from av_edge.core.health import NodeHealth
 from av_edge.core.image import array_to_image, to_bgr8
+from av_edge.core.sensor_health import CameraHealth, CameraHealthConfig
 from av_edge.detection.detector import CameraDetector
 from av_edge.ros.messages import image_msg, stamp_to_ns
 
@@ -39,9 +40,14 @@ class CameraDetections:
 
 
 class CameraDetectionHandler:
-    def __init__(self, config: DetectionConfig, latency_budget_ms: float, log: Log) -> None:
+    def __init__(
+        self, config: DetectionConfig, latency_budget_ms: float, log: Log, health: CameraHealthConfig | None = None
+    ) -> None:
+        """``health``: check every camera's frames (blank, dark, blinded, frozen, stale) whether or not
+        a model is loaded; the node always passes it."""
         self.config = config
         self.log = log
+        self.camera_health = {c: CameraHealth(health, config.image_timeout_s) for c in config.cameras} if health else {}
         self.health = NodeHealth(
             "camera_detection",
             {f"image {c}": config.image_timeout_s for c in config.cameras},
@@ -75,6 +81,8 @@ class CameraDetectionHandler:
         except MessageError as err:
             self.health.reject(f"{camera}_{err.reason}", f"image from {camera}", err, now_ns, self.log)
             return
+        if camera in self.camera_health:
+            self.camera_health[camera].on_frame(image, now_ns)
         with self._lock:
             self._pending[camera] = CameraFrame(camera, stamp_to_ns(msg.header.stamp), msg.header.frame_id, image)
             self._first_pending_ns = min(self._first_pending_ns, now_ns)
@@ -129,6 +137,24 @@ class CameraDetectionHandler:
         if self.detector is None:
             return False, f"camera detection is disabled: {self.disabled}"
         return self.detector.reload()
+
+    def camera_statuses(self, now_ns: int) -> list[Status]:
+        """One status per checked camera: WARN with its faults (LiDAR perception and braking go on)."""
+        out = []
+        for camera, health in self.camera_health.items():
+            faults = health.faults(now_ns)
+            stats = health.stats
+            values = {"faults": "; ".join(faults)}
+            if stats is not None:
+                values.update(
+                    luma_mean=f"{stats.mean:.1f}",
+                    luma_std=f"{stats.std:.1f}",
+                    luma_p99=f"{stats.p99:.0f}",
+                    saturated=f"{stats.saturated:.3f}",
+                )
+            level = Level.WARN if faults else Level.OK
+            out.append(Status(level, f"av_edge: camera {camera}", "; ".join(faults) or "ok", "perception", values))
+        return out
 
     def status(self, now_ns: int) -> Status:
         if self.detector is None:

@@ -109,3 +109,27 @@ def lidar_scan(stamp_ns: int):
     ground = np.column_stack([rng.uniform(2, 40, 2000), rng.uniform(-10, 10, 2000), np.full(2000, -1.9)])
     car = np.column_stack([np.full(300, 15.0), rng.uniform(-0.9, 0.9, 300), rng.uniform(-1.6, -0.5, 300)])
     return cloud_msg(xyz_to_cloud(np.vstack([ground, car]).astype(np.float32)), stamp_ns, "lidar")
+
+
+def test_a_covered_camera_is_a_warning_of_its_own_and_detection_goes_on(
+    yolo_package: ModelPackage, tmp_path: Path
+) -> None:
+    """Camera health runs on every decoded frame, named per camera; a stale one is said too."""
+    config = dataclasses.replace(detection_config(yolo_package.path, tmp_path), cameras=("front", "left"))
+    handler = CameraDetectionHandler(config, 100.0, print, STACK.perception.camera_health)
+    rng = np.random.default_rng(0)
+    for k in range(8):  # 0.7 s: a lens cap on "front" (read noise only); "left" sees texture
+        t = k * 100 * MS
+        cap = np.clip(rng.normal(8.0, 2.0, (384, 640, 3)), 0, 255).astype(np.uint8)
+        scene = rng.integers(0, 255, (384, 640, 3), dtype=np.uint8)
+        for camera, frame in (("front", cap), ("left", scene)):
+            handler.on_image(camera, image_msg(array_to_image(frame, "bgr8"), t, f"{camera}_optical"), t)
+        if handler.due(t):
+            handler.detect(lambda: 700 * MS)
+    statuses = {s.name: s for s in handler.camera_statuses(700 * MS)}
+    assert statuses["av_edge: camera front"].level == Level.WARN
+    assert statuses["av_edge: camera front"].message.startswith("blank")
+    assert statuses["av_edge: camera left"].level == Level.OK
+    assert handler.batches > 0  # the detector kept running on both
+    later = {s.name: s for s in handler.camera_statuses(1_400 * MS)}
+    assert "stale" in later["av_edge: camera left"].message

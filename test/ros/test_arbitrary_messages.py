@@ -322,7 +322,8 @@ def test_planner_survives_anything(events: list[Event]) -> None:
 
 @pytest.fixture(scope="module")
 def camera_handler() -> CameraDetectionHandler:
-    return CameraDetectionHandler(STACK.perception.camera_detection, 100.0, lambda line: None)
+    perception = STACK.perception
+    return CameraDetectionHandler(perception.camera_detection, 100.0, lambda line: None, perception.camera_health)
 
 
 @EXAMPLES
@@ -335,6 +336,7 @@ def test_camera_detection_survives_any_image(camera_handler: CameraDetectionHand
         if camera_handler.due(clock["now"]):
             camera_handler.detect(lambda: clock["now"])
     camera_handler.status(clock["now"])
+    camera_handler.camera_statuses(clock["now"])
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from av_edge.core.detection.config import DetectionConfig
 from av_edge.core.ego import OdometryLimits
 from av_edge.core.fusion.fuser import FusionConfig
 from av_edge.core.perception.pipeline import PerceptionConfig
+from av_edge.core.sensor_health import CameraHealthConfig
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class PerceptionNodeConfig:
     pipeline: PerceptionConfig
     odometry_limits: OdometryLimits
     camera_detection: DetectionConfig
+    camera_health: CameraHealthConfig
     fusion: FusionConfig
     latency_budget_ms: float = bounded(
         1.0, 1000.0, "ms, sensor stamp to object list; slower outputs are counted as deadline misses"
