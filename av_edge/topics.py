@@ -26,6 +26,7 @@ SENSOR_QOS = QosSpec(reliable=False, depth=5)
 COMMAND_QOS = QosSpec(reliable=True, depth=1)
 DIAGNOSTICS_QOS = QosSpec(reliable=True, depth=10)
 PERCEPTION_QOS = QosSpec(reliable=True, depth=1)
+LATCHED_QOS = QosSpec(reliable=True, depth=1, transient_local=True)  # a late subscriber gets the last one
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,16 @@ GROUND_TRUTH = TopicSpec(
     "actor boxes and velocities (object-list layout, track_id = actor id) for evaluation only; "
     "av_edge nodes never read it",
 )
+AEB_AVAILABILITY = TopicSpec(
+    "/av_edge/aeb/availability",
+    "diagnostic_msgs/msg/DiagnosticStatus",
+    LATCHED_QOS,
+    "-",
+    "on change and 1 Hz",
+    "output",
+    "the AEB telltale (FMVSS No. 127 S5.4): level 0 available, 1 degraded (brakes on what is left), 2 "
+    "unavailable; message and one value per faulty input (lidar, odometry, clock) say why",
+)
 DIAGNOSTICS = TopicSpec(
     "/diagnostics",
     "diagnostic_msgs/msg/DiagnosticArray",
@@ -200,6 +211,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     CAMERA_INFO,
     ODOMETRY,
     BRAKE_COMMAND,
+    AEB_AVAILABILITY,
     OBSTACLE_POINTS,
     OBJECTS,
     MARKERS,

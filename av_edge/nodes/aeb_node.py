@@ -1,13 +1,14 @@
 """Emergency braking node: one brake command per LiDAR scan (logic in :class:`av_edge.ros.handlers.AebHandler`).
 
 Decisions are event-driven on each scan. A 20 Hz watchdog timer notices a silent sensor without
-waiting for the message that never comes: it publishes the ERROR diagnostics at once and, when the
-degraded action is "brake", braking commands.
+waiting for the message that never comes: it publishes the ERROR diagnostics and the availability
+telltale (latched, on change and every second) at once and, when the degraded action is "brake",
+braking commands.
 """
 
 from __future__ import annotations
 
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
@@ -30,6 +31,9 @@ class AebNode(Node):
         self._brake = self.create_publisher(AccelStamped, topics.BRAKE_COMMAND.name, qos(topics.BRAKE_COMMAND.qos))
         self._diagnostics = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS.name, qos(topics.DIAGNOSTICS.qos))
         self._events = self.create_publisher(DiagnosticArray, topics.EVENTS.name, qos(topics.EVENTS.qos))
+        self._telltale = self.create_publisher(
+            DiagnosticStatus, topics.AEB_AVAILABILITY.name, qos(topics.AEB_AVAILABILITY.qos)
+        )
         now = self._now_ns
         self.create_subscription(PointCloud2, topics.LIDAR_POINTS.name, self._on_cloud, qos(topics.LIDAR_POINTS.qos))
         self.create_subscription(
@@ -62,6 +66,9 @@ class AebNode(Node):
             self._brake.publish(command)
         if self._publish_events():
             self._diagnostics.publish(self.handler.diagnostics(now))  # a new fault: say so now, not in 1 s
+        telltale = self.handler.telltale(now)
+        if telltale is not None:
+            self._telltale.publish(telltale)
 
     def _publish_events(self) -> bool:
         events = self.handler.events(self._now_ns())

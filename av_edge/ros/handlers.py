@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry, Path
 from sensor_msgs.msg import PointCloud2
 
-from av_edge.core.aeb import AebConfig, AebCore, Decision
+from av_edge.core.aeb import AebConfig, AebCore, Decision, TelltalePublisher
 from av_edge.core.diagnostics import Status, fmt
 from av_edge.core.ego import EgoPose
 from av_edge.core.errors import MessageError
@@ -27,7 +27,15 @@ from av_edge.core.objects import decode_objects, encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.perception.pipeline import LidarPipeline, PerceptionFrame
 from av_edge.core.pointcloud import array_to_cloud, xyz_from_cloud
-from av_edge.ros.messages import cloud_msg, diagnostic_array, ego_pose, header, path_points, stamp_to_ns
+from av_edge.ros.messages import (
+    cloud_msg,
+    diagnostic_array,
+    diagnostic_status,
+    ego_pose,
+    header,
+    path_points,
+    stamp_to_ns,
+)
 
 Log = Callable[[str], None]
 OBSTACLE_DTYPE = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("cluster_id", "<i4")])
@@ -47,6 +55,7 @@ class AebHandler:
     def __init__(self, config: AebConfig, log: Log) -> None:
         self.core = AebCore(config)
         self._log = log
+        self._telltale = TelltalePublisher()
 
     def on_odometry(self, msg: Odometry, now_ns: int) -> None:
         twist = msg.twist.twist
@@ -105,7 +114,16 @@ class AebHandler:
         self.core.health.on_output(stamp_to_ns(command.header.stamp), now_ns)
 
     def diagnostics(self, now_ns: int) -> DiagnosticArray:
-        return diagnostic_array([self.core.diagnostics(now_ns)], now_ns)
+        """The AEB's status and its availability telltale."""
+        telltale = self.core.telltale(now_ns).status(self.core.config.watchdog.degraded_action)
+        return diagnostic_array([self.core.diagnostics(now_ns), telltale], now_ns)
+
+    def telltale(self, now_ns: int) -> DiagnosticStatus | None:
+        """The availability telltale when it changed or is due again (latched topic), else None."""
+        telltale = self.core.telltale(now_ns)
+        if not self._telltale.due(telltale, now_ns):
+            return None
+        return diagnostic_status(telltale.status(self.core.config.watchdog.degraded_action))
 
 
 def brake_command(accel_mps2: float, stamp_ns: int) -> AccelStamped:

@@ -62,20 +62,18 @@ def image_msg(image: ImageBuffer, stamp_ns: int, frame_id: str) -> Image:
     return msg
 
 
-def diagnostic_array(statuses: list[Status], stamp_ns: int) -> DiagnosticArray:
-    return DiagnosticArray(
-        header=header(stamp_ns, ""),
-        status=[
-            DiagnosticStatus(
-                level=bytes([int(s.level)]),
-                name=s.name,
-                message=s.message,
-                hardware_id=s.hardware_id,
-                values=[KeyValue(key=k, value=v) for k, v in s.values.items()],
-            )
-            for s in statuses
-        ],
+def diagnostic_status(status: Status) -> DiagnosticStatus:
+    return DiagnosticStatus(
+        level=bytes([int(status.level)]),
+        name=status.name,
+        message=status.message,
+        hardware_id=status.hardware_id,
+        values=[KeyValue(key=k, value=v) for k, v in status.values.items()],
     )
+
+
+def diagnostic_array(statuses: list[Status], stamp_ns: int) -> DiagnosticArray:
+    return DiagnosticArray(header=header(stamp_ns, ""), status=[diagnostic_status(s) for s in statuses])
 
 
 def pose_yaw(pose: Pose) -> float:

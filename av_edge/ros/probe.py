@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry
 from rclpy.context import Context
@@ -45,6 +45,7 @@ class VehicleProbe:
         self.diagnostics: list[DiagnosticArray] = []
         self.objects: list[PointCloud2] = []
         self.events: list[tuple[int, DiagnosticArray]] = []  # (received ns, message)
+        self.telltales: list[tuple[int, DiagnosticStatus]] = []  # (received ns, the AEB availability)
         self._lock = threading.Lock()
         self._x = 0.0  # the pose publish_speed integrates
         self._odometry_ns: int | None = None
@@ -64,6 +65,9 @@ class VehicleProbe:
             )
         self.node.create_subscription(
             DiagnosticArray, topics.EVENTS.name, self._on_event, qos_profile(topics.EVENTS.qos)
+        )
+        self.node.create_subscription(
+            DiagnosticStatus, topics.AEB_AVAILABILITY.name, self._on_telltale, qos_profile(topics.AEB_AVAILABILITY.qos)
         )
         self._executor = SingleThreadedExecutor(context=self.context)
         self._executor.add_node(self.node)
@@ -90,6 +94,10 @@ class VehicleProbe:
     def _on_event(self, msg: DiagnosticArray) -> None:
         with self._lock:
             self.events.append((self.now_ns(), msg))
+
+    def _on_telltale(self, msg: DiagnosticStatus) -> None:
+        with self._lock:
+            self.telltales.append((self.now_ns(), msg))
 
     def _on_objects(self, msg: PointCloud2) -> None:
         with self._lock:

@@ -63,6 +63,13 @@ def test_watchdog_error_within_the_configured_age(aeb_node: subprocess.Popen[byt
         delay_s = (error_ns - last_scan_ns) / 1e9
         print(f"watchdog ERROR {delay_s:.3f} s after the last scan (configured age {timeout_s} s)")
         assert delay_s <= timeout_s + 0.25, delay_s
+        telltales = list(probe.telltales)
+        assert any(m.message == "available" for t, m in telltales if t < killed_ns)  # while the driver ran
+        unavailable = [t for t, m in telltales if t > killed_ns and m.level == b"\x02" and "lidar" in m.message]
+        assert unavailable, [m.message for _, m in telltales]
+        telltale_s = (unavailable[0] - last_scan_ns) / 1e9
+        print(f"telltale 'unavailable' {telltale_s:.3f} s after the last scan")
+        assert telltale_s <= 1.0, telltale_s  # FMVSS No. 127 telltale: within a second
     finally:
         probe.close()
         if driver.poll() is None:

@@ -1,5 +1,6 @@
 """Autonomous emergency braking: predicted path, threat assessment, staged response, watchdog."""
 
+from av_edge.core.aeb.availability import Availability, Fault, Telltale, TelltalePublisher
 from av_edge.core.aeb.config import (
     AebConfig,
     BrakeConfig,
@@ -23,11 +24,15 @@ __all__ = [
     "AebConfig",
     "AebCore",
     "AebState",
+    "Availability",
     "BrakeConfig",
     "CorridorConfig",
     "Decision",
+    "Fault",
     "ObjectsConfig",
     "Obstacle",
+    "Telltale",
+    "TelltalePublisher",
     "Threat",
     "WatchdogConfig",
     "crossing_threats",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from av_edge.core.aeb.availability import Telltale
 from av_edge.core.aeb.config import AebConfig
 from av_edge.core.aeb.motion import InPathMotion
 from av_edge.core.aeb.path import EgoPath, lane_path, path_curvature
@@ -189,6 +190,10 @@ class AebCore:
         faults = tuple(self.watchdog.faults(now_ns))
         self._note_faults(faults)
         return faults
+
+    def telltale(self, now_ns: int) -> Telltale:
+        """Availability for the driver and downstream consumers (FMVSS No. 127's malfunction telltale)."""
+        return Telltale.of(self.watchdog.sensor_faults(now_ns))
 
     def degraded_command(self, now_ns: int) -> float | None:
         """Deceleration the watchdog demands while scans are missing (None: nothing to add)."""

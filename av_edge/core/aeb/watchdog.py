@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from av_edge.core.aeb.availability import Fault
 from av_edge.core.aeb.config import WatchdogConfig
 from av_edge.core.geometry import polar
 from av_edge.core.health import NodeHealth
@@ -39,17 +40,24 @@ class Watchdog:
 
     def faults(self, now_ns: int) -> list[str]:
         """Causes of degraded operation right now (empty when healthy)."""
+        return [f.reason for f in self.sensor_faults(now_ns)]
+
+    def sensor_faults(self, now_ns: int) -> list[Fault]:
+        """The same, with the input each concerns and whether braking is left with nothing to go on."""
         found = []
         age = self.health.age_s("point cloud", now_ns)
         if age > self.config.lidar_timeout_s:
-            found.append("no point cloud" if age == np.inf else f"point cloud stale {age:.2f}s")
+            dead = age == np.inf
+            why = "no point cloud" if dead else f"point cloud stale {age:.2f}s"
+            found.append(Fault("lidar", "dead" if dead else "stale", why, True))
         if not self.health.fresh("odometry", now_ns):
-            found.append(f"odometry invalid ({self.odometry_error})" if self.odometry_error else "odometry stale")
+            why = f"odometry invalid ({self.odometry_error})" if self.odometry_error else "odometry stale"
+            found.append(Fault("odometry", "invalid" if self.odometry_error else "stale", why, True))
         if self.blocked_sectors:
             sectors = ", ".join(f"{a:.0f}..{b:.0f} deg" for a, b in self.blocked_sectors)
-            found.append(f"LiDAR blocked ({sectors})")
+            found.append(Fault("lidar", "blocked", f"LiDAR blocked ({sectors})", False))
         if now_ns < self._clock_fault_until_ns:
-            found.append("clock jump")
+            found.append(Fault("clock", "jump", "clock jump", False))
         return found
 
 

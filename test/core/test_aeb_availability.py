@@ -1,0 +1,83 @@
+"""The AEB availability telltale: available / degraded / unavailable from the watchdog, raised within
+1 s of a fault (sim time), latched and re-sent on change and every second."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from av_edge.core.aeb import AebCore, Availability, Fault, Telltale, TelltalePublisher
+from av_edge.core.diagnostics import Level
+from av_edge.core.errors import InvalidOdometryError
+from test.core.test_aeb import CONFIG, MS, scan, wall
+
+SCAN_NS = 100 * MS
+
+
+def healthy_scans(core: AebCore, start_ns: int, n: int, blocked_deg: float = 0.0) -> int:
+    """``n`` scans at 10 Hz with odometry (an optional forward sector cut out); returns the last time."""
+    points = scan(wall(60.0))
+    azimuth = np.degrees(np.arctan2(points[:, 1], points[:, 0]))
+    if blocked_deg:
+        points = points[np.abs(azimuth) > blocked_deg / 2]
+    now = start_ns
+    for k in range(n):
+        now = start_ns + k * SCAN_NS
+        core.on_odometry(10.0, 0.0, now)
+        core.on_cloud(points, now, now + 5 * MS)
+    return now + 5 * MS
+
+
+def test_classification() -> None:
+    assert Telltale.of([]).availability is Availability.AVAILABLE
+    blocked = Fault("lidar", "blocked", "LiDAR blocked (-10..10 deg)", disabling=False)
+    dead = Fault("lidar", "dead", "no point cloud", disabling=True)
+    assert Telltale.of([blocked]).availability is Availability.DEGRADED
+    assert Telltale.of([blocked, dead]).availability is Availability.UNAVAILABLE
+    status = Telltale.of([blocked, dead, Fault("clock", "jump", "clock jump", False)]).status("hold")
+    assert status.level == Level.ERROR and status.message.startswith("unavailable: lidar: LiDAR blocked")
+    assert status.values["lidar"] == "LiDAR blocked (-10..10 deg); no point cloud"
+    assert status.values["clock"] == "clock jump" and status.values["degraded_action"] == "hold"
+    assert Telltale.of([]).status("hold").values == {"availability": "available"}
+
+
+def test_a_dead_lidar_makes_the_aeb_unavailable_within_a_second_and_recovery_clears_it() -> None:
+    core = AebCore(CONFIG)
+    last = healthy_scans(core, 0, 10)
+    assert core.telltale(last).availability is Availability.AVAILABLE
+    raised = [t for t in range(last, last + 2000 * MS, 50 * MS) if core.telltale(t).availability.value != "available"]
+    core.on_odometry(10.0, 0.0, last + 500 * MS)  # odometry alive: the LiDAR alone is missing
+    assert raised and raised[0] - last <= 1000 * MS  # the watchdog polls at 20 Hz: this is its answer
+    telltale = core.telltale(last + 600 * MS)
+    assert telltale.availability is Availability.UNAVAILABLE
+    assert [f.sensor for f in telltale.faults] == ["lidar"]
+    back = healthy_scans(core, last + 700 * MS, 3)
+    assert core.telltale(back).availability is Availability.AVAILABLE
+
+
+def test_a_blocked_sector_degrades_and_invalid_odometry_disables() -> None:
+    core = AebCore(CONFIG)
+    last = healthy_scans(core, 0, 5, blocked_deg=40.0)
+    telltale = core.telltale(last)
+    assert telltale.availability is Availability.DEGRADED and "LiDAR blocked" in telltale.faults[0].reason
+    core = AebCore(CONFIG)
+    last = healthy_scans(core, 0, 5)
+    for k in range(1, 8):  # a wheel-speed sensor sending NaN from here on, scans still coming
+        now = last + k * 100 * MS
+        with pytest.raises(InvalidOdometryError):
+            core.on_odometry(float("nan"), 0.0, now)
+        core.on_cloud(scan(wall(60.0)), now, now + 5 * MS)
+    telltale = core.telltale(last + 800 * MS)
+    assert telltale.availability is Availability.UNAVAILABLE
+    assert [f.sensor for f in telltale.faults] == ["odometry"] and "invalid" in telltale.faults[0].reason
+
+
+def test_sent_on_change_and_every_second() -> None:
+    sender, ok = TelltalePublisher(), Telltale.of([])
+    assert sender.due(ok, 0)
+    assert not sender.due(ok, 500 * MS)
+    assert sender.due(ok, 1000 * MS)  # periodic
+    degraded = Telltale.of([Fault("lidar", "stale", "point cloud stale 0.31s", True)])
+    assert sender.due(degraded, 1100 * MS)  # a change goes out at once
+    older = Telltale.of([Fault("lidar", "stale", "point cloud stale 0.36s", True)])
+    assert not sender.due(older, 1150 * MS)  # the same fault, its age grown: not a change
