@@ -46,11 +46,25 @@ def wall(gap_m: float, lateral_m: float = 0.0, width: float = 1.6, height: float
     return np.column_stack([np.full(n, V.front_overhang_m + gap_m), y, z])
 
 
+def _ground() -> np.ndarray:
+    """A healthy LiDAR's road returns (lidar frame): every ray aimed below the watchdog's ground
+    elevation, as its config describes the sensor (columns a degree x beams), meets the flat road."""
+    w = CONFIG.watchdog
+    beams = round(w.ground_rays_per_deg / 5.0)  # 5 columns a degree
+    elevation = np.radians(np.linspace(-24.8, w.ground_elevation_deg - 0.3, beams))
+    azimuth = np.radians(np.arange(-180.0, 180.0, 0.2))
+    reach = MOUNT[2] / np.tan(-elevation)  # horizontal range to the road
+    x = (reach[:, None] * np.cos(azimuth)[None]).ravel()
+    y = (reach[:, None] * np.sin(azimuth)[None]).ravel()
+    return np.column_stack([x, y, np.full(x.size, -MOUNT[2])]).astype(np.float32)
+
+
+GROUND = _ground()
+
+
 def scan(points: np.ndarray) -> np.ndarray:
     """base_link points -> lidar frame, plus ground returns all around (a healthy, unblocked scan)."""
-    angles = np.linspace(-np.pi, np.pi, 720, endpoint=False)
-    ground = np.column_stack([10 * np.cos(angles), 10 * np.sin(angles), np.full(720, -MOUNT[2])])
-    return np.vstack([(points - MOUNT), ground]).astype(np.float32)
+    return np.vstack([(points - MOUNT).astype(np.float32), GROUND])
 
 
 # --- corridor along the predicted path ------------------------------------------------------------

@@ -81,3 +81,53 @@ def test_sent_on_change_and_every_second() -> None:
     assert sender.due(degraded, 1100 * MS)  # a change goes out at once
     older = Telltale.of([Fault("lidar", "stale", "point cloud stale 0.36s", True)])
     assert not sender.due(older, 1150 * MS)  # the same fault, its age grown: not a change
+
+
+def lidar_with(dropout: float = 0.0, blocked_deg: tuple[float, float] | None = None) -> np.ndarray:
+    """The healthy test scan losing a share of its returns at random, or all in a sector."""
+    points = scan(wall(60.0))
+    keep = np.random.default_rng(0).random(points.shape[0]) >= dropout
+    if blocked_deg is not None:
+        azimuth = np.degrees(np.arctan2(points[:, 1], points[:, 0]))
+        keep &= (azimuth < blocked_deg[0]) | (azimuth > blocked_deg[1])
+    return points[keep]
+
+
+@pytest.mark.parametrize(("dropout", "raised"), [(0.0, False), (0.3, False), (0.45, True), (0.8, True)])
+def test_dropout_is_measured_on_the_rays_that_must_return(dropout: float, raised: bool) -> None:
+    """The suite's healthy LiDAR loses up to 30 %; a fault beyond max_dropout degrades the AEB."""
+    core = AebCore(CONFIG)
+    core.on_odometry(10.0, 0.0, 0)
+    core.on_cloud(lidar_with(dropout), 0, 5 * MS)
+    assert core.watchdog.dropout == pytest.approx(dropout, abs=0.03)
+    kinds = {(f.sensor, f.kind) for f in core.telltale(5 * MS).faults}
+    assert (("lidar", "dropout") in kinds) == raised
+    if raised:
+        assert core.telltale(5 * MS).availability is Availability.DEGRADED
+
+
+@pytest.mark.parametrize("sector", [(3.0, 23.0), (-41.0, -21.0), (-60.0, 60.0)])
+def test_a_blocked_sector_of_20_degrees_is_found_wherever_it_lies(sector: tuple[float, float]) -> None:
+    core = AebCore(CONFIG)
+    core.on_odometry(10.0, 0.0, 0)
+    core.on_cloud(lidar_with(blocked_deg=sector), 0, 5 * MS)
+    blocked = core.watchdog.blocked_sectors
+    assert blocked and all(sector[0] - 10 <= a and b <= sector[1] + 10 for a, b in blocked), blocked
+    # The sectors it half covers lose half their rays: some "dropout", but not a dropout fault.
+    assert not any(f.kind == "dropout" for f in core.telltale(5 * MS).faults)
+
+
+def test_an_object_at_a_blind_edge_is_not_predicted_to_cross() -> None:
+    """A parked car coming out of a blocked sector grows at the edge and "moves" sideways: the
+    crossing prediction leaves anything within a sector of the blind edge alone, nothing else."""
+    from av_edge.core.aeb.watchdog import cut_by_blind_sectors
+    from av_edge.core.objects import OBJECT_DTYPE
+
+    objects = np.zeros(3, dtype=OBJECT_DTYPE)
+    objects["x"], objects["y"] = [10.0, 30.0, 10.0], [3.3, 0.0, -20.0]
+    objects["length"], objects["width"] = 4.5, 1.8
+    sensor = np.eye(3)
+    sensor[0, 2] = CONFIG.lidar_extrinsic.x
+    blocked = [(-30.0, 10.0)]  # the car at (10, 3.3) is at ~21 deg: within 10 of the edge
+    assert cut_by_blind_sectors(objects, blocked, sensor, 10.0).tolist() == [True, True, False]
+    assert not cut_by_blind_sectors(objects, [], sensor, 10.0).any()

@@ -20,8 +20,13 @@ from av_edge.core.pointcloud import xyz_to_cloud
 from av_edge.ros.messages import cloud_msg
 from av_edge.ros.probe import VehicleProbe
 probe = VehicleProbe(int(sys.argv[1]), "fake_lidar_driver")
-angles = np.linspace(-np.pi, np.pi, 720, endpoint=False)
-ground = np.column_stack([10 * np.cos(angles), 10 * np.sin(angles), np.full(720, -1.9)]).astype(np.float32)
+# a healthy LiDAR's road returns: 56 beams aimed at the road x 1800 columns (see aeb.params.yaml)
+elevation = np.radians(np.linspace(-24.8, -1.4, 56))[:, None]
+azimuth = np.radians(np.arange(-180.0, 180.0, 0.2))[None]
+reach = 1.9 / np.tan(-elevation)
+ground = np.column_stack(
+    [(reach * np.cos(azimuth)).ravel(), (reach * np.sin(azimuth)).ravel(), np.full(reach.size * azimuth.size, -1.9)]
+).astype(np.float32)
 while True:
     probe.publish_cloud(cloud_msg(xyz_to_cloud(ground), 0, "lidar"))
     time.sleep(0.1)

@@ -71,9 +71,14 @@ class WatchdogConfig:
         doc="when a sensor fault persists: 'hold' warns and keeps the last safe state, 'brake' requests full braking",
     )
     lidar_timeout_s: float = bounded(0.05, 5.0, "no scan for this long: ERROR")
-    blockage_fov_deg: float = bounded(0.0, 360.0, "forward field of view checked for blockage")
+    blockage_fov_deg: float = bounded(0.0, 360.0, "forward field of view checked for blockage and dropout")
     blockage_sector_deg: float = bounded(1.0, 180.0, "sector width of the blockage check")
-    blockage_min_points: int = bounded(0, 100000, "fewer returns in a sector: blocked")
+    ground_elevation_deg: float = bounded(
+        -90.0, 0.0, "rays aimed below this (sensor frame) hit a flat road within range: each must return"
+    )
+    ground_rays_per_deg: float = bounded(0.1, 10000.0, "such rays per degree of azimuth (beams x columns/deg)")
+    blockage_max_share: float = bounded(0.0, 1.0, "a sector returning under this share of them is blocked")
+    max_dropout: float = bounded(0.0, 1.0, "more of them lost across the open sectors: a dropout fault")
     clock_jump_s: float = bounded(0.01, 10.0, "sensor-to-node clock offset change that counts as a jump")
 
 

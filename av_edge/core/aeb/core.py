@@ -17,7 +17,7 @@ from av_edge.core.aeb.motion import InPathMotion
 from av_edge.core.aeb.path import EgoPath, lane_path, path_curvature
 from av_edge.core.aeb.staging import BRAKING, AebState, next_state, requested_decel, threat_level
 from av_edge.core.aeb.threat import NO_THREAT, Obstacle, Threat, crossing_threats, lead_motion, nearest_obstacle, threat
-from av_edge.core.aeb.watchdog import Watchdog
+from av_edge.core.aeb.watchdog import Watchdog, cut_by_blind_sectors
 from av_edge.core.diagnostics import Level, Status, fmt
 from av_edge.core.ego import EgoPose, check_motion
 from av_edge.core.errors import InvalidOdometryError
@@ -161,7 +161,12 @@ class AebCore:
             self._crossing_counts = {}
             return []
         dt = (stamp_ns - self._objects_stamp_ns) / 1e9
-        found = crossing_threats(self._objects, speed, path, dt, self.config)
+        objects = self._objects
+        if self.watchdog.blocked_sectors:  # a blind edge fakes motion: nothing cut by one is predicted
+            sensor = self._lidar_to_base[np.ix_([0, 1, 3], [0, 1, 3])]
+            margin = self.config.watchdog.blockage_sector_deg  # the blockage may reach into the next sector
+            objects = objects[~cut_by_blind_sectors(objects, self.watchdog.blocked_sectors, sensor, margin)]
+        found = crossing_threats(objects, speed, path, dt, self.config)
         if self._objects_stamp_ns != self._crossing_stamp_ns:  # a new list: count it once
             self._crossing_counts = {t.track_id: self._crossing_counts.get(t.track_id, 0) + 1 for t in found}
             self._crossing_stamp_ns = self._objects_stamp_ns

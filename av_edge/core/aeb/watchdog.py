@@ -1,4 +1,4 @@
-"""Fail-safe watchdog: stale inputs, LiDAR blockage and clock jumps, each named in the diagnostics.
+"""Fail-safe watchdog: stale inputs, LiDAR blockage and dropout, clock jumps, each named in the diagnostics.
 
 FMVSS No. 127 asks for sensor blockage to be detected and reported; Autoware's AEB stayed silent
 when its point cloud stopped (their issue #5633). The node polls :meth:`Watchdog.faults` on a timer,
@@ -26,6 +26,7 @@ class Watchdog:
         self._last_stamp_ns: int | None = None
         self._clock_fault_until_ns = -1
         self.blocked_sectors: list[tuple[float, float]] = []
+        self.dropout = 0.0  # share of the open sectors' ground rays lost in the last scan
         self.odometry_error: str | None = None  # why the latest odometry was rejected (None: it was valid)
 
     def on_cloud(self, xyz_lidar: np.ndarray, stamp_ns: int, now_ns: int) -> None:
@@ -36,7 +37,7 @@ class Watchdog:
         if backwards or jumped:
             self._clock_fault_until_ns = now_ns + CLOCK_FAULT_HOLD_NS
         self._offset_ns, self._last_stamp_ns = offset, stamp_ns
-        self.blocked_sectors = blocked_sectors(xyz_lidar, cfg)
+        self.blocked_sectors, self.dropout = coverage(xyz_lidar, cfg)
 
     def faults(self, now_ns: int) -> list[str]:
         """Causes of degraded operation right now (empty when healthy)."""
@@ -56,21 +57,57 @@ class Watchdog:
         if self.blocked_sectors:
             sectors = ", ".join(f"{a:.0f}..{b:.0f} deg" for a, b in self.blocked_sectors)
             found.append(Fault("lidar", "blocked", f"LiDAR blocked ({sectors})", False))
+        if self.dropout > self.config.max_dropout:
+            found.append(Fault("lidar", "dropout", f"LiDAR dropout {self.dropout:.0%}", False))
         if now_ns < self._clock_fault_until_ns:
             found.append(Fault("clock", "jump", "clock jump", False))
         return found
 
 
-def blocked_sectors(xyz_lidar: np.ndarray, cfg: WatchdogConfig) -> list[tuple[float, float]]:
-    """Forward sectors (sensor frame azimuth, degrees) with fewer than ``blockage_min_points`` returns."""
+def coverage(xyz_lidar: np.ndarray, cfg: WatchdogConfig) -> tuple[list[tuple[float, float]], float]:
+    """Blocked forward sectors (sensor frame azimuth, degrees) and the share of rays lost in the others.
+
+    Counted on the rays aimed below ``ground_elevation_deg``: on a flat road every one of them meets
+    something within range (the road, a car, a wall), so their returns per sector are known whatever
+    the scene, where the count of all points is not (sky, buildings, trees). A sector returning under
+    ``blockage_max_share`` of its rays is blocked; the rest lose ``dropout`` of theirs.
+    """
     if cfg.blockage_fov_deg <= 0:
-        return []
-    # Every 4th return is plenty to count sectors (thousands each on a clear road); OpenCV's polar
-    # conversion is ~15x faster than arctan2.
+        return [], 0.0
+    # Every 4th return is plenty (~25k on a clear road); OpenCV's polar conversion is ~15x faster
+    # than arctan2; "below the elevation" is z under tan(elevation) times the horizontal range.
     sample = xyz_lidar[::BLOCKAGE_STRIDE]
-    _, angle = polar(sample[:, 0], sample[:, 1])
-    azimuth = np.where(angle > 180.0, angle - 360.0, angle)
+    horizontal, angle = polar(sample[:, 0], sample[:, 1])
+    low = sample[:, 2] < np.tan(np.radians(cfg.ground_elevation_deg)) * horizontal
+    azimuth = np.where(angle > 180.0, angle - 360.0, angle)[low]
     edges = np.arange(-cfg.blockage_fov_deg / 2, cfg.blockage_fov_deg / 2 + 1e-9, cfg.blockage_sector_deg)
     counts, _ = np.histogram(azimuth, bins=edges)
-    minimum = cfg.blockage_min_points / BLOCKAGE_STRIDE
-    return [(float(edges[i]), float(edges[i + 1])) for i in np.flatnonzero(counts < minimum)]
+    expected = cfg.ground_rays_per_deg * np.diff(edges) / BLOCKAGE_STRIDE
+    blocked = counts < cfg.blockage_max_share * expected
+    sectors = [(float(edges[i]), float(edges[i + 1])) for i in np.flatnonzero(blocked)]
+    open_expected = float(expected[~blocked].sum())
+    dropout = 1.0 - float(counts[~blocked].sum()) / open_expected if open_expected > 0 else 0.0
+    return sectors, max(dropout, 0.0)
+
+
+def cut_by_blind_sectors(
+    objects: np.ndarray, sectors: list[tuple[float, float]], sensor: np.ndarray, margin_deg: float
+) -> np.ndarray:
+    """Mask of ``objects`` (base_link boxes) whose outline reaches within ``margin_deg`` of a blocked
+    sector, seen from ``sensor`` (a (3, 3) planar base_link-from-sensor pose): what shows of them
+    grows or shrinks at the blind edge as the ego moves, so their tracked motion is the edge's, not
+    theirs (a parked car "moves" 4 m/s sideways as it comes out of a blocked sector)."""
+    if objects.size == 0 or not sectors:
+        return np.zeros(objects.size, dtype=bool)
+    c, s = np.cos(objects["yaw"]), np.sin(objects["yaw"])
+    along = np.array([1.0, 1.0, -1.0, -1.0])[None] * objects["length"][:, None] / 2
+    across = np.array([1.0, -1.0, 1.0, -1.0])[None] * objects["width"][:, None] / 2
+    x = objects["x"][:, None] + along * c[:, None] - across * s[:, None] - sensor[0, 2]
+    y = objects["y"][:, None] + along * s[:, None] + across * c[:, None] - sensor[1, 2]
+    heading = np.degrees(np.arctan2(sensor[1, 0], sensor[0, 0]))
+    azimuth = (np.degrees(np.arctan2(y, x)) - heading + 180.0) % 360.0 - 180.0  # sensor frame, (-180, 180]
+    low, high = azimuth.min(axis=1), azimuth.max(axis=1)
+    cut = np.zeros(objects.size, dtype=bool)
+    for start, end in sectors:
+        cut |= (high >= start - margin_deg) & (low <= end + margin_deg)
+    return cut & (high - low < 180.0)  # an object around the sensor is not "in" a forward sector
