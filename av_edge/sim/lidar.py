@@ -67,10 +67,18 @@ class LidarModel:
         self.hits = np.zeros(0, dtype=np.int64)
         self._open = np.ones(self.azimuth.shape, dtype=bool)
         if blockage_deg is not None:
-            start, end = np.radians(blockage_deg)
-            self._open = (self.azimuth - start) % (2 * np.pi) > (end - start) % (2 * np.pi)
+            self.block(blockage_deg)
         self._cache_key = b""
         self._cache: tuple[np.ndarray, np.ndarray] = (self.directions, self.directions[..., 0])
+
+    def block(self, sector_deg: tuple[float, float]) -> None:
+        """From now on, no returns in the sensor-frame azimuth sector ``sector_deg`` (from, to)."""
+        start, end = np.radians(sector_deg)
+        self._open &= (self.azimuth - start) % (2 * np.pi) > (end - start) % (2 * np.pi)
+
+    def lose(self, dropout: float) -> None:
+        """From now on, at least this share of returns is lost."""
+        self._dropout = max(self._dropout, dropout)
 
     def scan(self, ego_x: float, ego_y: float, ego_yaw: float, boxes: Sequence[Box]) -> np.ndarray:
         """One revolution (treated as instantaneous) in the sensor frame, as an x, y, z, intensity array."""

@@ -60,14 +60,16 @@ def judge(
     duration_s: float,
     seen_s: Sequence[float],
     config: OracleConfig,
+    blind_from_s: float = math.inf,
 ) -> OracleResult:
-    """Avoidability of one run; ``seen_s[i]``: when actor ``i`` was first seen (inf: never)."""
+    """Avoidability of one run; ``seen_s[i]``: when actor ``i`` was first seen (inf: never); from
+    ``blind_from_s`` on (a dead sensor) no scan comes, so no braking can start."""
     solid = [i for i, a in enumerate(actors) if a.solid]
     times = np.arange(0.0, duration_s + STEP_S / 2, STEP_S)
     truth = {i: _true_track(actors[i], road, times) for i in solid}
     unbraked = _ego_track(ego_speed_mps, math.inf, times, config)
     unbraked_hit = _first_contact(unbraked, truth, ego_d, config)
-    onset = _ideal_onset(actors, road, ego_speed_mps, ego_d, duration_s, seen_s, solid, config)
+    onset = _ideal_onset(actors, road, ego_speed_mps, ego_d, min(duration_s, blind_from_s), seen_s, solid, config)
     braked = _ego_track(ego_speed_mps, onset, times, config)
     hit = _first_contact(braked, truth, ego_d, config)
     impact = 0.0 if hit is None else hit * 3.6

@@ -30,6 +30,27 @@ EXPECTED = ("no_contact", "not_activated", "path_swerve", "path_stop", "path_fol
 G = 9.81
 
 
+LIDAR_FAULTS = ("blocked", "dead", "dropout")
+
+
+@dataclass(frozen=True)
+class LidarFault:
+    """The LiDAR failing from ``from_s`` on: ``blocked`` (no returns in the sensor-frame azimuth
+    sector ``sector_deg``: mud, a bag, a wet leaf), ``dead`` (no scans at all) or ``dropout`` (a
+    share ``dropout`` of its returns lost: spray, a dying laser)."""
+
+    kind: str
+    from_s: float = 0.0
+    sector_deg: tuple[float, float] = (0.0, 0.0)
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in LIDAR_FAULTS:
+            raise ValueError(f"lidar_fault.kind {self.kind!r} is not one of {LIDAR_FAULTS}")
+        if not 0.0 <= self.dropout <= 1.0:
+            raise ValueError(f"lidar_fault.dropout {self.dropout} is outside [0, 1]")
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -43,6 +64,7 @@ class Scenario:
     lidar_blockage_deg: tuple[float, float] | None = None  # sensor-frame azimuth sector with no returns
     lidar_dropout: float = 0.0
     lidar_clutter: float = 0.0  # chance a ray returns early from rain or spray
+    lidar_fault: LidarFault | None = None  # a fault injected during the run (the telltale must say so)
     lidar_noise_m: float | None = None  # range noise (1 sigma); None: the LiDAR config's
     ego_d: float = 0.0  # the ego's lateral offset in its lane (left +)
     seed: int | None = None  # the sensors' noise seed; None: the simulator config's
@@ -130,6 +152,7 @@ def build(spec: Mapping[str, Any], category: str, expected: str, ego: EgoGeometr
     moving = any(a.speed_mps > 0 for a in actors)
     default_duration = 25.0 if moving else (last + 30.0) / max(speed, 1.0) + 3.0
     blockage = spec.get("lidar_blockage_deg")
+    fault = spec.get("lidar_fault")
     return Scenario(
         name=str(spec["name"]),
         category=category,
@@ -142,6 +165,7 @@ def build(spec: Mapping[str, Any], category: str, expected: str, ego: EgoGeometr
         lidar_blockage_deg=(float(blockage[0]), float(blockage[1])) if blockage else None,
         lidar_dropout=float(spec.get("lidar_dropout", 0.0)),
         lidar_clutter=float(spec.get("lidar_clutter", 0.0)),
+        lidar_fault=_lidar_fault(fault) if fault else None,
         lidar_noise_m=float(spec["lidar_noise_m"]) if "lidar_noise_m" in spec else None,
         ego_d=float(spec.get("ego_d", 0.0)),
         seed=int(spec["seed"]) if "seed" in spec else None,
@@ -212,4 +236,17 @@ def _dims(spec: Mapping[str, Any], kind: str) -> tuple[float, float, float, floa
         float(spec.get("width_m", width * scale)),
         float(spec.get("height_m", height * scale)),
         float(spec.get("z_min_m", z_min)),
+    )
+
+
+def _lidar_fault(spec: Mapping[str, Any]) -> LidarFault:
+    unknown = sorted(set(spec) - {"kind", "from_s", "sector_deg", "dropout"})
+    if unknown:
+        raise ValueError(f"lidar_fault: unknown keys {unknown} (kind, from_s, sector_deg, dropout)")
+    sector = spec.get("sector_deg", (0.0, 0.0))
+    return LidarFault(
+        kind=str(spec["kind"]),
+        from_s=float(spec.get("from_s", 0.0)),
+        sector_deg=(float(sector[0]), float(sector[1])),
+        dropout=float(spec.get("dropout", 0.0)),
     )

@@ -70,6 +70,7 @@ class Simulation:
             scenario.lidar_noise_m,
         )
         self.seen_s = [math.inf] * len(scenario.actors)  # first scan with enough returns on each actor
+        self._fault_applied = False
         self.cameras = [CameraRenderer(camera, config.seed + i) for i, camera in enumerate(cameras)]
         self.start_ns = start_ns
         self.latency = LatencyTracker(window=100000, budget_ms=config.latency_budget_ms)
@@ -140,9 +141,27 @@ class Simulation:
         ):
             self.series[key].append(value)
 
+    def lidar_alive(self, now_ns: int) -> bool:
+        """False once a ``dead`` LiDAR fault has begun: no scan is to be published."""
+        fault = self.scenario.lidar_fault
+        return fault is None or fault.kind != "dead" or self.t(now_ns) < fault.from_s
+
+    def fault_onset_s(self) -> float | None:
+        """When the scenario's LiDAR fault begins (None: it has none)."""
+        fault = self.scenario.lidar_fault
+        return None if fault is None else fault.from_s
+
     def capture(self, now_ns: int) -> np.ndarray:
-        """A LiDAR scan at the current ego pose, actors where they are at ``now_ns``, in the sensor frame."""
+        """A LiDAR scan at the current ego pose, actors where they are at ``now_ns``, in the sensor frame
+        (with the scenario's LiDAR fault once it has begun)."""
         state, t = self.state(), self.t(now_ns)
+        fault = self.scenario.lidar_fault
+        if fault is not None and not self._fault_applied and t >= fault.from_s:
+            if fault.kind == "blocked":
+                self.lidar.block(fault.sector_deg)
+            elif fault.kind == "dropout":
+                self.lidar.lose(fault.dropout)
+            self._fault_applied = True
         per_actor = [actor.boxes(self.road, t) for actor in self.scenario.actors]
         points = self.lidar.scan(state.x, state.y, state.yaw, [box for group in per_actor for box in group])
         owner = np.repeat(np.arange(len(per_actor)), [len(group) for group in per_actor])
@@ -219,7 +238,10 @@ class Simulation:
             min_points=ORACLE_MIN_POINTS,
         )
         s = self.scenario
-        return judge(s.actors, s.road, s.ego_speed_mps, s.ego_d, s.duration_s, self.seen_s, oracle_config)
+        # With a dead LiDAR the ideal system, too, gets no scan to brake on from the fault's onset.
+        dead = s.lidar_fault is not None and s.lidar_fault.kind == "dead"
+        blind = s.lidar_fault.from_s if dead and s.lidar_fault is not None else math.inf
+        return judge(s.actors, s.road, s.ego_speed_mps, s.ego_d, s.duration_s, self.seen_s, oracle_config, blind)
 
     def result(self) -> dict[str, Any]:
         """The run's outcome as a JSON-ready record."""

@@ -4,7 +4,10 @@ Each scan is answered before time moves on; the brake command acts ``latency_bud
 the scan's stamp (a conservative worst case), so outcomes do not depend on how loaded the machine
 is, while the AEB's measured wall-clock time per scan is recorded and every one over the budget
 counts as a deadline miss. The perception output of a scan reaches the AEB 20 ms after its stamp,
-i.e. the AEB decides on scan k with the objects of scan k-1, as it does over DDS.
+i.e. the AEB decides on scan k with the objects of scan k-1, as it does over DDS. Every 50 ms, as
+the node's watchdog timer, the AEB's degraded command (if any) acts and its availability telltale
+is read: a run records when it first left "available" (``telltale_s``) and when the scenario's
+LiDAR fault began (``fault_onset_s``); a dead LiDAR publishes no scans from then on.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from geometry_msgs.msg import AccelStamped
 
 from av_edge import topics
-from av_edge.core.aeb import AebState
+from av_edge.core.aeb import AebState, Availability
 from av_edge.core.camera import CameraConfig
 from av_edge.core.ego import EgoPose
 from av_edge.core.image import array_to_image
@@ -37,6 +40,7 @@ from av_edge.suite.stack import StackConfig
 STEP_NS = 10_000_000
 ODOMETRY_PERIOD_NS = 20_000_000
 PERCEPTION_DELAY_NS = 20_000_000
+WATCHDOG_PERIOD_NS = 50_000_000  # aeb_node's watchdog timer (20 Hz): degraded commands and the telltale
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,8 @@ def run_lockstep(
     budget_ns = int(stack.sim.latency_budget_ms * 1e6)
     scan_period_ns = int(1e9 / stack.sim.lidar.rate_hz)
     record = recorder.write if recorder else (lambda topic, msg, t: None)
-    now = next_scan = next_odometry = 0
+    now = next_scan = next_odometry = next_watchdog = 0
+    telltale_s: float | None = None  # when the availability telltale first said anything but "available"
     pending_objects: list[tuple[int, Any]] = []
     snapshot: Snapshot | None = None
     scan = np.zeros((0, 3))
@@ -83,13 +88,9 @@ def run_lockstep(
         while pending_objects and pending_objects[0][0] <= now:
             aeb.on_objects(pending_objects.pop(0)[1], now)
         if now >= next_odometry:
-            msg = odometry(sim, now)
-            aeb.on_odometry(msg, now)
-            if seeing:
-                seeing.on_odometry(msg, now)
-            record(topics.ODOMETRY.name, msg, now)
+            _odometry(sim, aeb, seeing, record, now)
             next_odometry += ODOMETRY_PERIOD_NS
-        if now >= next_scan:
+        if now >= next_scan and sim.lidar_alive(now):
             scan, cloud = _capture(sim, stack, record, cameras, now)
             started = time.perf_counter()
             commands: list[AccelStamped] = []
@@ -103,19 +104,55 @@ def run_lockstep(
                     snapshot = take_snapshot(sim, now, scan)
                 record(topics.BRAKE_COMMAND.name, command, now + int(latency_ms * 1e6))
             if seeing:
-                output = seeing.on_cloud(cloud, now)
-                if output is not None:
-                    pending_objects.append((now + PERCEPTION_DELAY_NS, output.objects))
-                    record(topics.OBJECTS.name, output.objects, now + PERCEPTION_DELAY_NS)
-                    if planning is not None:
-                        _plan_and_check(planning, sim, output.frame, now)
+                pending_objects += _perceive(seeing, cloud, now, record, planning, sim)
+        if now >= next_scan:
             next_scan += scan_period_ns
+        if now >= next_watchdog:  # between scans, as the node's timer: a dead sensor is noticed
+            telltale_s = _watchdog(aeb, sim, now, budget_ns, telltale_s)
+            next_watchdog += WATCHDOG_PERIOD_NS
         now += STEP_NS
     result = sim.result()
-    result["fcw"] = warned
+    result.update(fcw=warned, fault_onset_s=sim.fault_onset_s(), telltale_s=telltale_s)
     if planning is not None:
         _planning_outcome(result, planning[1], scenario)
     return RunResult(result, sim.series, log, snapshot or take_snapshot(sim, now, scan))
+
+
+def _perceive(
+    seeing: PerceptionHandler,
+    cloud: Any,
+    now: int,
+    record: Any,
+    planning: tuple[PlannerHandler, PlanningCheck] | None,
+    sim: Simulation,
+) -> list[tuple[int, Any]]:
+    """Perception on a scan: its object list, due at the AEB ``PERCEPTION_DELAY_NS`` later (if any)."""
+    output = seeing.on_cloud(cloud, now)
+    if output is None:
+        return []
+    record(topics.OBJECTS.name, output.objects, now + PERCEPTION_DELAY_NS)
+    if planning is not None:
+        _plan_and_check(planning, sim, output.frame, now)
+    return [(now + PERCEPTION_DELAY_NS, output.objects)]
+
+
+def _odometry(sim: Simulation, aeb: AebHandler, seeing: PerceptionHandler | None, record: Any, now: int) -> None:
+    msg = odometry(sim, now)
+    aeb.on_odometry(msg, now)
+    if seeing:
+        seeing.on_odometry(msg, now)
+    record(topics.ODOMETRY.name, msg, now)
+
+
+def _watchdog(aeb: AebHandler, sim: Simulation, now: int, budget_ns: int, telltale_s: float | None) -> float | None:
+    """The node's watchdog timer: its degraded command (if any) acts; returns when the availability
+    telltale first left "available" (``telltale_s`` once it has)."""
+    command = aeb.watchdog(now)
+    if command is not None:
+        sim.on_brake_command(command.accel.linear.x, now, now + budget_ns, 0.0)
+    if telltale_s is None and aeb.core.telltale(now).availability is not Availability.AVAILABLE:
+        return sim.t(now)
+    return telltale_s
 
 
 def _aeb(scenario: Scenario, stack: StackConfig, log: list[str]) -> AebHandler:

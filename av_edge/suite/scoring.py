@@ -38,6 +38,7 @@ def _summary(records: Sequence[Mapping[str, Any]], negative: bool) -> dict[str, 
     false_activations = sum(1 for r in records if r["verdict"] == "false_activation")
     nuisance = sum(1 for r in records if negative and r["fcw"])
     failures = sum(1 for r in records if r["verdict"] != "ok")
+    faulted = [r for r in records if r.get("fault_onset_s") is not None]
     hit = [r for r in records if not negative and (r["unbraked_impact_kmh"] or 0) > 0]
     reductions = [100.0 * (1 - r["impact_kmh"] / r["unbraked_impact_kmh"]) for r in hit]
     bands: dict[str, int] = {}
@@ -58,6 +59,8 @@ def _summary(records: Sequence[Mapping[str, Any]], negative: bool) -> dict[str, 
         "bands": bands,
         "false_activations": false_activations,
         "nuisance_warnings": nuisance,
+        "fault_runs": len(faulted),
+        "late_telltales": sum(1 for r in records if r["verdict"] == "late_telltale"),
         "failures": failures,
         "failure_rate_upper95": round(upper_bound(failures, runs), 4),
     }
@@ -93,6 +96,8 @@ def score(records: Sequence[Mapping[str, Any]], expected: Mapping[str, str]) -> 
             upper_bound(threat_summary["avoidable_contacts"], threat_summary["avoidable_runs"]), 4
         ),
         "false_activation_rate_upper95": round(upper_bound(negative_summary["false_activations"], len(negatives)), 4),
+        "fault_runs": threat_summary["fault_runs"] + negative_summary["fault_runs"],
+        "late_telltales": threat_summary["late_telltales"] + negative_summary["late_telltales"],
         "failures": sum(1 for r in records if r["verdict"] != "ok"),
     }
     return {"overall": overall, "families": families}
@@ -110,7 +115,8 @@ def markdown(score: Mapping[str, Any], seed: int) -> str:
         f"(worst excess over the oracle's impact {o['max_excess_over_oracle_kmh']} km/h), "
         f"false activations **{o['false_activations']}** (upper bound {o['false_activation_rate_upper95']:.2%}), "
         f"nuisance warnings {o['nuisance_warnings']} ({o['nuisance_rate']:.2%} of true negatives), "
-        f"mean impact-speed reduction {o['mean_impact_reduction_pct']} %.",
+        f"mean impact-speed reduction {o['mean_impact_reduction_pct']} %. "
+        f"LiDAR-fault runs {o['fault_runs']}, telltale late or missing in **{o['late_telltales']}**.",
         "",
         "| family | expected | runs | avoidable | contacts (avoidable/unavoidable) | mean impact km/h | "
         "excess km/h | reduction % | bands | false act. | nuisance FCW | failures | fail rate ≤ (95 %) |",
