@@ -79,6 +79,9 @@ class WatchdogConfig:
     ground_rays_per_deg: float = bounded(0.1, 10000.0, "such rays per degree of azimuth (beams x columns/deg)")
     blockage_max_share: float = bounded(0.0, 1.0, "a sector returning under this share of them is blocked")
     max_dropout: float = bounded(0.0, 1.0, "more of them lost across the open sectors: a dropout fault")
+    blind_hold_s: float = bounded(
+        0.0, 10.0, "an in-path obstacle whose place went blind is braked for as last measured, this long"
+    )
     clock_jump_s: float = bounded(0.01, 10.0, "sensor-to-node clock offset change that counts as a jump")
 
 

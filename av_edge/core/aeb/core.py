@@ -6,12 +6,14 @@ events (stage changes, watchdog faults) for the shared ``/av_edge/events`` chann
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from av_edge.core.aeb.availability import Telltale
+from av_edge.core.aeb.blind import BlindHold
 from av_edge.core.aeb.config import AebConfig
 from av_edge.core.aeb.motion import InPathMotion
 from av_edge.core.aeb.path import EgoPath, lane_path, path_curvature
@@ -63,6 +65,11 @@ class AebCore:
         self._objects = np.zeros(0, dtype=OBJECT_DTYPE)
         self._objects_stamp_ns = 0
         self._motion = InPathMotion(config.motion)
+        sensor = (float(self._lidar_to_base[0, 3]), float(self._lidar_to_base[1, 3]))
+        watchdog = config.watchdog
+        self._blind = BlindHold(
+            watchdog.blind_hold_s, watchdog.blockage_sector_deg, sensor, config.vehicle.front_overhang_m
+        )
         self._crossing_counts: dict[int, int] = {}  # track id -> object lists in a row predicting a crossing
         self._crossing_stamp_ns = -1
         self.health = NodeHealth(
@@ -132,7 +139,9 @@ class AebCore:
         points = transform_points(self._lidar_to_base, xyz_lidar)
         obstacle = nearest_obstacle(points, cfg.vehicle, cfg.corridor, path)
         self._motion.update(None if obstacle is None else obstacle.gap_m, speed, stamp_ns)
-        in_path = self._points_threat(obstacle, speed, stamp_ns, now_ns)
+        blocked = self.watchdog.blocked_sectors
+        obstacle, measured = self._blind.update(obstacle, self._motion.speed_mps, speed, stamp_ns, blocked)
+        in_path = self._points_threat(obstacle, measured, speed, stamp_ns, now_ns)
         crossing = self._crossing(speed, path, stamp_ns, now_ns)
         worst = max([in_path, *crossing], key=lambda t: t.required_decel_mps2)
         level = max(threat_level(t, cfg.brake) for t in [in_path, *crossing])
@@ -172,14 +181,18 @@ class AebCore:
             self._crossing_stamp_ns = self._objects_stamp_ns
         return [t for t in found if self._crossing_counts.get(t.track_id, 0) >= self.config.objects.crossing_lists]
 
-    def _points_threat(self, obstacle: Obstacle | None, speed: float, stamp_ns: int, now_ns: int) -> Threat:
+    def _points_threat(
+        self, obstacle: Obstacle | None, measured: float | None, speed: float, stamp_ns: int, now_ns: int
+    ) -> Threat:
         if obstacle is None:
             return NO_THREAT
         gap = obstacle.gap_m
-        # The range rate measures the obstacle's speed once ``motion.min_samples`` scans agree; a mature
-        # track behind it gives its speed and deceleration. Until either does, its motion is unknown:
-        # no threat yet (never "stationary until proven otherwise").
-        lead_speed, lead_decel = self._motion.speed_mps, 0.0
+        if self._blind.holding:  # hidden in a blind sector: as last measured
+            return dataclasses.replace(threat("points", gap, speed, measured or 0.0, 0.0, self.config), source="held")
+        # The range rate measures the obstacle's speed (``measured``) once ``motion.min_samples`` scans
+        # agree; a mature track behind it gives its speed and deceleration. Until either does, its
+        # motion is unknown: no threat yet (never "stationary until proven otherwise").
+        lead_speed, lead_decel = measured, 0.0
         if self.health.fresh("objects", now_ns) and self._objects.size:
             dt = (stamp_ns - self._objects_stamp_ns) / 1e9
             x = gap + self.config.vehicle.front_overhang_m

@@ -30,7 +30,7 @@ class Obstacle:
 
 @dataclass(frozen=True)
 class Threat:
-    source: str  # "none", "points" or "crossing"
+    source: str  # "none", "points", "crossing" or "held" (an in-path obstacle hidden by a blind sector)
     gap_m: float
     closing_mps: float  # ego speed minus the obstacle's speed along the path
     lead_speed_mps: float
