@@ -84,3 +84,11 @@ def polar(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(y, dtype=np.float32)
     rng, azimuth = cv2.cartToPolar(x, y, angleInDegrees=True)
     return rng.reshape(-1), azimuth.reshape(-1)
+
+
+def box_corners(objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y), each (n, 4): the footprint corners of boxes with fields x, y, length, width, yaw."""
+    c, s = np.cos(objects["yaw"])[:, None], np.sin(objects["yaw"])[:, None]
+    along = np.array([1.0, 1.0, -1.0, -1.0])[None] * objects["length"][:, None] / 2
+    across = np.array([1.0, -1.0, 1.0, -1.0])[None] * objects["width"][:, None] / 2
+    return objects["x"][:, None] + along * c - across * s, objects["y"][:, None] + along * s + across * c

@@ -11,7 +11,7 @@ import numpy as np
 
 from av_edge.core.aeb.availability import Fault
 from av_edge.core.aeb.config import WatchdogConfig
-from av_edge.core.geometry import polar
+from av_edge.core.geometry import box_corners, polar
 from av_edge.core.health import NodeHealth
 
 CLOCK_FAULT_HOLD_NS = 2_000_000_000
@@ -99,11 +99,8 @@ def cut_by_blind_sectors(
     theirs (a parked car "moves" 4 m/s sideways as it comes out of a blocked sector)."""
     if objects.size == 0 or not sectors:
         return np.zeros(objects.size, dtype=bool)
-    c, s = np.cos(objects["yaw"]), np.sin(objects["yaw"])
-    along = np.array([1.0, 1.0, -1.0, -1.0])[None] * objects["length"][:, None] / 2
-    across = np.array([1.0, -1.0, 1.0, -1.0])[None] * objects["width"][:, None] / 2
-    x = objects["x"][:, None] + along * c[:, None] - across * s[:, None] - sensor[0, 2]
-    y = objects["y"][:, None] + along * s[:, None] + across * c[:, None] - sensor[1, 2]
+    corner_x, corner_y = box_corners(objects)
+    x, y = corner_x - sensor[0, 2], corner_y - sensor[1, 2]
     heading = np.degrees(np.arctan2(sensor[1, 0], sensor[0, 0]))
     azimuth = (np.degrees(np.arctan2(y, x)) - heading + 180.0) % 360.0 - 180.0  # sensor frame, (-180, 180]
     low, high = azimuth.min(axis=1), azimuth.max(axis=1)

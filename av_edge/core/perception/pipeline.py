@@ -8,7 +8,7 @@ import numpy as np
 
 from av_edge.core.config import bounded, described
 from av_edge.core.ego import EgoPose
-from av_edge.core.geometry import Extrinsic, polar, transform_to_rows
+from av_edge.core.geometry import Extrinsic, box_corners, polar, transform_to_rows
 from av_edge.core.objects import CONFIRMED_SCORE, MATURE_SCORE, OBJECT_DTYPE, TENTATIVE_SCORE
 from av_edge.core.perception.boxes import fit_boxes, half_turn
 from av_edge.core.perception.clustering import ClusterConfig, cluster_points
@@ -147,11 +147,7 @@ def hidden_by(objects: np.ndarray, obstacle: np.ndarray, sensor: np.ndarray, mar
     a return within the box's span of azimuth, ``margin_m`` nearer than its nearest corner."""
     if objects.size == 0:
         return np.zeros(0, dtype=bool)
-    c, s = np.cos(objects["yaw"]), np.sin(objects["yaw"])
-    along = np.array([1.0, 1.0, -1.0, -1.0])[None] * objects["length"][:, None] / 2
-    across = np.array([1.0, -1.0, 1.0, -1.0])[None] * objects["width"][:, None] / 2
-    corner_x = objects["x"][:, None] + along * c[:, None] - across * s[:, None]
-    corner_y = objects["y"][:, None] + along * s[:, None] + across * c[:, None]
+    corner_x, corner_y = box_corners(objects)
     # Azimuths seen looking backwards (180 deg = straight ahead), so nothing ahead straddles the wrap.
     corner_range, corner_azimuth = polar((sensor[0] - corner_x).ravel(), (sensor[1] - corner_y).ravel())
     corner_range, corner_azimuth = corner_range.reshape(-1, 4), corner_azimuth.reshape(-1, 4)
