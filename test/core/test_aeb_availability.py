@@ -131,3 +131,17 @@ def test_an_object_at_a_blind_edge_is_not_predicted_to_cross() -> None:
     blocked = [(-30.0, 10.0)]  # the car at (10, 3.3) is at ~21 deg: within 10 of the edge
     assert cut_by_blind_sectors(objects, blocked, sensor, 10.0).tolist() == [True, True, False]
     assert not cut_by_blind_sectors(objects, [], sensor, 10.0).any()
+
+
+def test_the_watchdog_describes_the_lidar_the_simulator_flies() -> None:
+    """The ray counts the watchdog expects follow from the LiDAR (beams, columns, mount height,
+    range): if either file changes alone, every scan looks like dropout or nothing ever would."""
+    from av_edge.suite.stack import StackConfig
+
+    lidar, w = StackConfig.load().sim.lidar, CONFIG.watchdog
+    elevations = np.linspace(lidar.min_elevation_deg, lidar.max_elevation_deg, lidar.n_beams)
+    low = elevations < w.ground_elevation_deg
+    assert lidar.n_azimuth / 360.0 * np.count_nonzero(low) == pytest.approx(w.ground_rays_per_deg)
+    mount = lidar.extrinsic.z
+    reach = mount / np.tan(np.radians(-elevations[low]))  # where each counted ray meets a flat road
+    assert reach.max() < lidar.max_range_m and mount == CONFIG.lidar_extrinsic.z
