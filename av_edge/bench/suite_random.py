@@ -32,4 +32,6 @@ def suite_random() -> Metrics:
         "suite_random_nuisance_warnings": float(overall["nuisance_warnings"]),
         "suite_random_unavoidable_runs": float(overall["unavoidable_runs"]),
         "suite_random_mean_impact_reduction_pct": float(reduction) if reduction is not None else 0.0,
+        "suite_random_fault_runs": float(overall["fault_runs"]),
+        "suite_random_late_telltales": float(overall["late_telltales"]),
     }
