@@ -161,6 +161,8 @@ class SimulatorNode(Node):
         # A late tick skips ahead: a LiDAR never bursts scans to catch up.
         self._next_scan_ns = max(self._next_scan_ns + int(1e9 / self.config.sim.lidar.rate_hz), now_ns)
         warm = sim is self._warmup
+        if not warm and not sim.lidar_alive(now_ns):  # the scenario's LiDAR has died: silence
+            return True
         points = sim.capture(sim.start_ns if warm else now_ns)  # the warm-up scene stays frozen
         self._cloud.publish(cloud_msg(array_to_cloud(points), now_ns, self.config.lidar_frame))
         return True
