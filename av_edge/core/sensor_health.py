@@ -5,8 +5,8 @@ AEB systems report a blind camera and degrade to the sensors that still work. A 
 itself healthy whatever it sends, so health is read from the frames: blank (a lens cap, mud, a
 uniform frame), too dark (nothing lit), blinded (sun, glare: most of the frame saturated), frozen
 (a driver resending one frame with new stamps; a real sensor never repeats its noise) and stale
-(silent). Statistics come from a pixel grid (every ``stride_px``-th pixel each way: ~5k samples
-for a 640x480 frame, ~0.1 ms), never a per-pixel loop.
+(silent). Statistics come from a pixel grid (every ``stride_px``-th pixel each way: at 16, ~1.2k
+samples of a 640x480 frame, ~0.04 ms), never a per-pixel loop; the percentile is a selection.
 
 Faults are debounced in time (``now_ns`` in, no clock read): a condition must hold ``raise_s``
 before it is raised and be gone ``clear_s`` before it clears, so one odd frame (a flash, a tunnel
@@ -23,7 +23,7 @@ import numpy as np
 from av_edge.core.config import bounded
 
 SATURATED_LUMA = 250.0
-_LUMA_BGR = np.array([0.114, 0.587, 0.299])  # ITU-R BT.601 weights, in OpenCV's BGR order
+_LUMA_BGR = np.array([0.114, 0.587, 0.299], dtype=np.float32)  # ITU-R BT.601 weights, in OpenCV's BGR order
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,15 @@ class ImageStats:
 def image_stats(bgr: np.ndarray, stride_px: int) -> tuple[ImageStats, np.ndarray]:
     """Luma statistics of an HxWx3 (or HxW) uint8 frame on a grid, and the grid itself (for frozen)."""
     grid = np.ascontiguousarray(bgr[::stride_px, ::stride_px])
-    luma = grid.astype(np.float32) @ _LUMA_BGR.astype(np.float32) if grid.ndim == 3 else grid.astype(np.float32)
+    luma = (grid.astype(np.float32) @ _LUMA_BGR if grid.ndim == 3 else grid.astype(np.float32)).ravel()
     if luma.size == 0:
         return ImageStats(0.0, 0.0, 0.0, 0.0), grid
+    k = min(int(0.99 * luma.size), luma.size - 1)  # the 99th percentile by selection, not a sort
     return (
         ImageStats(
             mean=float(luma.mean()),
             std=float(luma.std()),
-            p99=float(np.percentile(luma, 99)),
+            p99=float(np.partition(luma, k)[k]),
             saturated=float(np.count_nonzero(luma >= SATURATED_LUMA)) / luma.size,
         ),
         grid,
