@@ -145,3 +145,22 @@ def test_the_watchdog_describes_the_lidar_the_simulator_flies() -> None:
     mount = lidar.extrinsic.z
     reach = mount / np.tan(np.radians(-elevations[low]))  # where each counted ray meets a flat road
     assert reach.max() < lidar.max_range_m and mount == CONFIG.lidar_extrinsic.z
+
+
+def test_one_event_per_fault_not_per_poll() -> None:
+    """A stale LiDAR's age and a dropout share change every poll; the event channel hears each once."""
+    core = AebCore(CONFIG)
+    last = healthy_scans(core, 0, 3)
+    core.events.clear()
+    for t in range(last, last + 2000 * MS, 50 * MS):  # 2 s of watchdog polls at 20 Hz, odometry alive
+        core.on_odometry(10.0, 0.0, t)
+        core.check(t)
+    assert [(e.name, e.level) for e in core.events] == [("aeb/watchdog", Level.ERROR)]
+    core = AebCore(CONFIG)
+    core.events.clear()
+    for k, share in enumerate([0.5, 0.55, 0.6, 0.52, 0.58]):
+        now = k * SCAN_NS
+        core.on_odometry(10.0, 0.0, now)
+        core.on_cloud(lidar_with(share), now, now + 5 * MS)
+    watchdog = [e for e in core.events if e.name == "aeb/watchdog"]
+    assert len(watchdog) == 1 and "LiDAR dropout" in watchdog[0].message

@@ -85,7 +85,7 @@ class AebCore:
         )
         self.watchdog = Watchdog(config.watchdog, self.health)
         self.last: Decision | None = None
-        self._faults: tuple[str, ...] = ()
+        self._fault_key = Telltale.of([]).key()  # the faults last reported as an event
         self.events: list[Status] = []  # drained by the node
 
     def on_odometry(self, speed_mps: float, yaw_rate: float, now_ns: int, pose: EgoPose | None = None) -> None:
@@ -154,14 +154,13 @@ class AebCore:
         self._clear_frames = self._clear_frames + 1 if level == 0 and not holding else 0
         previous = self.state
         self.state = next_state(self.state, level, stopped, self._clear_frames >= cfg.brake.release_clear_frames)
-        faults = tuple(self.watchdog.faults(now_ns))
+        faults = self._note_faults(now_ns)
         decel = requested_decel(self.state, cfg.brake)
         if faults and cfg.watchdog.degraded_action == "brake":
             decel = max(decel, cfg.brake.full_decel_mps2)
         self.last = Decision(stamp_ns, -decel, self.state, speed, worst, faults)
         if self.state is not previous:
             self.events.append(self._state_event(previous, self.last))
-        self._note_faults(faults)
         return self.last
 
     def _crossing(self, speed: float, path: EgoPath | float, stamp_ns: int, now_ns: int) -> list[Threat]:
@@ -205,9 +204,7 @@ class AebCore:
 
     def check(self, now_ns: int) -> tuple[str, ...]:
         """Watchdog poll between scans: the current faults (events are raised when they change)."""
-        faults = tuple(self.watchdog.faults(now_ns))
-        self._note_faults(faults)
-        return faults
+        return self._note_faults(now_ns)
 
     def telltale(self, now_ns: int) -> Telltale:
         """Availability for the driver and downstream consumers (FMVSS No. 127's malfunction telltale)."""
@@ -220,13 +217,18 @@ class AebCore:
             return self.config.brake.full_decel_mps2
         return None
 
-    def _note_faults(self, faults: tuple[str, ...]) -> None:
-        if faults != self._faults:
+    def _note_faults(self, now_ns: int) -> tuple[str, ...]:
+        """The watchdog's faults now; an event when their set (input and kind) changes. A stale input's
+        growing age or a dropout share moving is not a change: 20 events a second would bury it."""
+        found = Telltale.of(self.watchdog.sensor_faults(now_ns))
+        faults = tuple(f.reason for f in found.faults)
+        if found.key() != self._fault_key:
             action = self.config.watchdog.degraded_action
             level = Level.ERROR if faults else Level.OK
             message = f"{'; '.join(faults)} (degraded: {action})" if faults else "recovered"
             self.events.append(Status(level, "aeb/watchdog", message, "aeb", {"faults": "; ".join(faults)}))
-            self._faults = faults
+            self._fault_key = found.key()
+        return faults
 
     def _state_event(self, previous: AebState, decision: Decision) -> Status:
         kind = {AebState.WARNING: "forward_collision_warning", AebState.CRUISE: "released"}.get(

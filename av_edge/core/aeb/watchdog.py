@@ -1,7 +1,7 @@
 """Fail-safe watchdog: stale inputs, LiDAR blockage and dropout, clock jumps, each named in the diagnostics.
 
 FMVSS No. 127 asks for sensor blockage to be detected and reported; Autoware's AEB stayed silent
-when its point cloud stopped (their issue #5633). The node polls :meth:`Watchdog.faults` on a timer,
+when its point cloud stopped (their issue #5633). The node polls :meth:`Watchdog.sensor_faults` on a timer,
 so a dead sensor is noticed without waiting for the next message that never comes.
 """
 
@@ -39,12 +39,9 @@ class Watchdog:
         self._offset_ns, self._last_stamp_ns = offset, stamp_ns
         self.blocked_sectors, self.dropout = coverage(xyz_lidar, cfg)
 
-    def faults(self, now_ns: int) -> list[str]:
-        """Causes of degraded operation right now (empty when healthy)."""
-        return [f.reason for f in self.sensor_faults(now_ns)]
-
     def sensor_faults(self, now_ns: int) -> list[Fault]:
-        """The same, with the input each concerns and whether braking is left with nothing to go on."""
+        """Causes of degraded operation right now (empty when healthy): the input each concerns, its
+        kind and reason, and whether braking is left with nothing to go on."""
         found = []
         age = self.health.age_s("point cloud", now_ns)
         if age > self.config.lidar_timeout_s:
