@@ -239,8 +239,8 @@ class Simulation:
         )
         s = self.scenario
         # With a dead LiDAR the ideal system, too, gets no scan to brake on from the fault's onset.
-        dead = s.lidar_fault is not None and s.lidar_fault.kind == "dead"
-        blind = s.lidar_fault.from_s if dead and s.lidar_fault is not None else math.inf
+        fault = s.lidar_fault
+        blind = fault.from_s if fault is not None and fault.kind == "dead" else math.inf
         return judge(s.actors, s.road, s.ego_speed_mps, s.ego_d, s.duration_s, self.seen_s, oracle_config, blind)
 
     def result(self) -> dict[str, Any]:
