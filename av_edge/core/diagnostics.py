@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 
@@ -32,3 +32,34 @@ def worst(*levels: Level) -> Level:
 def fmt(value: float, digits: int = 2) -> str:
     """Format a number for a diagnostics key/value (``nan`` stays readable)."""
     return f"{value:.{digits}f}"
+
+
+class EventLimiter:
+    """Events rate-limited per cause (their ``name``): at most one every ``min_interval_s``.
+
+    A repeat within the interval is held back, not lost: the latest one held goes out once the
+    interval has passed, carrying ``suppressed`` (how many of that cause were folded into it), so a
+    monitor sees the cause's last state and how often it flapped, not 20 messages a second.
+    """
+
+    def __init__(self, min_interval_s: float) -> None:
+        self._interval_ns = round(min_interval_s * 1e9)
+        self._sent_ns: dict[str, int] = {}
+        self._held: dict[str, tuple[Status, int]] = {}  # name -> (latest held, repeats folded into it)
+
+    def push(self, event: Status) -> None:
+        previous = self._held.get(event.name)
+        self._held[event.name] = (event, 0 if previous is None else previous[1] + 1)
+
+    def drain(self, now_ns: int) -> list[Status]:
+        """The events due at ``now_ns``, oldest cause first."""
+        out = []
+        for name, (event, folded) in list(self._held.items()):
+            sent = self._sent_ns.get(name)
+            if sent is not None and now_ns - sent < self._interval_ns:
+                continue
+            values = {**event.values, "suppressed": str(folded)} if folded else event.values
+            out.append(replace(event, values=values))
+            self._sent_ns[name] = now_ns
+            del self._held[name]
+        return out

@@ -22,6 +22,7 @@ from visualization_msgs.msg import MarkerArray
 from av_edge import topics
 from av_edge.core.camera import load_rig
 from av_edge.core.detection.config import DetectionConfig
+from av_edge.core.diagnostics import EventLimiter
 from av_edge.core.errors import ConfigError
 from av_edge.core.objects import encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
@@ -70,6 +71,7 @@ class PerceptionNode(Node):
             self.handler.config.fusion, fused_cameras, classes, budget, self.get_logger().warning
         )
         self._events = self.create_publisher(DiagnosticArray, topics.EVENTS.name, qos(topics.EVENTS.qos))
+        self._event_limiter = EventLimiter(self.handler.config.events_min_interval_s)
         if fused_cameras:  # object lists whose camera wait timed out go out within 10 ms of it
             self.create_timer(0.01, self._tick)
         self._debug_images = {}
@@ -152,8 +154,11 @@ class PerceptionNode(Node):
             self._objects.publish(cloud_msg(encode_objects(fused.objects), fused.stamp_ns, "base_link"))
             if self._markers.get_subscription_count() > 0:
                 self._markers.publish(object_markers(fused.objects, fused.stamp_ns, "base_link"))
-            if fused.events:
-                self._events.publish(diagnostic_array(fused.events, fused.stamp_ns))
+            for event in fused.events:
+                self._event_limiter.push(event)
+        due = self._event_limiter.drain(now)  # held repeats go out with the next list after their interval
+        if due:
+            self._events.publish(diagnostic_array(due, now))
 
     def destroy_node(self) -> None:
         self._worker.shutdown()  # a batch still running finishes before its publishers go

@@ -17,7 +17,7 @@ from nav_msgs.msg import Odometry, Path
 from sensor_msgs.msg import PointCloud2
 
 from av_edge.core.aeb import AebConfig, AebCore, Decision, TelltalePublisher
-from av_edge.core.diagnostics import Status, fmt
+from av_edge.core.diagnostics import EventLimiter, Status, fmt
 from av_edge.core.ego import EgoPose
 from av_edge.core.errors import MessageError
 from av_edge.core.fusion.associate import EgoMotion
@@ -56,6 +56,7 @@ class AebHandler:
         self.core = AebCore(config)
         self._log = log
         self._telltale = TelltalePublisher()
+        self._events = EventLimiter(config.events_min_interval_s)
 
     def on_odometry(self, msg: Odometry, now_ns: int) -> None:
         twist = msg.twist.twist
@@ -104,11 +105,12 @@ class AebHandler:
         return None if decel is None else brake_command(-decel, now_ns)
 
     def events(self, now_ns: int) -> DiagnosticArray | None:
-        """Events raised since the last call (stage changes, watchdog faults), or None."""
-        if not self.core.events:
-            return None
-        events, self.core.events = self.core.events, []
-        return diagnostic_array(events, now_ns)
+        """Events due (stage changes, watchdog faults; rate-limited per cause), or None."""
+        for event in self.core.events:
+            self._events.push(event)
+        self.core.events.clear()
+        due = self._events.drain(now_ns)
+        return diagnostic_array(due, now_ns) if due else None
 
     def on_published(self, command: AccelStamped, now_ns: int) -> None:
         self.core.health.on_output(stamp_to_ns(command.header.stamp), now_ns)

@@ -47,6 +47,10 @@ class Telltale:
             return cls(Availability.UNAVAILABLE, found)
         return cls(Availability.DEGRADED if found else Availability.AVAILABLE, found)
 
+    @property
+    def level(self) -> Level:
+        return _LEVEL[self.availability]
+
     def key(self) -> tuple[Availability, frozenset[tuple[str, str]]]:
         return self.availability, frozenset((f.sensor, f.kind) for f in self.faults)
 
@@ -60,7 +64,7 @@ class Telltale:
             values["degraded_action"] = degraded_action
         for fault in self.faults:
             values[fault.sensor] = f"{values[fault.sensor]}; {fault.reason}" if fault.sensor in values else fault.reason
-        return Status(_LEVEL[self.availability], "av_edge: aeb availability", message, "aeb", values)
+        return Status(self.level, "av_edge: aeb availability", message, "aeb", values)
 
 
 class TelltalePublisher:

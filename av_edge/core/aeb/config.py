@@ -100,3 +100,4 @@ class AebConfig:
     latency_budget_ms: float = bounded(1.0, 1000.0, "sensor stamp to brake command")
     latency_window: int = bounded(10, 100000, "samples kept for latency percentiles")
     odometry_timeout_s: float = bounded(0.01, 5.0, "odometry older than this is stale")
+    events_min_interval_s: float = bounded(0.0, 60.0, "/av_edge/events: one per cause this often, repeats counted")

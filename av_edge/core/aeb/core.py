@@ -17,7 +17,7 @@ from av_edge.core.aeb.blind import BlindHold
 from av_edge.core.aeb.config import AebConfig
 from av_edge.core.aeb.motion import InPathMotion
 from av_edge.core.aeb.path import EgoPath, lane_path, path_curvature
-from av_edge.core.aeb.staging import BRAKING, AebState, next_state, requested_decel, threat_level
+from av_edge.core.aeb.staging import AebState, next_state, requested_decel, threat_level
 from av_edge.core.aeb.threat import NO_THREAT, Obstacle, Threat, crossing_threats, lead_motion, nearest_obstacle, threat
 from av_edge.core.aeb.watchdog import Watchdog, cut_by_blind_sectors
 from av_edge.core.diagnostics import Level, Status, fmt
@@ -224,9 +224,9 @@ class AebCore:
         faults = tuple(f.reason for f in found.faults)
         if found.key() != self._fault_key:
             action = self.config.watchdog.degraded_action
-            level = Level.ERROR if faults else Level.OK
             message = f"{'; '.join(faults)} (degraded: {action})" if faults else "recovered"
-            self.events.append(Status(level, "aeb/watchdog", message, "aeb", {"faults": "; ".join(faults)}))
+            values = {"availability": found.availability.value, "faults": "; ".join(faults)}
+            self.events.append(Status(found.level, "aeb/watchdog", message, "aeb", values))
             self._fault_key = found.key()
         return faults
 
@@ -234,16 +234,14 @@ class AebCore:
         kind = {AebState.WARNING: "forward_collision_warning", AebState.CRUISE: "released"}.get(
             decision.state, "emergency_braking"
         )
-        level = (
-            Level.ERROR if decision.state in BRAKING else Level.WARN if decision.state is AebState.WARNING else Level.OK
-        )
         t = decision.threat
         return Status(
-            level,
+            Level.OK,  # the AEB doing its job is no fault: a monitor must not page on every stop
             f"aeb/{kind}",
             f"{previous.value} -> {decision.state.value} ({t.source})",
             "aeb",
             {
+                "state": decision.state.value,
                 "gap_m": fmt(t.gap_m),
                 "ttc_s": fmt(t.ttc_s),
                 "speed_mps": fmt(decision.speed_mps),
@@ -253,16 +251,15 @@ class AebCore:
         )
 
     def diagnostics(self, now_ns: int) -> Status:
-        """State, threat and input health; ERROR while braking (as Autoware's AEB) or degraded."""
+        """State, threat and input health. Braking is the AEB working, not a fault: the state is in the
+        values and the level stays OK (unlike Autoware's AEB, whose ERROR on every stop pages a
+        monitor); WARN while degraded, ERROR while unavailable or an input is missing."""
         problems = []
-        if self.state in BRAKING:
-            problems.append((Level.ERROR, f"emergency braking ({self.state.value})"))
-        elif self.state is AebState.WARNING:
-            problems.append((Level.WARN, "forward collision warning"))
         faults = self.check(now_ns)
         if faults:
+            level = self.telltale(now_ns).level
             problems.append(
-                (Level.ERROR, f"watchdog: {'; '.join(faults)} (degraded: {self.config.watchdog.degraded_action})")
+                (level, f"watchdog: {'; '.join(faults)} (degraded: {self.config.watchdog.degraded_action})")
             )
         last = self.last
         t = last.threat if last else NO_THREAT

@@ -38,7 +38,7 @@ def trigger_from_event(event: Status, time_ns: int) -> Trigger | None:
         found = TriggerKind.WARNING
     elif kind.endswith("disagreement"):
         found = TriggerKind.DISAGREEMENT
-    elif kind == "watchdog" and event.level >= Level.ERROR:
+    elif kind == "watchdog" and event.level >= Level.WARN:  # a fault raised (degraded or worse), not its recovery
         found = TriggerKind.WATCHDOG
     else:
         return None

@@ -23,6 +23,7 @@ class PerceptionNodeConfig:
         1.0, 1000.0, "ms, sensor stamp to object list; slower outputs are counted as deadline misses"
     )
     latency_window: int = bounded(10, 100000, "samples kept for latency percentiles")
+    events_min_interval_s: float = bounded(0.0, 60.0, "s; /av_edge/events: one per cause this often, repeats counted")
     odometry_timeout_s: float = bounded(
         0.01, 5.0, "s; no valid odometry for this long: stale (the last valid value holds until then)"
     )
