@@ -54,7 +54,7 @@ class ClipRecorder:
         self._scores: list[np.ndarray] = []
         self._sequence = 0
         # the queue may hold as much as the ring: past that the disk cannot keep up anyway
-        self.writer = ClipWriter(spool, self.msgtypes, log, config.ring_max_mib << 20)
+        self.writer = ClipWriter(spool, self.msgtypes, log, config.ring_max_mib << 20, config.bag)
 
     # -- inputs ----------------------------------------------------------------------------------------
 

@@ -21,9 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from av_edge.bagfile import BagWriter
 from av_edge.core.clips.policy import SpoolEntry, evictions
 from av_edge.core.clips.ring import RecordedMessage
 
@@ -52,15 +52,14 @@ def write_json_atomic(path: Path, document: Mapping[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def write_mcap(path: Path, messages: Iterable[RecordedMessage], msgtypes: Mapping[str, str]) -> None:
+def write_mcap(
+    path: Path, messages: Iterable[RecordedMessage], msgtypes: Mapping[str, str], ros_distro: str = "humble"
+) -> None:
     """A rosbag2 MCAP directory at ``path`` from serialized messages (``ros2 bag play`` and Foxglove open it)."""
     typestore = get_typestore(Stores.LATEST)
-    writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
-    writer.open()
+    writer = BagWriter(path, ros_distro)
     try:
-        connections = {
-            topic: writer.add_connection(topic, msgtype, typestore=typestore) for topic, msgtype in msgtypes.items()
-        }
+        connections = {topic: writer.add_connection(topic, msgtype, typestore) for topic, msgtype in msgtypes.items()}
         for message in messages:
             writer.write(connections[message.topic], message.log_time_ns, message.data)
     finally:

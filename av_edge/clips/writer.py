@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from av_edge.bagfile import BagWriter
 from av_edge.clips.spool import Spool
+from av_edge.core.clips.config import BagConfig
 from av_edge.core.clips.cutter import Clip
 from av_edge.core.clips.ring import RecordedMessage
 
@@ -40,7 +41,7 @@ class ClipEntry:
 @dataclass
 class _Stream:
     tmp: Path | None = None
-    bag: Writer | None = None
+    bag: BagWriter | None = None
     connections: dict[str, Any] = field(default_factory=dict)
     written: int = 0
     error: Exception | None = None
@@ -48,9 +49,15 @@ class _Stream:
 
 class ClipWriter:
     def __init__(
-        self, spool: Spool, msgtypes: Mapping[str, str], log: Callable[[str], None], max_pending_bytes: int
+        self,
+        spool: Spool,
+        msgtypes: Mapping[str, str],
+        log: Callable[[str], None],
+        max_pending_bytes: int,
+        bag: BagConfig,
     ) -> None:
         self.spool = spool
+        self.bag = bag
         self.msgtypes = msgtypes  # the recorder's: only ever added to
         self.log = log
         self.max_pending_bytes = max_pending_bytes
@@ -121,8 +128,7 @@ class ClipWriter:
         stream = _Stream()
         try:
             stream.tmp = self.spool.begin(f"clip-{clip.start_ns}-{id(clip)}")
-            stream.bag = Writer(stream.tmp / "clip", version=9, storage_plugin=StoragePlugin.MCAP)
-            stream.bag.open()
+            stream.bag = BagWriter(stream.tmp / "clip", self.bag.ros_distro, self.bag.storage)
         except Exception as err:  # disk full, permissions: the clip fails, recording goes on
             stream.error = err
         return stream
@@ -134,7 +140,7 @@ class ClipWriter:
             connection = stream.connections.get(message.topic)
             if connection is None:
                 msgtype = self.msgtypes[message.topic]
-                connection = stream.bag.add_connection(message.topic, msgtype, typestore=self._typestore)
+                connection = stream.bag.add_connection(message.topic, msgtype, self._typestore)
                 stream.connections[message.topic] = connection
             stream.bag.write(connection, message.log_time_ns, message.data)
             stream.written += 1

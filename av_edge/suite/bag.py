@@ -12,19 +12,18 @@ from typing import Any
 
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.highlevel import AnyReader, AnyReaderError
-from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from av_edge.bagfile import BagWriter
 from av_edge.core.errors import AvEdgeError
 from av_edge.ros.messages import message_class, msgtype_of
 
 
 class BagRecorder:
-    """Writes ROS messages to a new rosbag2 MCAP directory."""
+    """Writes ROS messages to a new rosbag2 directory that ``ros_distro`` replays."""
 
-    def __init__(self, path: Path) -> None:
-        self._writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
-        self._writer.open()
+    def __init__(self, path: Path, ros_distro: str = "humble", storage: str = "mcap") -> None:
+        self._writer = BagWriter(path, ros_distro, storage)
         self._typestore = get_typestore(Stores.LATEST)
         self._connections: dict[str, Any] = {}
         self.path = path
@@ -32,7 +31,7 @@ class BagRecorder:
     def write(self, topic: str, msg: Any, log_time_ns: int) -> None:
         connection = self._connections.get(topic)
         if connection is None:
-            connection = self._writer.add_connection(topic, msgtype_of(msg), typestore=self._typestore)
+            connection = self._writer.add_connection(topic, msgtype_of(msg), self._typestore)
             self._connections[topic] = connection
         self._writer.write(connection, log_time_ns, serialize_message(msg))
 

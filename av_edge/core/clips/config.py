@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from av_edge.core.clips.triggers import TriggerKind, TriggerRule
-from av_edge.core.config import bounded, described
+from av_edge.core.config import bounded, choice, described
 from av_edge.core.errors import ConfigError
 
 
@@ -44,6 +44,14 @@ class SpoolConfig:
 
 
 @dataclass(frozen=True)
+class BagConfig:
+    ros_distro: str = choice(
+        "humble", "jazzy", "kilted", doc="the distro that replays the clips: rosbag2 metadata version and fields"
+    )
+    storage: str = choice("mcap", "sqlite3", doc="rosbag2 storage plugin (mcap: profile ros2)")
+
+
+@dataclass(frozen=True)
 class UploaderConfig:
     enabled: bool = described("run the uploader thread in this process (false when av-edge upload runs it)")
     endpoint_url: str = described("'default': AWS S3 (boto3's); or http(s)://host:port for MinIO, Ceph RGW")
@@ -65,6 +73,7 @@ class UploaderConfig:
 @dataclass(frozen=True)
 class RecorderConfig:
     triggers: TriggersConfig
+    bag: BagConfig
     spool: SpoolConfig
     uploader: UploaderConfig
     vehicle_id: str = described("names the vehicle in object keys and clip metadata")
