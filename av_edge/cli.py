@@ -56,7 +56,12 @@ def _perceive(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    command = processes.node_command(args.node, args.param, args.params_file)
+    node = args.node if args.node in processes.NODES else f"{args.node}_node"
+    try:
+        command = processes.node_command(node, args.param, args.params_file, args.ros_args)
+    except ValueError as err:
+        print(f"av-edge run: {err}", file=sys.stderr)
+        return 2
     os.execve(command[0], command, processes.dds_environment())
     return 0  # not reached
 
@@ -205,9 +210,16 @@ def _parser() -> argparse.ArgumentParser:
     perceive.add_argument("--json", type=Path, default=None, metavar="PATH")
 
     run = commands.add_parser("run", help="run a node with its params file and the shipped DDS profile")
-    run.add_argument("node", choices=processes.NODES)
+    short = [n.removesuffix("_node") for n in processes.NODES]
+    run.add_argument("node", choices=[*processes.NODES, *short])
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE")
     run.add_argument("--params-file", type=Path, default=None)
+    run.add_argument(
+        "ros_args",
+        nargs=argparse.REMAINDER,
+        metavar="--ros-args ...",
+        help="passed to the node after its params file (remaps -r from:=to, -p, --log-level, ...)",
+    )
 
     upload = commands.add_parser("upload", help="upload the clip spool to S3 (the clip recorder's uploader alone)")
     upload.add_argument("--params-file", type=Path, default=None, help="default: config/clip_recorder.params.yaml")

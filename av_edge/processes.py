@@ -52,15 +52,20 @@ def check_domain_id(domain_id: int) -> int:
     return domain_id
 
 
-def node_command(node: str, params: Sequence[str] = (), params_file: Path | None = None) -> list[str]:
-    """Command line running ``node`` with its params file from config/ and ``name:=value`` overrides."""
+def node_command(
+    node: str, params: Sequence[str] = (), params_file: Path | None = None, ros_args: Sequence[str] = ()
+) -> list[str]:
+    """Command line running ``node`` with its params file from config/, ``name:=value`` overrides and
+    then ``ros_args`` (``--ros-args -r from:=to ...``: a later ``--ros-args`` section is ROS's own syntax)."""
     if node not in NODES:
         raise ValueError(f"unknown node '{node}' (known: {', '.join(NODES)})")
     params_file = params_file or config_file(f"{node.removesuffix('_node')}.params.yaml")
     command = [sys.executable, "-m", f"av_edge.nodes.{node}", "--ros-args", "--params-file", str(params_file)]
     for param in params:
         command += ["-p", param]
-    return command
+    if ros_args and ros_args[0] != "--ros-args":
+        raise ValueError(f"arguments after the node must start with --ros-args, got {' '.join(ros_args)}")
+    return command + list(ros_args)
 
 
 def start(command: Sequence[str], env: Mapping[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:

@@ -285,6 +285,7 @@ def main() -> int:
     )
     day, night = validate(onnx_bytes, manifest, val_day), validate(onnx_bytes, manifest, val_night)
     extra = {
+        "training_domain": "simulation",
         "purpose": "simulation only: trained on av_edge's synthetic camera images; real roads need a real model",
         "training": {
             "tool": "tools/train_detector.py",

@@ -13,7 +13,7 @@ import numpy as np
 
 from av_edge.core.detection.boxes import decode, to_batch, to_original
 from av_edge.core.detection.config import DetectionConfig
-from av_edge.core.detection.manifest import ModelPackage, load_package
+from av_edge.core.detection.manifest import ModelManifest, ModelPackage, ModelPackageError, load_package
 from av_edge.core.diagnostics import fmt
 from av_edge.core.errors import AvEdgeError
 from av_edge.detection.backends import Backend, BackendError, BackendUnavailableError, OrtBackend, TensorRtBackend
@@ -65,6 +65,7 @@ class CameraDetector:
         self.config = config
         self.log = log
         self.package = load_package(resolve_package(config.model_package))
+        check_training_domain(self.package.manifest, config.allow_simulation_trained, log)
         self._engine_target = engine_target or _machine_target(config)
         self._tensorrt_backend = tensorrt_backend
         self._plan_builder = plan_builder
@@ -242,3 +243,16 @@ def _machine_target(config: DetectionConfig) -> Callable[[ModelPackage], EngineT
         return EngineTarget(package.manifest.sha256, trt_version, gpu, settings)
 
     return target
+
+
+def check_training_domain(manifest: ModelManifest, allowed: bool, log: Log) -> None:
+    """Refuse (ModelPackageError) a simulation-trained model unless allowed; when allowed, say so loudly."""
+    if manifest.training_domain != "simulation":
+        return
+    what = f"model {manifest.name} {manifest.version} is trained on simulation only (manifest: training_domain)"
+    if not allowed:
+        raise ModelPackageError(
+            f"{what}: refused on a vehicle. Set camera_detection.allow_simulation_trained "
+            "(launch: allow_sim_model:=true) to run it anyway"
+        )
+    log(f"WARNING: {what}: its detections mean nothing on real roads")

@@ -42,6 +42,7 @@ def detection_config(package: Path, tmp_path: Path, backend: str = "onnxruntime"
         model_package=str(package),
         backend=backend,
         cameras=("front",),
+        allow_simulation_trained=False,  # these test packages say nothing of their training: unknown, accepted
         engine_cache=str(tmp_path / "engines"),
         fp16=True,
         int8=False,

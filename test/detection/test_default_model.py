@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,11 @@ from av_edge.core.camera import load_rig
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.detection.evaluation import average_precision
 from av_edge.core.detection.manifest import MODEL_FILE, load_package
+from av_edge.core.diagnostics import Level
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.detection.detector import CameraDetector, resolve_package
 from av_edge.paths import config_file
+from av_edge.ros.camera_handler import CameraDetectionHandler
 from av_edge.sim.detection_data import DETECTOR_CLASSES, GeneratorSettings, sample
 
 CONFIG = build_config(
@@ -44,3 +47,20 @@ def test_bundled_model_finds_cars_and_people_in_fresh_day_images(tmp_path: Path)
     truths = [labels for _, labels in data]
     for name in ("car", "pedestrian"):
         assert average_precision(found, truths, DETECTOR_CLASSES.index(name)) >= 0.5, name
+
+
+def test_a_simulation_trained_model_is_refused_unless_allowed() -> None:
+    """The vehicle launch and the systemd unit set allow_simulation_trained false: detection stays off,
+    said in /diagnostics as an ERROR naming the cause; allowed (the simulator), it loads with a warning."""
+    assert load_package(resolve_package(CONFIG.model_package)).manifest.training_domain == "simulation"
+    lines: list[str] = []
+    refused = CameraDetectionHandler(dataclasses.replace(CONFIG, allow_simulation_trained=False), 100.0, lines.append)
+    assert refused.detector is None
+    status = refused.status(0)
+    assert status.level is Level.ERROR and "simulation only" in status.message and "allow_sim_model" in status.message
+    assert any("simulation only" in line for line in lines)
+    lines.clear()
+    allowed = CameraDetectionHandler(
+        dataclasses.replace(CONFIG, allow_simulation_trained=True, backend="onnxruntime"), 100.0, lines.append
+    )
+    assert allowed.detector is not None and any(line.startswith("WARNING") for line in lines)

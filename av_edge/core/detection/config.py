@@ -17,6 +17,9 @@ class DetectionConfig:
         "auto", "onnxruntime", "tensorrt", doc="'auto': TensorRT once its engine is built (ONNX Runtime meanwhile)"
     )
     cameras: tuple[str, ...] = described("names from config/cameras.yaml; one batched inference for all")
+    allow_simulation_trained: bool = described(
+        "load a model whose manifest says training_domain: simulation (false: refused, camera detection off)"
+    )
     engine_cache: str = described("TensorRT engines, keyed by ONNX sha256 + TensorRT version + GPU + settings")
     fp16: bool = described("TensorRT FP16 kernels")
     int8: bool = described("TensorRT INT8 (only for models exported with Q/DQ nodes)")

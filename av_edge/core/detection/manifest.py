@@ -40,6 +40,11 @@ class ModelManifest:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def training_domain(self) -> str:
+        """What it was trained on: "simulation", "real", or "unknown" (the manifest does not say)."""
+        return str(self.extra.get("training_domain", "unknown"))
+
 
 @dataclass(frozen=True)
 class ModelPackage:
