@@ -34,6 +34,7 @@ setup(
             "simulator_node = av_edge.nodes.simulator_node:main",
             "clip_recorder_node = av_edge.nodes.clip_recorder_node:main",
             "planner_node = av_edge.nodes.planner_node:main",
+            "adapter_node = av_edge.nodes.adapter_node:main",
             "av-edge = av_edge.cli:main",
         ],
     },

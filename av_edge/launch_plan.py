@@ -15,7 +15,7 @@ from typing import Any
 
 from av_edge.core.errors import ConfigError
 
-NODES = ("aeb_node", "perception_node", "planner_node", "clip_recorder_node", "simulator_node")
+NODES = ("aeb_node", "perception_node", "planner_node", "clip_recorder_node", "adapter_node", "simulator_node")
 INPUT_TOPICS = {"lidar_topic": "/sensing/lidar/points", "odometry_topic": "/localization/odometry"}
 
 # name -> (default, description). "" = not set: the params files decide.
@@ -30,6 +30,7 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     "use_sim_time": ("false", "true: nodes read /clock (replaying a bag with --clock)"),
     "with_sim": ("false", "also start the simulator (a closed-loop test vehicle); never on a vehicle"),
     "clips": ("true", "record and upload rare-scenario clips"),
+    "adapters": ("false", "also publish vision_msgs / Autoware messages (adapter_node; needs those packages)"),
     "detector_model": ("", "camera_detection.model_package: a directory with model.onnx + manifest.yaml"),
     "allow_sim_model": (
         "",
@@ -79,7 +80,11 @@ def plan(values: Mapping[str, str], config_dir: str) -> list[NodePlan]:
         raise ConfigError(f"launch argument respawn_delay:={args['respawn_delay']!r}: expected seconds") from None
     remappings = tuple((INPUT_TOPICS[a], args[a]) for a in INPUT_TOPICS if args[a] != INPUT_TOPICS[a])
     vehicle = (_file(args, "vehicle"),) if args["vehicle"] else ()
-    started = {"clip_recorder_node": _flag(args, "clips"), "simulator_node": with_sim}
+    started = {
+        "clip_recorder_node": _flag(args, "clips"),
+        "adapter_node": _flag(args, "adapters"),
+        "simulator_node": with_sim,
+    }
     plans = []
     for node in NODES:
         if not started.get(node, True):

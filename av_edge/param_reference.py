@@ -19,6 +19,7 @@ from av_edge.core.clips.config import RecorderConfig
 from av_edge.core.config import load_params_file
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.planning.node_config import PlannerNodeConfig
+from av_edge.core.standard_objects import AdapterConfig
 from av_edge.paths import config_file
 
 #: The deployed nodes: name, params file, schema.
@@ -27,6 +28,7 @@ NODES: tuple[tuple[str, str, type], ...] = (
     ("perception_node", "perception.params.yaml", PerceptionNodeConfig),
     ("planner_node", "planner.params.yaml", PlannerNodeConfig),
     ("clip_recorder_node", "clip_recorder.params.yaml", RecorderConfig),
+    ("adapter_node", "adapter.params.yaml", AdapterConfig),
 )
 
 

@@ -195,6 +195,52 @@ AEB_AVAILABILITY = TopicSpec(
     "the AEB telltale (FMVSS No. 127 S5.4): level 0 available, 1 degraded (brakes on what is left), 2 "
     "unavailable; message and one value per faulty input (lidar, odometry, clock) say why",
 )
+DETECTIONS_3D = TopicSpec(
+    "/av_edge/perception/detections_3d",
+    "vision_msgs/msg/Detection3DArray",
+    PERCEPTION_QOS,
+    "base_link",
+    "with each object list",
+    "output (adapter_node)",
+    "the object list as vision_msgs: class name and probability, box; id = the track's UUID (hex)",
+)
+AUTOWARE_DETECTED = TopicSpec(
+    "/av_edge/perception/autoware/detected_objects",
+    "autoware_perception_msgs/msg/DetectedObjects",
+    PERCEPTION_QOS,
+    "base_link",
+    "with each object list",
+    "output (adapter_node)",
+    "the object list for Autoware: its class labels, twist in the object's frame, covariances unknown",
+)
+AUTOWARE_TRACKED = TopicSpec(
+    "/av_edge/perception/autoware/tracked_objects",
+    "autoware_perception_msgs/msg/TrackedObjects",
+    PERCEPTION_QOS,
+    "base_link",
+    "with each object list",
+    "output (adapter_node)",
+    "tracked objects with a UUID stable while the track lives, twist and acceleration",
+)
+AUTOWARE_PREDICTED = TopicSpec(
+    "/av_edge/perception/autoware/predicted_objects",
+    "autoware_perception_msgs/msg/PredictedObjects",
+    PERCEPTION_QOS,
+    "base_link",
+    "with each object list",
+    "output (adapter_node)",
+    "tracked objects with one constant-acceleration predicted path (stopping, never reversing)",
+)
+AEB_LONGITUDINAL = TopicSpec(
+    "/av_edge/aeb/longitudinal",
+    "autoware_control_msgs/msg/Longitudinal",
+    COMMAND_QOS,
+    "-",
+    "with each brake request",
+    "output (adapter_node)",
+    "the AEB's brake request as a longitudinal command (target 0 m/s, the requested deceleration); none "
+    "while it requests nothing",
+)
 DIAGNOSTICS = TopicSpec(
     "/diagnostics",
     "diagnostic_msgs/msg/DiagnosticArray",
@@ -222,6 +268,11 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     PLANNER_MARKERS,
     EVENTS,
     DIAGNOSTICS,
+    DETECTIONS_3D,
+    AUTOWARE_DETECTED,
+    AUTOWARE_TRACKED,
+    AUTOWARE_PREDICTED,
+    AEB_LONGITUDINAL,
 )
 
 

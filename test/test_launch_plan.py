@@ -91,7 +91,10 @@ def test_each_argument_reaches_its_nodes(tmp_path: Path) -> None:
     assert "clip_recorder_node" not in by_node(plan({"clips": "false"}, CONFIG))
     own_sim = by_node(plan({"with_sim": "true", "simulator_params_file": str(own)}, CONFIG))
     assert files(own_sim["simulator_node"]) == [str(own)]
-    covered = {*checks, "with_sim", "clips", "simulator_params_file"}
+    adapters = by_node(plan({"adapters": "true", "adapter_params_file": str(own)}, CONFIG))
+    assert files(adapters["adapter_node"]) == [str(own)] and adapters["adapter_node"].respawn
+    assert files(by_node(plan({"adapters": "true"}, CONFIG))["adapter_node"]) == [f"{CONFIG}/adapter.params.yaml"]
+    covered = {*checks, "with_sim", "clips", "simulator_params_file", "adapters", "adapter_params_file"}
     assert covered == set(ARGUMENTS), set(ARGUMENTS) ^ covered
 
 

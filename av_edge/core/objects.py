@@ -33,7 +33,7 @@ OBJECT_DTYPE = np.dtype(
         ("yaw", "<f4"),
         ("vx", "<f4"),
         ("vy", "<f4"),
-        ("class_id", "<u2"),
+        ("class_id", "<u4"),  # 4 bytes, like every field: each one aligned for any reader
         ("score", "<f4"),
         ("track_id", "<u4"),
         ("ax", "<f4"),
