@@ -69,7 +69,8 @@ CAMERA_INFO = TopicSpec(
     "{camera}_optical",
     "with each image",
     "input",
-    "pinhole intrinsics of that camera (config/cameras.yaml holds the extrinsics)",
+    "intrinsics and lens distortion (plumb_bob, rational_polynomial; D all zeros: none) of that camera at its current"
+    " resolution, taken whenever it changes (config/cameras.yaml holds the extrinsics)",
 )
 ODOMETRY = TopicSpec(
     "/localization/odometry",

@@ -16,7 +16,13 @@ from av_edge.core.camera import CameraConfig
 from av_edge.core.diagnostics import Level, Status, fmt
 from av_edge.core.errors import MessageError
 from av_edge.core.fusion.associate import EgoMotion
-from av_edge.core.fusion.calibration import CameraCalibration, calibration, check_extrinsic, intrinsics_from_camera_info
+from av_edge.core.fusion.calibration import (
+    CameraCalibration,
+    calibration,
+    check_extrinsic,
+    distortion_from_camera_info,
+    intrinsics_from_camera_info,
+)
 from av_edge.core.fusion.collector import FusionCollector
 from av_edge.core.fusion.fuser import CameraInput, Fuser, FusionConfig
 from av_edge.core.latency import LatencyTracker
@@ -59,6 +65,7 @@ class FusionHandler:
             tuple(cameras), config.tolerance_s, config.timeout_s, config.stale_s
         )
         self.calibrations: dict[str, CameraCalibration] = {}
+        self._info_keys: dict[str, tuple[object, ...]] = {}  # the CameraInfo each calibration came from
         self.fused: Counter[str] = Counter()
         self.missing: dict[str, Counter[str]] = {c: Counter() for c in cameras}
         self.added_ms = LatencyTracker(1000, latency_budget_ms)  # wait added to the object list
@@ -67,20 +74,37 @@ class FusionHandler:
         self._lock = threading.Lock()
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
-        if camera in self.calibrations or camera not in self.rig:
+        """Take a camera's CameraInfo when it changes (a recalibration, another resolution); a bad one
+        keeps the last good calibration and is logged once per distinct problem."""
+        if camera not in self.rig:
             return
+        key = (tuple(msg.k), msg.distortion_model, tuple(msg.d), msg.width, msg.height)
+        if self._info_keys.get(camera) == key:
+            return
+        self._info_keys[camera] = key
         try:
             k = intrinsics_from_camera_info(msg.k, msg.width, msg.height, camera)
-            self.calibrations[camera] = calibration(self.rig[camera], k, msg.width, msg.height)
+            d = distortion_from_camera_info(msg.distortion_model, msg.d, camera)
+            calibrated = calibration(self.rig[camera], k, msg.width, msg.height, d)
         except MessageError as err:
-            self.log(f"camera_info of {camera} rejected, camera not fused: {err}")
+            kept = "the last good one kept" if camera in self.calibrations else "camera not fused"
+            self.log(f"camera_info of {camera} rejected, {kept}: {err}")
+            return
+        previous = self.calibrations.get(camera)
+        self.calibrations[camera] = calibrated
+        if previous is not None:
+            self.log(
+                f"camera_info of {camera} changed: now {msg.width}x{msg.height}, "
+                f"distortion {msg.distortion_model if d.size else 'none'}"
+            )
 
     def on_detections(self, results: list[CameraDetections], now_ns: int) -> None:
         with self._lock:
             for result in results:
                 frame = result.frame
                 brightness = float(frame.image[::8, ::8].mean())
-                payload = CameraInput(frame.stamp_ns, result.detections, brightness)
+                height, width = frame.image.shape[:2]
+                payload = CameraInput(frame.stamp_ns, result.detections, brightness, (width, height))
                 self.collector.add_camera(frame.camera, frame.stamp_ns, payload, now_ns)
 
     def on_scan(self, scan: ScanObjects, now_ns: int) -> None:
@@ -94,12 +118,17 @@ class FusionHandler:
         out = []
         for c in collected:
             scan = c.scan
-            inputs = {
-                name: (self.calibrations[name], s.payload) for name, s in c.matched.items() if name in self.calibrations
-            }
-            objects, matched, events = self.fuser.fuse(scan.objects, scan.stamp_ns, inputs, scan.ego)
             missing = dict(c.missing)
-            missing.update({n: "no camera_info" for n in c.matched if n not in self.calibrations})
+            inputs = {}
+            for name, s in c.matched.items():
+                calibrated = self.calibrations.get(name)
+                if calibrated is None:
+                    missing[name] = "no camera_info"
+                elif s.payload.size is not None and s.payload.size != (calibrated.width, calibrated.height):
+                    missing[name] = "image size differs from camera_info"  # until the new CameraInfo comes
+                else:
+                    inputs[name] = (calibrated, s.payload)
+            objects, matched, events = self.fuser.fuse(scan.objects, scan.stamp_ns, inputs, scan.ego)
             self.scans += 1
             for name in matched:
                 self.fused[name] += 1

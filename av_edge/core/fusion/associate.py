@@ -51,7 +51,7 @@ def project_objects(corners: np.ndarray, camera: CameraCalibration) -> tuple[np.
     optical = flat @ camera.optical_from_base[:3, :3].T + camera.optical_from_base[:3, 3]
     depth = optical[:, 2].reshape(m, 8)
     z = np.maximum(optical[:, 2:3], NEAR_M)
-    pixels = (optical[:, :2] / z) @ camera.k[:2, :2].T + camera.k[:2, 2]
+    pixels = camera.pixels(optical[:, :2] / z)
     pixels = pixels.reshape(m, 8, 2)
     boxes = np.concatenate([pixels.min(axis=1), pixels.max(axis=1)], axis=1)
     clipped = boxes.clip([0, 0, 0, 0], [camera.width, camera.height, camera.width, camera.height])

@@ -45,6 +45,7 @@ class CameraInput:
     stamp_ns: int
     detections: np.ndarray  # DETECTION_DTYPE
     brightness: float  # mean grey level of the image
+    size: tuple[int, int] | None = None  # the image's width, height (None: not known)
 
 
 def class_map(model_classes: tuple[str, ...]) -> np.ndarray:
