@@ -7,16 +7,13 @@ same ranges reject a bad value at start-up with file, key and allowed values.
 
 from __future__ import annotations
 
-import dataclasses
 import typing
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from av_edge.core.aeb import AebConfig
 from av_edge.core.clips.config import RecorderConfig
-from av_edge.core.config import load_params_file
+from av_edge.core.config import ParameterSpec, load_params_file, parameter_specs
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.planning.node_config import PlannerNodeConfig
 from av_edge.core.standard_objects import AdapterConfig
@@ -30,36 +27,6 @@ NODES: tuple[tuple[str, str, type], ...] = (
     ("clip_recorder_node", "clip_recorder.params.yaml", RecorderConfig),
     ("adapter_node", "adapter.params.yaml", AdapterConfig),
 )
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str  # dotted, as ROS 2 flattens nested YAML
-    kind: str
-    minimum: float | None
-    maximum: float | None
-    doc: str
-    choices: tuple[str, ...] = ()
-
-
-def parameters(cls: type, prefix: str = "") -> Iterator[Parameter]:
-    """Every leaf field of the config dataclass ``cls``, depth first in declaration order."""
-    hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
-        kind = hints[field.name]
-        if dataclasses.is_dataclass(kind):
-            yield from parameters(typing.cast(type, kind), f"{prefix}{field.name}.")
-            continue
-        name = getattr(kind, "__name__", None) if typing.get_origin(kind) is None else "list"
-        meta = field.metadata
-        yield Parameter(
-            f"{prefix}{field.name}",
-            name or str(kind),
-            meta.get("min"),
-            meta.get("max"),
-            meta.get("doc", ""),
-            tuple(meta.get("choices", ())),
-        )
 
 
 def reference() -> str:
@@ -76,12 +43,12 @@ def reference() -> str:
         shipped = load_params_file(config_file(file), node)
         lines += ["", f"## `{node}` (`config/{file}`)", "", "| parameter | type | range | shipped | description |"]
         lines.append("|---|---|---|---|---|")
-        for p in parameters(schema):
+        for p in parameter_specs(schema):
             lines.append(f"| `{p.name}` | {p.kind} | {_range(p)} | {_value(shipped.get(p.name))} | {_escape(p.doc)} |")
     return "\n".join(lines) + "\n"
 
 
-def _range(p: Parameter) -> str:
+def _range(p: ParameterSpec) -> str:
     def number(x: float) -> str:
         return f"{x:g}"
 

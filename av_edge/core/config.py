@@ -73,6 +73,38 @@ def _flatten(tree: Mapping[str, Any], prefix: str) -> typing.Iterator[tuple[str,
             yield f"{prefix}{key}", value
 
 
+@dataclasses.dataclass(frozen=True)
+class ParameterSpec:
+    """One leaf of a config schema, as ROS 2 names it (dotted) and documents it."""
+
+    name: str
+    kind: str  # the Python type's name: float, int, bool, str, list
+    minimum: float | None
+    maximum: float | None
+    doc: str
+    choices: tuple[str, ...] = ()
+
+
+def parameter_specs(cls: type, prefix: str = "") -> typing.Iterator[ParameterSpec]:
+    """Every leaf field of the config dataclass ``cls``, depth first in declaration order."""
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        kind = hints[field.name]
+        if dataclasses.is_dataclass(kind):
+            yield from parameter_specs(typing.cast(type, kind), f"{prefix}{field.name}.")
+            continue
+        name = getattr(kind, "__name__", None) if typing.get_origin(kind) is None else "list"
+        meta = field.metadata
+        yield ParameterSpec(
+            f"{prefix}{field.name}",
+            name or str(kind),
+            meta.get("min"),
+            meta.get("max"),
+            meta.get("doc", ""),
+            tuple(meta.get("choices", ())),
+        )
+
+
 def _flat_names(cls: type, prefix: str) -> typing.Iterator[str]:
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):

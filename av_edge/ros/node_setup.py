@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import rclpy
-from rcl_interfaces.msg import SetParametersResult
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from av_edge.core.config import build_config
+from av_edge.core.config import build_config, parameter_specs
 from av_edge.core.errors import ConfigError
 
 T = TypeVar("T")
@@ -30,8 +30,30 @@ def load_config(node: Node, cls: type[T]) -> T:
     """
     params = {name: param.value for name, param in node.get_parameters_by_prefix("").items()}
     config = build_config(cls, params, where=f"parameters of node '{node.get_name()}'")
+    describe_parameters(node, cls)
     node.add_on_set_parameters_callback(_refuse_runtime_changes)
     return config
+
+
+def describe_parameters(node: Node, cls: type) -> None:
+    """Give every schema parameter its description, range and ``read_only`` (``ros2 param describe``
+    shows them; a ``ros2 param set`` is refused by rclpy before our callback is asked)."""
+    for spec in parameter_specs(cls):
+        if not node.has_parameter(spec.name):
+            continue
+        parameter = node.get_parameter(spec.name)
+        value = parameter.value
+        doc = spec.doc + (f" (one of: {', '.join(spec.choices)})" if spec.choices else "")
+        descriptor = ParameterDescriptor(description=doc, read_only=True, type=parameter.type_.value)
+        if spec.minimum is None or spec.maximum is None:
+            node.set_descriptor(spec.name, descriptor)
+            continue
+        lo, hi = spec.minimum, spec.maximum
+        if isinstance(value, float):
+            descriptor.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+        elif type(value) is int and float(lo).is_integer() and float(hi).is_integer():
+            descriptor.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=0)]
+        node.set_descriptor(spec.name, descriptor)
 
 
 def _refuse_runtime_changes(params: list[Parameter]) -> SetParametersResult:

@@ -33,3 +33,39 @@ def test_a_kept_heap_reuses_big_blocks_without_page_faults():
     pages = (BLOCK_MB << 20) / 4096
     assert faults_per_allocation("default") > pages / 2  # mapped fresh and unmapped each time
     assert faults_per_allocation("kept") < pages / 100
+
+
+def test_every_parameter_is_described_ranged_and_read_only(dds_domain: int) -> None:
+    """What ``ros2 param describe`` shows, and ``ros2 param set`` refused by rclpy itself."""
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.parameter import Parameter
+
+    from av_edge.core.aeb import AebConfig
+    from av_edge.core.config import load_params_file, parameter_specs
+    from av_edge.paths import config_file
+    from av_edge.ros.node_setup import load_config
+
+    params = load_params_file(config_file("aeb.params.yaml"), "aeb_node")
+    context = Context()
+    rclpy.init(context=context, domain_id=dds_domain)
+    try:
+        node = rclpy.create_node(
+            "aeb_node",
+            context=context,
+            parameter_overrides=[Parameter(k, value=v) for k, v in params.items()],
+            automatically_declare_parameters_from_overrides=True,
+        )
+        load_config(node, AebConfig)
+        specs = list(parameter_specs(AebConfig))
+        descriptors = {s.name: node.describe_parameter(s.name) for s in specs}
+        assert all(d.read_only and d.description for d in descriptors.values())
+        trigger = descriptors["brake.full_trigger_mps2"].floating_point_range[0]
+        assert (trigger.from_value, trigger.to_value) == (0.5, 12.0)
+        assert descriptors["corridor.min_points"].integer_range[0].to_value == 1000
+        assert "hold, brake" in descriptors["watchdog.degraded_action"].description
+        (result,) = node.set_parameters([Parameter("brake.full_trigger_mps2", value=3.0)])
+        assert not result.successful and node.get_parameter("brake.full_trigger_mps2").value == 6.0
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
