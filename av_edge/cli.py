@@ -71,6 +71,12 @@ def _topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _viewer_configs(args: argparse.Namespace) -> int:
+    from av_edge.viewer_configs import main as viewer_configs_main
+
+    return viewer_configs_main(args.directory)
+
+
 def _params_doc(args: argparse.Namespace) -> int:
     from av_edge.param_reference import main as params_doc_main
 
@@ -171,6 +177,20 @@ def _suite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
 
 
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser("run", help="run a node with its params file and the shipped DDS profile")
+    short = [n.removesuffix("_node") for n in processes.NODES]
+    run.add_argument("node", choices=[*processes.NODES, *short])
+    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE")
+    run.add_argument("--params-file", type=Path, default=None)
+    run.add_argument(
+        "ros_args",
+        nargs=argparse.REMAINDER,
+        metavar="--ros-args ...",
+        help="passed to the node after its params file (remaps -r from:=to, -p, --log-level, ...)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="av-edge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -209,17 +229,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     perceive.add_argument("--json", type=Path, default=None, metavar="PATH")
 
-    run = commands.add_parser("run", help="run a node with its params file and the shipped DDS profile")
-    short = [n.removesuffix("_node") for n in processes.NODES]
-    run.add_argument("node", choices=[*processes.NODES, *short])
-    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE")
-    run.add_argument("--params-file", type=Path, default=None)
-    run.add_argument(
-        "ros_args",
-        nargs=argparse.REMAINDER,
-        metavar="--ros-args ...",
-        help="passed to the node after its params file (remaps -r from:=to, -p, --log-level, ...)",
-    )
+    _add_run(commands)
 
     upload = commands.add_parser("upload", help="upload the clip spool to S3 (the clip recorder's uploader alone)")
     upload.add_argument("--params-file", type=Path, default=None, help="default: config/clip_recorder.params.yaml")
@@ -235,6 +245,11 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("topics", help="print the topic table (markdown)")
+    viewers = commands.add_parser(
+        "viewer-configs", help="write the RViz config and the Foxglove layout from the topics"
+    )
+    viewers.add_argument("--directory", type=Path, default=None, help="default: the package's config/")
+
     params_doc = commands.add_parser("params-doc", help="write the parameter reference from the config schemas")
     params_doc.add_argument("--output", type=Path, default=Path("docs/parameters.md"))
 
@@ -266,6 +281,7 @@ COMMANDS: dict[str, Command] = {
     "run": _run,
     "topics": _topics,
     "params-doc": _params_doc,
+    "viewer-configs": _viewer_configs,
     "upload": _upload,
     "seal-model": _seal_model,
     "bench": _bench,

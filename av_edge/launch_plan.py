@@ -11,9 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from av_edge.core.camera import load_rig
+from av_edge.core.config import load_params_file
 from av_edge.core.errors import ConfigError
+from av_edge.core.geometry import rotation_rpy
 
 NODES = ("aeb_node", "perception_node", "planner_node", "clip_recorder_node", "adapter_node", "simulator_node")
 INPUT_TOPICS = {"lidar_topic": "/sensing/lidar/points", "odometry_topic": "/localization/odometry"}
@@ -39,17 +46,69 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     ),
     **{arg: (topic, f"the input topic {topic}, remapped for every node") for arg, topic in INPUT_TOPICS.items()},
     "respawn_delay": ("2.0", "seconds before a dead node restarts (the simulator never restarts)"),
+    "publish_tf": (
+        "true",
+        "static transforms base_link -> lidar and -> each camera's optical frame, from the AEB's params and the rig "
+        "(false where the vehicle's robot_state_publisher does it)",
+    ),
 }
 
 
 @dataclass(frozen=True)
 class NodePlan:
-    executable: str  # also the node's name
+    executable: str
     namespace: str
     parameters: tuple[str | dict[str, Any], ...]  # params files in order (later ones win), then overrides
     remappings: tuple[tuple[str, str], ...]
     respawn: bool
     respawn_delay_s: float
+    package: str = "av_edge"
+    name: str = ""  # default: the executable's
+    arguments: tuple[str, ...] = ()
+
+    @property
+    def node_name(self) -> str:
+        return self.name or self.executable
+
+
+def static_transforms(aeb_params_file: str, config_dir: str, namespace: str) -> list[NodePlan]:
+    """``tf2_ros`` static_transform_publisher per sensor: base_link -> lidar (the AEB's params) and
+    base_link -> each camera's optical frame (the rig), so RViz and Foxglove place every display."""
+    aeb = load_params_file(Path(aeb_params_file), "aeb_node")
+    lidar = np.eye(4)
+    lidar[:3, :3] = rotation_rpy(*(float(aeb[f"lidar_extrinsic.{k}"]) for k in ("roll", "pitch", "yaw")))
+    lidar[:3, 3] = [float(aeb[f"lidar_extrinsic.{k}"]) for k in ("x", "y", "z")]
+    poses = {str(aeb["lidar_frame"]): lidar}
+    for camera in load_rig(Path(config_dir) / "cameras.yaml"):
+        poses[camera.optical_frame] = np.linalg.inv(camera.optical_from_base())
+    plans = []
+    for frame, pose in poses.items():
+        q = Rotation.from_matrix(pose[:3, :3]).as_quat()  # x, y, z, w
+        numbers = {
+            "--x": pose[0, 3],
+            "--y": pose[1, 3],
+            "--z": pose[2, 3],
+            "--qx": q[0],
+            "--qy": q[1],
+            "--qz": q[2],
+            "--qw": q[3],
+        }
+        arguments = [item for k, v in numbers.items() for item in (k, f"{float(v):.9g}")]
+        arguments += ["--frame-id", "base_link", "--child-frame-id", frame]
+        plans.append(
+            NodePlan(
+                executable="static_transform_publisher",
+                namespace=namespace,
+                parameters=(),
+                remappings=(),
+                respawn=True,
+                respawn_delay_s=2.0,
+                package="tf2_ros",
+                name=f"tf_base_link_to_{frame}",
+                arguments=tuple(arguments),
+            )
+        )
+    return plans
 
 
 def _flag(args: Mapping[str, str], name: str) -> bool:
@@ -111,4 +170,7 @@ def plan(values: Mapping[str, str], config_dir: str) -> list[NodePlan]:
                 respawn_delay_s=respawn_delay,
             )
         )
+    if _flag(args, "publish_tf"):
+        aeb_params = next(p.parameters[0] for p in plans if p.executable == "aeb_node")
+        plans += static_transforms(str(aeb_params), config_dir, args["namespace"])
     return plans

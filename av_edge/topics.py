@@ -91,6 +91,16 @@ BRAKE_COMMAND = TopicSpec(
     "requested longitudinal acceleration (m/s^2; 0 = no braking, negative = brake); header.stamp = the "
     "triggering scan's stamp; doubles as a heartbeat",
 )
+AEB_MARKERS = TopicSpec(
+    "/av_edge/aeb/markers",
+    "visualization_msgs/msg/MarkerArray",
+    PERCEPTION_QOS,
+    "base_link",
+    "with each scan, while subscribed",
+    "output",
+    "the AEB's corridor along its predicted path (green cruise, yellow warning, orange partial, red full braking), "
+    "the obstacle it brakes for, and its state, gap and TTC; built after the brake command, only while subscribed",
+)
 OBSTACLE_POINTS = TopicSpec(
     "/av_edge/perception/obstacle_points",
     "sensor_msgs/msg/PointCloud2",
@@ -259,6 +269,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     ODOMETRY,
     BRAKE_COMMAND,
     AEB_AVAILABILITY,
+    AEB_MARKERS,
     OBSTACLE_POINTS,
     OBJECTS,
     MARKERS,

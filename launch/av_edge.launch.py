@@ -24,12 +24,13 @@ def _nodes(context: LaunchContext) -> list[Node]:
     values = {name: context.launch_configurations.get(name, default) for name, (default, _) in ARGUMENTS.items()}
     return [
         Node(
-            package="av_edge",
+            package=p.package,
             executable=p.executable,
-            name=p.executable,
+            name=p.node_name,
             namespace=p.namespace,
             parameters=list(p.parameters),
             remappings=list(p.remappings),
+            arguments=list(p.arguments),
             respawn=p.respawn,
             respawn_delay=p.respawn_delay_s,  # a float: Humble's ExecuteProcess takes no substitution here
             output="screen",

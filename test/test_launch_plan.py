@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from av_edge.core.errors import ConfigError
@@ -15,7 +16,8 @@ CONFIG = str(ROOT / "config")
 
 
 def by_node(plans: list[NodePlan]) -> dict[str, NodePlan]:
-    return {p.executable: p for p in plans}
+    """av_edge's own nodes (the static transform publishers: see their test)."""
+    return {p.executable: p for p in plans if p.package == "av_edge"}
 
 
 def overrides(p: NodePlan) -> dict[str, object]:
@@ -77,7 +79,7 @@ def test_each_argument_reaches_its_nodes(tmp_path: Path) -> None:
         "respawn_delay": ("5.5", lambda p: p.respawn_delay_s == 5.5, NODES[:4]),
     }
     for name, (value, holds, targets) in checks.items():
-        nodes = by_node(plan({name: value}, CONFIG))
+        nodes = by_node(plan({name: value, "publish_tf": "false"}, CONFIG))  # the tmp files are empty
         for node in targets:
             assert holds(nodes[node]), (name, node, nodes[node])
             assert not holds(base[node]), (name, node, "holds by default too: the check proves nothing")
@@ -94,7 +96,8 @@ def test_each_argument_reaches_its_nodes(tmp_path: Path) -> None:
     adapters = by_node(plan({"adapters": "true", "adapter_params_file": str(own)}, CONFIG))
     assert files(adapters["adapter_node"]) == [str(own)] and adapters["adapter_node"].respawn
     assert files(by_node(plan({"adapters": "true"}, CONFIG))["adapter_node"]) == [f"{CONFIG}/adapter.params.yaml"]
-    covered = {*checks, "with_sim", "clips", "simulator_params_file", "adapters", "adapter_params_file"}
+    assert not [p for p in plan({"publish_tf": "false"}, CONFIG) if p.package == "tf2_ros"]
+    covered = {*checks, "with_sim", "clips", "simulator_params_file", "adapters", "adapter_params_file", "publish_tf"}
     assert covered == set(ARGUMENTS), set(ARGUMENTS) ^ covered
 
 
@@ -121,5 +124,44 @@ def test_the_launch_file_declares_every_argument_and_starts_what_the_plan_says()
     calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     assert {"DeclareLaunchArgument", "OpaqueFunction", "Node", "plan"} <= calls
     assert "for name, (d, text) in ARGUMENTS.items()" in source  # every argument declared, with its description
-    for keyword in ("namespace", "parameters", "remappings", "respawn", "respawn_delay", "executable", "name"):
+    for keyword in (
+        "namespace",
+        "parameters",
+        "remappings",
+        "respawn",
+        "respawn_delay",
+        "executable",
+        "name",
+        "package",
+        "arguments",
+    ):
         assert f"{keyword}=" in source, keyword
+
+
+def test_static_transforms_place_each_sensor_where_the_params_and_the_rig_say() -> None:
+    """Each static_transform_publisher's pose, applied to a point in its sensor frame, lands where the
+    AEB's extrinsic (LiDAR) and the rig (cameras) put it in base_link."""
+    from scipy.spatial.transform import Rotation
+
+    from av_edge.core.aeb import AebConfig
+    from av_edge.core.camera import load_rig
+    from av_edge.core.config import build_config, load_params_file
+
+    tf = {p.arguments[-1]: p for p in plan({}, CONFIG) if p.package == "tf2_ros"}
+    rig = load_rig(ROOT / "config" / "cameras.yaml")
+    assert set(tf) == {"lidar", *(c.optical_frame for c in rig)}
+
+    def pose(frame: str) -> np.ndarray:
+        args = dict(zip(tf[frame].arguments[::2], tf[frame].arguments[1::2], strict=True))
+        assert args["--frame-id"] == "base_link" and tf[frame].executable == "static_transform_publisher"
+        out = np.eye(4)
+        out[:3, :3] = Rotation.from_quat([float(args[k]) for k in ("--qx", "--qy", "--qz", "--qw")]).as_matrix()
+        out[:3, 3] = [float(args[k]) for k in ("--x", "--y", "--z")]
+        return out
+
+    aeb = build_config(AebConfig, load_params_file(ROOT / "config" / "aeb.params.yaml", "aeb_node"))
+    point = np.array([1.0, 2.0, 3.0, 1.0])
+    np.testing.assert_allclose(pose("lidar") @ point, aeb.lidar_extrinsic.matrix() @ point, atol=1e-6)
+    for camera in rig:
+        in_optical = camera.optical_from_base() @ point
+        np.testing.assert_allclose(pose(camera.optical_frame) @ in_optical, point, atol=1e-6)

@@ -13,10 +13,12 @@ from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
+from visualization_msgs.msg import MarkerArray
 
 from av_edge import topics
 from av_edge.core.aeb import AebConfig
 from av_edge.ros import node_setup
+from av_edge.ros.aeb_markers import aeb_markers
 from av_edge.ros.handlers import AebHandler
 from av_edge.ros.qos import qos_profile
 
@@ -34,6 +36,7 @@ class AebNode(Node):
         self._telltale = self.create_publisher(
             DiagnosticStatus, topics.AEB_AVAILABILITY.name, qos(topics.AEB_AVAILABILITY.qos)
         )
+        self._markers = self.create_publisher(MarkerArray, topics.AEB_MARKERS.name, qos(topics.AEB_MARKERS.qos))
         now = self._now_ns
         self.create_subscription(PointCloud2, topics.LIDAR_POINTS.name, self._on_cloud, qos(topics.LIDAR_POINTS.qos))
         self.create_subscription(
@@ -54,6 +57,9 @@ class AebNode(Node):
     def _on_cloud(self, msg: PointCloud2) -> None:
         self.handler.on_cloud(msg, self._now_ns(), self._publish_brake)
         self._publish_events()
+        last = self.handler.core.last
+        if last is not None and self._markers.get_subscription_count() > 0:  # after the brake command
+            self._markers.publish(aeb_markers(self.handler.core, last))
 
     def _publish_brake(self, command: AccelStamped) -> None:
         self._brake.publish(command)

@@ -90,3 +90,26 @@ def test_braking_keeps_diagnostics_ok_and_a_stale_lidar_is_one_error_with_a_repe
     assert len(watchdog) <= 2.4 / STACK.aeb.events_min_interval_s + 2, [e.message for e in watchdog]
     assert suppressed > 0 and len(watchdog) + suppressed == 12 + 1, [(e.message, values(e)) for e in watchdog]
     assert watchdog[-1].level == DiagnosticStatus.OK and watchdog[-1].message == "recovered"
+
+
+def test_the_markers_show_the_corridor_the_obstacle_and_the_state() -> None:
+    from visualization_msgs.msg import Marker
+
+    from av_edge.core.aeb.threat import as_path
+    from av_edge.ros.aeb_markers import aeb_markers
+
+    drive = Drive(speed_mps=13.89, gap_m=25.0)
+    while drive.commands == [] or drive.commands[-1].accel.linear.x > -STACK.aeb.brake.full_decel_mps2 + 0.1:
+        drive.step()
+        assert drive.now < 5_000 * MS
+    core = drive.handler.core
+    assert core.last is not None
+    markers = {m.ns: m for m in aeb_markers(core, core.last).markers}
+    corridor, obstacle, text = markers["aeb/corridor"], markers["aeb/obstacle"], markers["aeb/state"]
+    assert (corridor.color.r, corridor.color.g) == (1.0, 0.0) and "full_braking" in text.text
+    outline = np.array([(p.x, p.y) for p in corridor.points])
+    _, d = as_path(core.path(core.last.stamp_ns)).coordinates(outline)
+    half = STACK.aeb.vehicle.width_m / 2 + STACK.aeb.corridor.lateral_margin_m
+    np.testing.assert_allclose(np.abs(d), half, atol=1e-6)  # its edges are the corridor's, wherever it bends
+    rear_of_car = drive.car_x - 4.5 / 2 - drive.x  # base_link x of the car's rear face
+    assert obstacle.action == Marker.ADD and abs(obstacle.pose.position.x - rear_of_car) < 0.6

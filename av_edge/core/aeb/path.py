@@ -27,6 +27,10 @@ class EgoPath(Protocol):
         """The path's heading (rad, base_link) at arc lengths ``s``."""
         ...
 
+    def points(self, s: np.ndarray) -> np.ndarray:
+        """``(N, 2)`` base_link points at arc lengths ``s`` (finite) along the path."""
+        ...
+
 
 @dataclass(frozen=True)
 class LaneConfig:
@@ -68,6 +72,12 @@ class Arc:
 
     def heading(self, s: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(s), s, 0.0) * self.curvature
+
+    def points(self, s: np.ndarray) -> np.ndarray:
+        k = self.curvature
+        if abs(k) < 1e-6:
+            return np.column_stack([s, np.zeros_like(s)])
+        return np.column_stack([np.sin(k * s) / k, (1 - np.cos(k * s)) / k])
 
 
 class Polyline:
@@ -115,6 +125,26 @@ class Polyline:
         at = np.where(np.isfinite(s), s, 0.0) + self.s0
         segment = np.clip(np.searchsorted(self.cumulative, at, side="right") - 1, 0, self.length.size - 1)
         return self.headings[segment]
+
+    def points(self, s: np.ndarray) -> np.ndarray:
+        """On the lane, offset by the ego's own distance from its centre (the corridor follows the ego)."""
+        at = s + self.s0
+        segment = np.clip(np.searchsorted(self.cumulative, at, side="right") - 1, 0, self.length.size - 1)
+        along = (at - self.cumulative[segment])[:, None]
+        centre = self.start[segment] + along * self.unit[segment]
+        normal = np.column_stack([-self.unit[segment, 1], self.unit[segment, 0]])
+        return centre + self.d0 * normal
+
+
+def corridor_outline(
+    path: EgoPath, start_m: float, reach_m: float, half_width_m: float, step_m: float = 1.0
+) -> np.ndarray:
+    """``(2N, 2)`` base_link polygon of the corridor from ``start_m`` to ``start_m + reach_m`` along the
+    path: the left edge outwards, then the right edge back (for display; the test is corridor_mask)."""
+    s = np.linspace(start_m, start_m + reach_m, max(2, round(reach_m / step_m) + 1))
+    centre, heading = path.points(s), path.heading(s)
+    normal = np.column_stack([-np.sin(heading), np.cos(heading)])
+    return np.vstack([centre + half_width_m * normal, (centre - half_width_m * normal)[::-1]])
 
 
 def lane_path(
