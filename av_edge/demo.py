@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from av_edge import processes
-from av_edge.suite.report import table
+from av_edge.suite.report import compose, table
 
 COLUMNS = (
     ("scenario", "scenario", "{}"),
@@ -72,5 +72,6 @@ def main(scenario: str, report: Path, domain_id: int | None) -> int:
     document = json.loads(report.read_text()) if report.exists() else {}
     document["realtime"] = [record]  # beside the suite's lock-step "runs", when both are there
     report.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"report written to {report}")
+    compose(report.parent)
+    print(f"report written to {report} and {report.parent / 'summary.md'}")
     return 0 if record["outcome"] != "contact" else 1

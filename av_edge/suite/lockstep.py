@@ -21,7 +21,9 @@ import numpy as np
 from geometry_msgs.msg import AccelStamped
 
 from av_edge import topics
-from av_edge.core.aeb import AebState, Availability
+from av_edge.core.aeb import AebCore, AebState, Availability
+from av_edge.core.aeb.path import corridor_outline
+from av_edge.core.aeb.threat import as_path
 from av_edge.core.camera import CameraConfig
 from av_edge.core.ego import EgoPose
 from av_edge.core.image import array_to_image
@@ -51,6 +53,7 @@ class Snapshot:
     ego: np.ndarray  # (4, 2) footprint, odom
     actors: list[np.ndarray]  # footprints
     points: np.ndarray  # (N, 2) odom, a subsample of the last scan
+    corridor: np.ndarray | None = None  # (M, 2) odom outline of the AEB's corridor along its predicted path
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def run_lockstep(
                 aeb.on_published(command, now + int(latency_ms * 1e6))
                 sim.on_brake_command(command.accel.linear.x, now, now + budget_ns, latency_ms)
                 if snapshot is None and command.accel.linear.x < 0:
-                    snapshot = take_snapshot(sim, now, scan)
+                    snapshot = take_snapshot(sim, now, scan, aeb.core)
                 record(topics.BRAKE_COMMAND.name, command, now + int(latency_ms * 1e6))
             if seeing:
                 pending_objects += _perceive(seeing, cloud, now, record, planning, sim)
@@ -115,7 +118,7 @@ def run_lockstep(
     result.update(fcw=warned, fault_onset_s=sim.fault_onset_s(), telltale_s=telltale_s)
     if planning is not None:
         _planning_outcome(result, planning[1], scenario)
-    return RunResult(result, sim.series, log, snapshot or take_snapshot(sim, now, scan))
+    return RunResult(result, sim.series, log, snapshot or take_snapshot(sim, now, scan, aeb.core))
 
 
 def _perceive(
@@ -208,11 +211,20 @@ def _capture(
     return np.column_stack([points["x"], points["y"], points["z"]]), cloud
 
 
-def take_snapshot(sim: Simulation, now_ns: int, scan_lidar: np.ndarray) -> Snapshot:
+def take_snapshot(sim: Simulation, now_ns: int, scan_lidar: np.ndarray, aeb: AebCore | None = None) -> Snapshot:
     state = sim.state()
     mount = sim.config.lidar.extrinsic.matrix()
     c, s = np.cos(state.yaw), np.sin(state.yaw)
+    to_odom = np.array([[c, s], [-s, c]])
     base = scan_lidar[::7] @ mount[:3, :3].T + mount[:3, 3]
-    odom = base[:, :2] @ np.array([[c, s], [-s, c]]) + (state.x, state.y)
+    odom = base[:, :2] @ to_odom + (state.x, state.y)
     actors = [box.footprint() for box in sim.boxes(now_ns)]
-    return Snapshot(sim.t(now_ns), sim.ego_footprint(), actors, odom[base[:, 2] > 0.3])
+    corridor = None
+    if aeb is not None:
+        cfg = aeb.config
+        half = cfg.vehicle.width_m / 2 + cfg.corridor.lateral_margin_m
+        outline = corridor_outline(
+            as_path(aeb.path(now_ns)), cfg.vehicle.front_overhang_m, cfg.corridor.max_range_m, half
+        )
+        corridor = outline @ to_odom + (state.x, state.y)
+    return Snapshot(sim.t(now_ns), sim.ego_footprint(), actors, odom[base[:, 2] > 0.3], corridor)

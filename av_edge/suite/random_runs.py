@@ -30,7 +30,7 @@ from av_edge.sim.families import (
     load_known_failures,
     scenario,
 )
-from av_edge.suite import scoring
+from av_edge.suite import report, scoring
 from av_edge.suite.lockstep import run_lockstep
 from av_edge.suite.stack import StackConfig
 
@@ -121,6 +121,7 @@ def main(runs: int, seed: int, only: Sequence[str], index: int | None, jobs: int
     output.mkdir(parents=True, exist_ok=True)
     (output / "random_results.json").write_text(json.dumps({"score": score, "runs": records}, indent=2) + "\n")
     (output / "random_summary.md").write_text(scoring.markdown(score, seed))
+    report.compose(output)
     if plots:
         scoring.pass_maps(records, output / "plots")
     print(scoring.markdown(score, seed))

@@ -9,16 +9,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from av_edge.core.camera import load_rig
-from av_edge.core.errors import ConfigError
 from av_edge.paths import config_file
 from av_edge.sim.catalog import ego_geometry
 from av_edge.sim.scenario import Scenario, load_catalog
 from av_edge.suite import report
 from av_edge.suite.bag import BagRecorder
 from av_edge.suite.lockstep import RunResult, run_lockstep
+from av_edge.suite.report import load_known_failures
 from av_edge.suite.stack import StackConfig
 
 
@@ -29,16 +27,6 @@ def select(scenarios: Sequence[Scenario], names: Sequence[str], categories: Sequ
         for s in scenarios
         if (not names or any(n in s.name for n in names)) and (not categories or s.category in categories)
     ]
-
-
-def load_known_failures(path: Path) -> dict[str, str]:
-    if not path.exists():
-        return {}
-    document = yaml.safe_load(path.read_text()) or {}
-    known = document.get("known_failures") or {}
-    if not isinstance(known, dict) or not all(isinstance(v, str) and v for v in known.values()):
-        raise ConfigError(f"{path}: known_failures must map each scenario name to its reason")
-    return known
 
 
 def _run_one(job: tuple[Scenario, Path | None]) -> RunResult:

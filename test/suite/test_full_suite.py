@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from av_edge.suite.report import TIMING_FIELDS
-from av_edge.suite.runner import load_known_failures, ratchet, run_all
+from av_edge.suite.report import TIMING_FIELDS, load_known_failures
+from av_edge.suite.runner import ratchet, run_all
 from test.sim.test_scenario import CATALOG
 
 KNOWN = Path(__file__).resolve().parents[2] / "config/scenarios/known_failures.yaml"

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from av_edge.core.errors import ConfigError
-from av_edge.suite.runner import load_known_failures, ratchet, select
+from av_edge.suite.report import load_known_failures
+from av_edge.suite.runner import ratchet, select
 from test.sim.test_scenario import CATALOG
 
 
