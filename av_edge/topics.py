@@ -252,6 +252,16 @@ AEB_LONGITUDINAL = TopicSpec(
     "the AEB's brake request as a longitudinal command (target 0 m/s, the requested deceleration); none "
     "while it requests nothing",
 )
+AUTOWARE_TRAJECTORY = TopicSpec(
+    "/av_edge/planning/autoware/trajectory",
+    "autoware_planning_msgs/msg/Trajectory",
+    PERCEPTION_QOS,
+    "odom",
+    "with each path",
+    "output (adapter_node)",
+    "the planner's path and speed profile as one trajectory: time from start, pose (heading along the path), "
+    "speed, acceleration, heading rate",
+)
 DIAGNOSTICS = TopicSpec(
     "/diagnostics",
     "diagnostic_msgs/msg/DiagnosticArray",
@@ -285,6 +295,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     AUTOWARE_TRACKED,
     AUTOWARE_PREDICTED,
     AEB_LONGITUDINAL,
+    AUTOWARE_TRAJECTORY,
 )
 
 

@@ -1,7 +1,8 @@
-"""The object list and the brake request as the field values of standard messages.
+"""The object list, the brake request and the planner's speed profile as the field values of standard messages.
 
 ``vision_msgs/Detection3DArray`` and Autoware's ``autoware_perception_msgs`` (DetectedObjects,
-TrackedObjects, PredictedObjects) and ``autoware_control_msgs/Longitudinal``: the adapter node
+TrackedObjects, PredictedObjects), ``autoware_control_msgs/Longitudinal`` and
+``autoware_planning_msgs/Trajectory``: the adapter node
 (:mod:`av_edge.nodes.adapter_node`) fills the real messages from these values where those packages
 are installed; here they are plain data, so every conversion is tested without them.
 
@@ -143,6 +144,34 @@ def longitudinal_request(accel_mps2: float, stamp_ns: int) -> LongitudinalReques
 
 
 @dataclass(frozen=True)
+class TrajectoryValues:
+    """``autoware_planning_msgs/Trajectory`` points from the planner's speed profile (odom)."""
+
+    t_s: np.ndarray  # time from start
+    xy: np.ndarray  # (N, 2)
+    yaw: np.ndarray  # heading of each pose: along the path towards the next (the last keeps the previous)
+    speed_mps: np.ndarray
+    accel_mps2: np.ndarray
+    heading_rate_rps: np.ndarray
+
+
+def trajectory_values(profile: np.ndarray) -> TrajectoryValues:
+    """Rows of t_s, x_m, y_m, speed_mps, accel_mps2 (the speed profile's layout) as trajectory values;
+    ValueError on another shape or a time that does not increase."""
+    if profile.ndim != 2 or profile.shape[1] != 5 or profile.shape[0] < 2:
+        raise ValueError(f"a speed profile is >= 2 rows of (t, x, y, speed, accel), got shape {profile.shape}")
+    t, xy = profile[:, 0], profile[:, 1:3]
+    if not np.all(np.diff(t) > 0) or not np.all(np.isfinite(profile)):
+        raise ValueError("a speed profile's times must increase and its values be finite")
+    step = np.diff(xy, axis=0)
+    yaw = np.arctan2(step[:, 1], step[:, 0])
+    yaw = np.append(yaw, yaw[-1])
+    turn = np.remainder(np.diff(yaw) + np.pi, 2 * np.pi) - np.pi
+    rate = np.append(turn / np.diff(t), 0.0)
+    return TrajectoryValues(t, xy, yaw, profile[:, 3], profile[:, 4], rate)
+
+
+@dataclass(frozen=True)
 class AdapterConfig:
     """``adapter_node``: which standard messages to publish beside av_edge's own."""
 
@@ -154,6 +183,9 @@ class AdapterConfig:
     )
     autoware_longitudinal: bool = described(
         "autoware_control_msgs/Longitudinal of each brake request (none while the AEB requests nothing)"
+    )
+    autoware_trajectory: bool = described(
+        "autoware_planning_msgs/Trajectory of the planner's path and speed profile (odom)"
     )
     prediction_horizon_s: float = bounded(0.5, 10.0, "s, length of each predicted path")
     prediction_step_s: float = bounded(0.05, 1.0, "s between a predicted path's poses")

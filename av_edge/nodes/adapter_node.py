@@ -10,14 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from geometry_msgs.msg import AccelStamped
+from nav_msgs.msg import Path
 from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
+from std_msgs.msg import Float32MultiArray
 
 from av_edge import topics
 from av_edge.core.errors import MessageError
 from av_edge.core.objects import decode_objects
-from av_edge.core.standard_objects import AdapterConfig, TrackUuids, longitudinal_request, standard_objects
+from av_edge.core.standard_objects import (
+    AdapterConfig,
+    TrackUuids,
+    longitudinal_request,
+    standard_objects,
+    trajectory_values,
+)
 from av_edge.ros import adapters, node_setup
 from av_edge.ros.messages import stamp_to_ns
 from av_edge.ros.qos import qos_profile
@@ -28,6 +37,7 @@ OUTPUTS = {
     "autoware_tracked": (topics.AUTOWARE_TRACKED, "TrackedObjects"),
     "autoware_predicted": (topics.AUTOWARE_PREDICTED, "PredictedObjects"),
     "autoware_longitudinal": (topics.AEB_LONGITUDINAL, "Longitudinal"),
+    "autoware_trajectory": (topics.AUTOWARE_TRAJECTORY, "Trajectory"),
 }
 
 
@@ -49,6 +59,12 @@ class AdapterNode(Node):
         if "autoware_longitudinal" in self._publishers:
             self.create_subscription(
                 AccelStamped, topics.BRAKE_COMMAND.name, self._on_brake, qos(topics.BRAKE_COMMAND.qos)
+            )
+        if "autoware_trajectory" in self._publishers:
+            self._path_stamp_ns = 0  # the planner publishes its path (stamped) just before the speed profile
+            self.create_subscription(Path, topics.PLANNED_PATH.name, self._on_path, qos(topics.PLANNED_PATH.qos))
+            self.create_subscription(
+                Float32MultiArray, topics.SPEED_PROFILE.name, self._on_speed_profile, qos(topics.SPEED_PROFILE.qos)
             )
         self.get_logger().info(f"publishing {', '.join(self._publishers) or 'nothing (every output is off)'}")
 
@@ -72,6 +88,17 @@ class AdapterNode(Node):
         for output, build in builders.items():
             if output in self._publishers:
                 self._publishers[output].publish(build())
+
+    def _on_path(self, msg: Path) -> None:
+        self._path_stamp_ns = stamp_to_ns(msg.header.stamp)
+
+    def _on_speed_profile(self, msg: Float32MultiArray) -> None:
+        try:
+            values = trajectory_values(np.asarray(msg.data, dtype=float).reshape(-1, 5))
+        except ValueError as err:
+            self.get_logger().error(f"speed profile rejected: {err}", throttle_duration_sec=1.0)
+            return
+        self._publishers["autoware_trajectory"].publish(adapters.trajectory(values, self._path_stamp_ns, "odom"))
 
     def _on_brake(self, msg: AccelStamped) -> None:
         request = longitudinal_request(msg.accel.linear.x, stamp_to_ns(msg.header.stamp))

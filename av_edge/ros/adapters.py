@@ -7,6 +7,7 @@ first runs, so av_edge works without them and ``adapter_node`` names the one mis
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -20,6 +21,7 @@ from av_edge.core.standard_objects import (
     SHAPE_BOUNDING_BOX,
     LongitudinalRequest,
     StandardObject,
+    TrajectoryValues,
     predicted_path,
     yaw_quaternion,
 )
@@ -32,6 +34,7 @@ PACKAGES = {
     "autoware_tracked": ("autoware_perception_msgs", "unique_identifier_msgs"),
     "autoware_predicted": ("autoware_perception_msgs", "unique_identifier_msgs"),
     "autoware_longitudinal": ("autoware_control_msgs",),
+    "autoware_trajectory": ("autoware_planning_msgs",),
 }
 
 
@@ -44,11 +47,14 @@ def messages(package: str) -> ModuleType:
         raise ConfigError(f"{package} is not installed (apt: {apt}): {err}") from None
 
 
+def _planar_pose(x: float, y: float, z: float, yaw: float) -> Pose:
+    q = yaw_quaternion(yaw)
+    return Pose(position=Point(x=x, y=y, z=z), orientation=Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))
+
+
 def _pose(o: StandardObject) -> Pose:
-    return Pose(
-        position=Point(x=o.position[0], y=o.position[1], z=o.position[2]),
-        orientation=Quaternion(x=o.orientation[0], y=o.orientation[1], z=o.orientation[2], w=o.orientation[3]),
-    )
+    yaw = 2 * math.atan2(o.orientation[2], o.orientation[3])
+    return _planar_pose(*o.position, yaw)
 
 
 def _twist_linear(o: StandardObject) -> Vector3:
@@ -127,15 +133,10 @@ def predicted_objects(
         kinematics.initial_acceleration_with_covariance.accel.linear = Vector3(
             x=o.acceleration[0], y=o.acceleration[1], z=0.0
         )
-        poses = []
-        for x, y, yaw in predicted_path(o, horizon_s, step_s):
-            q = yaw_quaternion(float(yaw))
-            poses.append(
-                Pose(
-                    position=Point(x=float(x), y=float(y), z=o.position[2]),
-                    orientation=Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]),
-                )
-            )
+        poses = [
+            _planar_pose(float(x), float(y), o.position[2], float(yaw))
+            for x, y, yaw in predicted_path(o, horizon_s, step_s)
+        ]
         path = aw.PredictedPath(
             path=poses, time_step=Duration(sec=step_ns // 10**9, nanosec=step_ns % 10**9), confidence=1.0
         )
@@ -156,3 +157,22 @@ def longitudinal(request: LongitudinalRequest) -> Any:
         is_defined_acceleration=request.is_defined_acceleration,
         is_defined_jerk=False,
     )
+
+
+def trajectory(values: TrajectoryValues, stamp_ns: int, frame: str) -> Any:
+    planning = messages("autoware_planning_msgs")
+    points = []
+    for t, (x, y), yaw, v, a, rate in zip(
+        values.t_s, values.xy, values.yaw, values.speed_mps, values.accel_mps2, values.heading_rate_rps, strict=True
+    ):
+        ns = round(float(t) * 1e9)
+        points.append(
+            planning.TrajectoryPoint(
+                time_from_start=Duration(sec=ns // 10**9, nanosec=ns % 10**9),
+                pose=_planar_pose(float(x), float(y), 0.0, float(yaw)),
+                longitudinal_velocity_mps=float(v),
+                acceleration_mps2=float(a),
+                heading_rate_rps=float(rate),
+            )
+        )
+    return planning.Trajectory(header=header(stamp_ns, frame), points=points)

@@ -16,6 +16,7 @@ from av_edge.core.standard_objects import (
     longitudinal_request,
     predicted_path,
     standard_objects,
+    trajectory_values,
 )
 
 S = 1_000_000_000
@@ -85,3 +86,17 @@ def test_a_brake_request_becomes_a_longitudinal_command_and_no_request_none() ->
     request = longitudinal_request(-8.0, 123)
     assert request is not None and (request.velocity, request.acceleration, request.stamp_ns) == (0.0, -8.0, 123)
     assert longitudinal_request(0.0, 123) is None and longitudinal_request(float("nan"), 1) is None
+
+
+def test_a_speed_profile_becomes_trajectory_points_heading_along_the_path() -> None:
+    t = np.arange(5) * 0.5
+    arc = np.radians(np.arange(5) * 10.0)  # a 10 m radius left turn, 10 degrees per pose
+    profile = np.column_stack([t, 10 * np.sin(arc), 10 * (1 - np.cos(arc)), np.full(5, 5.0), np.full(5, -1.0)])
+    values = trajectory_values(profile)
+    np.testing.assert_allclose(values.yaw[:4], np.radians([5, 15, 25, 35]), atol=1e-9)  # chord headings
+    assert values.yaw[4] == values.yaw[3] and values.heading_rate_rps[0] == pytest.approx(np.radians(10) / 0.5)
+    assert values.speed_mps.tolist() == [5.0] * 5 and values.accel_mps2.tolist() == [-1.0] * 5
+    with pytest.raises(ValueError, match="increase"):
+        trajectory_values(profile[::-1])
+    with pytest.raises(ValueError, match="rows"):
+        trajectory_values(profile[:, :4])

@@ -90,3 +90,14 @@ def test_adapter_node_refuses_to_start_naming_the_missing_package() -> None:
 def test_the_adapter_runs_as_its_own_module() -> None:
     """What ``ros2 run av_edge adapter_node`` executes imports without the optional packages."""
     subprocess.run([sys.executable, "-c", "import av_edge.nodes.adapter_node"], check=True, timeout=60)
+
+
+def test_autoware_trajectory() -> None:
+    needs("autoware_planning_msgs")
+    from av_edge.core.standard_objects import trajectory_values
+
+    profile = np.array([[0.0, 0.0, 0.0, 10.0, -2.0], [0.5, 5.0, 0.0, 9.0, -2.0], [1.0, 9.5, 0.0, 8.0, -2.0]])
+    msg = adapters.trajectory(trajectory_values(profile), 3_000_000_000, "odom")
+    assert msg.header.frame_id == "odom" and len(msg.points) == 3
+    assert msg.points[1].time_from_start.nanosec == 500_000_000 and msg.points[2].pose.position.x == 9.5
+    assert msg.points[0].longitudinal_velocity_mps == 10.0 and msg.points[0].acceleration_mps2 == -2.0

@@ -10,7 +10,10 @@ import pytest
 
 from av_edge.suite import report
 from av_edge.suite.lockstep import run_lockstep
-from test.suite.test_regression import BY_NAME, STACK
+from av_edge.suite.stack import StackConfig
+from test.sim.test_scenario import BY_NAME
+
+STACK = StackConfig.load()
 
 
 @pytest.mark.skipif(report.pyplot() is None, reason="matplotlib is not installed (requirements/dev.txt has it)")
