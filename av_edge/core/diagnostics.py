@@ -39,12 +39,14 @@ class EventLimiter:
 
     A repeat within the interval is held back, not lost: the latest one held goes out once the
     interval has passed, carrying ``suppressed`` (how many of that cause were folded into it), so a
-    monitor sees the cause's last state and how often it flapped, not 20 messages a second.
+    monitor sees the cause's last state and how often it flapped, not 20 messages a second. An
+    escalation (a level above the last one sent for that cause) is never held: a fault is told at once.
     """
 
     def __init__(self, min_interval_s: float) -> None:
         self._interval_ns = round(min_interval_s * 1e9)
         self._sent_ns: dict[str, int] = {}
+        self._sent_level: dict[str, Level] = {}
         self._held: dict[str, tuple[Status, int]] = {}  # name -> (latest held, repeats folded into it)
 
     def push(self, event: Status) -> None:
@@ -56,10 +58,12 @@ class EventLimiter:
         out = []
         for name, (event, folded) in list(self._held.items()):
             sent = self._sent_ns.get(name)
-            if sent is not None and now_ns - sent < self._interval_ns:
+            escalation = event.level > self._sent_level.get(name, Level.OK)
+            if sent is not None and now_ns - sent < self._interval_ns and not escalation:
                 continue
             values = {**event.values, "suppressed": str(folded)} if folded else event.values
             out.append(replace(event, values=values))
             self._sent_ns[name] = now_ns
+            self._sent_level[name] = event.level
             del self._held[name]
         return out

@@ -33,8 +33,8 @@ def test_every_event_is_sent_or_counted_and_each_cause_ends_on_its_last_state(
     for name, event in last.items():
         assert [e for _, e in sent if e.name == name][-1].message == event.message
     for name in last:
-        times = [t for t, e in sent if e.name == name]
-        assert all(b - a >= 1000 * MS for a, b in pairwise(times))
+        times = [(t, e) for t, e in sent if e.name == name]
+        assert all(b - a >= 1000 * MS or e.level > p.level for (a, p), (b, e) in pairwise(times))
 
 
 def test_a_first_event_goes_out_at_once_and_repeats_wait_for_the_interval() -> None:
@@ -42,7 +42,9 @@ def test_a_first_event_goes_out_at_once_and_repeats_wait_for_the_interval() -> N
     limiter.push(Status(Level.ERROR, "aeb/watchdog", "stale"))
     assert [e.message for e in limiter.drain(0)] == ["stale"]
     for k in range(5):
-        limiter.push(Status(Level.OK if k % 2 else Level.ERROR, "aeb/watchdog", f"flap {k}"))
+        limiter.push(Status(Level.OK if k % 2 == 0 else Level.ERROR, "aeb/watchdog", f"flap {k}"))
         assert limiter.drain(k * 100 * MS) == []
     (event,) = limiter.drain(1000 * MS)
     assert (event.message, event.values["suppressed"]) == ("flap 4", "4")
+    limiter.push(Status(Level.ERROR, "aeb/watchdog", "stale again"))  # after an OK: an escalation, told at once
+    assert [e.message for e in limiter.drain(1100 * MS)] == ["stale again"]
