@@ -17,10 +17,8 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from av_edge.core.camera import load_rig
-from av_edge.core.config import load_params_file
 from av_edge.core.errors import ConfigError
-from av_edge.core.geometry import rotation_rpy
+from av_edge.core.vehicle import DEFAULT_VEHICLE_FILE, VEHICLE_FILE, VEHICLE_NODES, VehicleDescription, load_vehicle
 
 NODES = ("aeb_node", "perception_node", "planner_node", "clip_recorder_node", "adapter_node", "simulator_node")
 INPUT_TOPICS = {"lidar_topic": "/sensing/lidar/points", "odometry_topic": "/localization/odometry"}
@@ -33,7 +31,10 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
         f"{n.removesuffix('_node')}_params_file": ("", f"{n}'s params file (overrides params_file for it)")
         for n in NODES
     },
-    "vehicle": ("", "a params file overlaid on every node's own: this vehicle's dimensions, sensor poses, ids"),
+    "vehicle": (
+        "",
+        "this vehicle's description (body, LiDAR and camera poses; default config/vehicle.yaml) for every node",
+    ),
     "use_sim_time": ("false", "true: nodes read /clock (replaying a bag with --clock)"),
     "with_sim": ("false", "also start the simulator (a closed-loop test vehicle); never on a vehicle"),
     "clips": ("true", "record and upload rare-scenario clips"),
@@ -71,15 +72,11 @@ class NodePlan:
         return self.name or self.executable
 
 
-def static_transforms(aeb_params_file: str, config_dir: str, namespace: str) -> list[NodePlan]:
-    """``tf2_ros`` static_transform_publisher per sensor: base_link -> lidar (the AEB's params) and
-    base_link -> each camera's optical frame (the rig), so RViz and Foxglove place every display."""
-    aeb = load_params_file(Path(aeb_params_file), "aeb_node")
-    lidar = np.eye(4)
-    lidar[:3, :3] = rotation_rpy(*(float(aeb[f"lidar_extrinsic.{k}"]) for k in ("roll", "pitch", "yaw")))
-    lidar[:3, 3] = [float(aeb[f"lidar_extrinsic.{k}"]) for k in ("x", "y", "z")]
-    poses = {str(aeb["lidar_frame"]): lidar}
-    for camera in load_rig(Path(config_dir) / "cameras.yaml"):
+def static_transforms(vehicle: VehicleDescription, namespace: str) -> list[NodePlan]:
+    """``tf2_ros`` static_transform_publisher per sensor of the vehicle description: base_link -> its
+    LiDAR and -> each camera's optical frame, so RViz, Foxglove and downstream stacks place every display."""
+    poses = {vehicle.lidar.frame: vehicle.lidar.extrinsic.matrix()}
+    for camera in vehicle.cameras:
         poses[camera.optical_frame] = np.linalg.inv(camera.optical_from_base())
     plans = []
     for frame, pose in poses.items():
@@ -138,7 +135,7 @@ def plan(values: Mapping[str, str], config_dir: str) -> list[NodePlan]:
     except ValueError:
         raise ConfigError(f"launch argument respawn_delay:={args['respawn_delay']!r}: expected seconds") from None
     remappings = tuple((INPUT_TOPICS[a], args[a]) for a in INPUT_TOPICS if args[a] != INPUT_TOPICS[a])
-    vehicle = (_file(args, "vehicle"),) if args["vehicle"] else ()
+    vehicle_file = _file(args, "vehicle") if args["vehicle"] else os.path.join(config_dir, DEFAULT_VEHICLE_FILE)
     started = {
         "clip_recorder_node": _flag(args, "clips"),
         "adapter_node": _flag(args, "adapters"),
@@ -156,6 +153,8 @@ def plan(values: Mapping[str, str], config_dir: str) -> list[NodePlan]:
         else:
             params_file = os.path.join(config_dir, f"{node.removesuffix('_node')}.params.yaml")
         overrides: dict[str, Any] = {"use_sim_time": _flag(args, "use_sim_time")}
+        if args["vehicle"] and node in VEHICLE_NODES:
+            overrides[VEHICLE_FILE] = vehicle_file
         if node == "perception_node":
             overrides["camera_detection.allow_simulation_trained"] = allow_sim_model
             if args["detector_model"]:
@@ -164,13 +163,12 @@ def plan(values: Mapping[str, str], config_dir: str) -> list[NodePlan]:
             NodePlan(
                 executable=node,
                 namespace=args["namespace"],
-                parameters=(params_file, *vehicle, overrides),
+                parameters=(params_file, overrides),
                 remappings=remappings,
                 respawn=node != "simulator_node",  # a restarted scenario would mislead
                 respawn_delay_s=respawn_delay,
             )
         )
     if _flag(args, "publish_tf"):
-        aeb_params = next(p.parameters[0] for p in plans if p.executable == "aeb_node")
-        plans += static_transforms(str(aeb_params), config_dir, args["namespace"])
+        plans += static_transforms(load_vehicle(Path(vehicle_file)), args["namespace"])
     return plans

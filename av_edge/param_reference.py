@@ -17,6 +17,7 @@ from av_edge.core.config import ParameterSpec, load_params_file, parameter_specs
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.planning.node_config import PlannerNodeConfig
 from av_edge.core.standard_objects import AdapterConfig
+from av_edge.core.vehicle import load_node_params
 from av_edge.paths import config_file
 
 #: The deployed nodes: name, params file, schema.
@@ -37,14 +38,18 @@ def reference() -> str:
         "`node_config.py`) and the shipped `config/*.params.yaml`; do not edit by hand. Every key is",
         "required; a value outside its range, of the wrong type, or an unknown key stops the node at",
         "start-up with the file, the key and the allowed values. Parameters are read-only at run time.",
+        "Values marked (vehicle.yaml) come from the vehicle description the node's `vehicle_file` names:",
+        "a params file that sets one itself is refused.",
         "Units are in the description (m, s, m/s, m/s^2, rad, Hz, MiB, ms).",
     ]
     for node, file, schema in NODES:
-        shipped = load_params_file(config_file(file), node)
+        own = load_params_file(config_file(file), node)
+        shipped = load_node_params(config_file(file), node)
         lines += ["", f"## `{node}` (`config/{file}`)", "", "| parameter | type | range | shipped | description |"]
         lines.append("|---|---|---|---|---|")
         for p in parameter_specs(schema):
-            lines.append(f"| `{p.name}` | {p.kind} | {_range(p)} | {_value(shipped.get(p.name))} | {_escape(p.doc)} |")
+            value = _value(shipped.get(p.name)) + ("" if p.name in own else " (vehicle.yaml)")
+            lines.append(f"| `{p.name}` | {p.kind} | {_range(p)} | {value} | {_escape(p.doc)} |")
     return "\n".join(lines) + "\n"
 
 

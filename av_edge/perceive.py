@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.geometry import Extrinsic, transform_points
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.perception.pipeline import LidarPipeline, PerceptionConfig, SelfCropConfig
+from av_edge.core.vehicle import load_node_params
 from av_edge.paths import config_file
 
 
@@ -67,7 +68,7 @@ def _open3d_points(path: Path) -> np.ndarray:
 
 def perceive(xyz_sensor: np.ndarray, extrinsic: Extrinsic, params_file: Path | None = None) -> list[dict[str, Any]]:
     """Obstacles in the sensor frame, nearest first: centre, size, yaw, point count, range."""
-    params = load_params_file(params_file or config_file("perception.params.yaml"), "perception_node")
+    params = load_node_params(params_file or config_file("perception.params.yaml"), "perception_node")
     pipeline_config: PerceptionConfig = build_config(PerceptionNodeConfig, params).pipeline
     # The file's sensor is mounted by `extrinsic`; its own vehicle body is unknown, so nothing is cropped.
     pipeline_config = dataclasses.replace(

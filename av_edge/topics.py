@@ -70,7 +70,7 @@ CAMERA_INFO = TopicSpec(
     "with each image",
     "input",
     "intrinsics and lens distortion (plumb_bob, rational_polynomial; D all zeros: none) of that camera at its current"
-    " resolution, taken whenever it changes (config/cameras.yaml holds the extrinsics)",
+    " resolution, taken whenever it changes (config/vehicle.yaml holds the extrinsics)",
 )
 ODOMETRY = TopicSpec(
     "/localization/odometry",

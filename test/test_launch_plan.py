@@ -54,7 +54,11 @@ def test_each_argument_reaches_its_nodes(tmp_path: Path) -> None:
         "perception_params_file": (str(own), lambda p: files(p) == [str(own)], ("perception_node",)),
         "planner_params_file": (str(own), lambda p: files(p) == [str(own)], ("planner_node",)),
         "clip_recorder_params_file": (str(own), lambda p: files(p) == [str(own)], ("clip_recorder_node",)),
-        "vehicle": (str(vehicle), lambda p: files(p)[-1] == str(vehicle) and len(files(p)) == 2, NODES[:4]),
+        "vehicle": (
+            str(vehicle),
+            lambda p: overrides(p).get("vehicle_file") == str(vehicle),
+            ("aeb_node", "perception_node", "planner_node"),  # the clip recorder has no geometry
+        ),
         "use_sim_time": ("true", lambda p: overrides(p)["use_sim_time"] is True, NODES[:4]),
         "detector_model": (
             str(model),
@@ -145,10 +149,11 @@ def test_static_transforms_place_each_sensor_where_the_params_and_the_rig_say() 
 
     from av_edge.core.aeb import AebConfig
     from av_edge.core.camera import load_rig
-    from av_edge.core.config import build_config, load_params_file
+    from av_edge.core.config import build_config
+    from av_edge.core.vehicle import load_node_params
 
     tf = {p.arguments[-1]: p for p in plan({}, CONFIG) if p.package == "tf2_ros"}
-    rig = load_rig(ROOT / "config" / "cameras.yaml")
+    rig = load_rig(ROOT / "config" / "vehicle.yaml")
     assert set(tf) == {"lidar", *(c.optical_frame for c in rig)}
 
     def pose(frame: str) -> np.ndarray:
@@ -159,7 +164,7 @@ def test_static_transforms_place_each_sensor_where_the_params_and_the_rig_say() 
         out[:3, 3] = [float(args[k]) for k in ("--x", "--y", "--z")]
         return out
 
-    aeb = build_config(AebConfig, load_params_file(ROOT / "config" / "aeb.params.yaml", "aeb_node"))
+    aeb = build_config(AebConfig, load_node_params(ROOT / "config" / "aeb.params.yaml", "aeb_node"))
     point = np.array([1.0, 2.0, 3.0, 1.0])
     np.testing.assert_allclose(pose("lidar") @ point, aeb.lidar_extrinsic.matrix() @ point, atol=1e-6)
     for camera in rig:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from av_edge.core.config import load_params_file, parameter_specs
+from av_edge.core.config import parameter_specs
+from av_edge.core.vehicle import load_node_params
 from av_edge.param_reference import NODES, reference
 from av_edge.paths import config_file
 
@@ -23,4 +24,4 @@ def test_every_parameter_has_a_description_and_every_shipped_key_a_row(node: str
     assert [p.name for p in found if not p.doc.strip()] == []
     numeric = [p.name for p in found if p.kind in ("float", "int") and (p.minimum is None or p.maximum is None)]
     assert numeric == []  # every number has a range
-    assert {p.name for p in found} == set(load_params_file(config_file(file), node))
+    assert {p.name for p in found} == set(load_node_params(config_file(file), node))

@@ -152,7 +152,7 @@ def _focal(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.25, gamm
 
 def _render(job: tuple[int, int, bool | None, GeneratorSettings]) -> tuple[np.ndarray, np.ndarray]:
     seed, index, night, settings = job
-    camera = load_rig(config_file("cameras.yaml"))[0]
+    camera = load_rig(config_file("vehicle.yaml"))[0]
     return sample(camera, np.random.default_rng([seed, index]), settings, night)
 
 

@@ -285,7 +285,7 @@ def _camera_publisher(probe: Any) -> Callable[[int], None]:
     from sensor_msgs.msg import CameraInfo, Image
 
     stack = StackConfig.load()
-    rig = load_rig(config_file("cameras.yaml"))
+    rig = load_rig(config_file("vehicle.yaml"))
     scenario = find_scenario(config_file("scenarios"), "lead_stopped_50kmh_100pct", stack.sim)
     images = Simulation(stack.sim, scenario, 0, rig).render(0)
     outputs = []

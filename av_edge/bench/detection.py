@@ -12,12 +12,13 @@ import numpy as np
 
 from av_edge.bench.metrics import Metrics
 from av_edge.core.camera import load_rig
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.detection.agreement import agreement
 from av_edge.core.detection.boxes import decode, to_batch, to_original
 from av_edge.core.detection.config import DetectionConfig
 from av_edge.core.detection.manifest import ModelManifest, ModelPackage, load_package
 from av_edge.core.perception.node_config import PerceptionNodeConfig
+from av_edge.core.vehicle import load_node_params
 from av_edge.detection.backends import Backend, BackendUnavailableError, OrtBackend, TensorRtBackend
 from av_edge.detection.detector import resolve_package
 from av_edge.detection.engine import EngineCache, EngineSettings, EngineTarget, build_plan, gpu_identity
@@ -30,13 +31,13 @@ def detection_latency(repeats: int = 60) -> Metrics:
     this CPU can do) and with the params file's thread count (what the node uses, leaving a core to LiDAR
     perception and braking); one image per configured camera in one batch (node threads); pre- and
     post-processing of that batch apart."""
-    params = load_params_file(config_file("perception.params.yaml"), "perception_node")
+    params = load_node_params(config_file("perception.params.yaml"), "perception_node")
     config = build_config(PerceptionNodeConfig, params).camera_detection
     package = load_package(resolve_package(config.model_package))
     manifest = package.manifest
     backend = OrtBackend(package.onnx_bytes, manifest.input_name, config.threads, use_cuda=False)
     all_cores = OrtBackend(package.onnx_bytes, manifest.input_name, os.cpu_count() or 1, use_cuda=False)
-    rig = {c.name: c for c in load_rig(config_file("cameras.yaml"))}
+    rig = {c.name: c for c in load_rig(config_file("vehicle.yaml"))}
     rng = np.random.default_rng(0)
     images = [sample(rig[name], rng, GeneratorSettings())[0] for name in config.cameras]
     single, _ = to_batch(images[:1], manifest)
@@ -101,11 +102,11 @@ def compare_backends(candidate: str, reference: str, n_images: int = 32, repeats
     """Detections of ``candidate`` against ``reference`` on the same simulated camera images (matched
     boxes IoU >= 0.9, scores within 0.02, nothing unmatched), and each one's latency per image and per
     batch (every sample kept: median, p99, max). Simulated images; the model is the params file's."""
-    params = load_params_file(config_file("perception.params.yaml"), "perception_node")
+    params = load_node_params(config_file("perception.params.yaml"), "perception_node")
     config = build_config(PerceptionNodeConfig, params).camera_detection
     package = load_package(resolve_package(config.model_package))
     manifest = package.manifest
-    rig = load_rig(config_file("cameras.yaml"))
+    rig = load_rig(config_file("vehicle.yaml"))
     rng = np.random.default_rng(0)
     images = [sample(rig[i % len(rig)], rng, GeneratorSettings())[0] for i in range(n_images)]
     backends = {name: make_backend(name, package, config, print) for name in (candidate, reference)}

@@ -21,10 +21,11 @@ from collections.abc import Callable
 import numpy as np
 
 from av_edge.bench.metrics import Metrics
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.geometry import transform_points
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.perception.pipeline import LidarPipeline, PerceptionConfig
+from av_edge.core.vehicle import load_node_params
 from av_edge.paths import config_file
 from av_edge.sim.lidar import LidarConfig, LidarModel
 from av_edge.sim.world import Box
@@ -86,9 +87,9 @@ def make_frames(
 ) -> tuple[list[np.ndarray], list[list[Box]], PerceptionConfig]:
     """Simulated scans (lidar frame) with 2048 x 64 rays (~120k returns) and their boxes (actors, and
     with ``cluttered`` rails, kerbs, vegetation and rain returns)."""
-    params = load_params_file(config_file("perception.params.yaml"), "perception_node")
+    params = load_node_params(config_file("perception.params.yaml"), "perception_node")
     config: PerceptionConfig = build_config(PerceptionNodeConfig, params).pipeline
-    sim = load_params_file(config_file("simulator.params.yaml"), "simulator_node")
+    sim = load_node_params(config_file("simulator.params.yaml"), "simulator_node")
     lidar = build_config(
         LidarConfig, {k.removeprefix("sim.lidar."): v for k, v in sim.items() if k.startswith("sim.lidar.")}
     )

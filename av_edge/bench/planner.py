@@ -7,10 +7,11 @@ import time
 import numpy as np
 
 from av_edge.bench.metrics import Metrics
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.ego import EgoPose
 from av_edge.core.objects import OBJECT_DTYPE
 from av_edge.core.planning.node_config import PlannerNodeConfig
+from av_edge.core.vehicle import load_node_params
 from av_edge.paths import config_file
 from av_edge.ros.planner_handler import PlannerHandler
 
@@ -41,7 +42,7 @@ def scene(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 def planner_cycle(frames: int = 300) -> Metrics:
-    params = load_params_file(config_file("planner.params.yaml"), "planner_node")
+    params = load_node_params(config_file("planner.params.yaml"), "planner_node")
     handler = PlannerHandler(build_config(PlannerNodeConfig, params), lambda _: None)
     rng = np.random.default_rng(0)
     scenes = [scene(rng) for _ in range(10)]

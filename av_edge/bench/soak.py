@@ -404,12 +404,13 @@ def _aeb_view(diagnostics: list[Any]) -> dict[str, str]:
 
 def _camera_drop_pct(diagnostics: list[Any], run: _Run) -> float:
     """Share of the batches camera detection should have run (rate_hz over the run) that it did not."""
-    from av_edge.core.config import build_config, load_params_file
+    from av_edge.core.config import build_config
     from av_edge.core.perception.node_config import PerceptionNodeConfig
+    from av_edge.core.vehicle import load_node_params
     from av_edge.ros.messages import statuses
 
     rate = build_config(
-        PerceptionNodeConfig, load_params_file(config_file("perception.params.yaml"), "perception_node")
+        PerceptionNodeConfig, load_node_params(config_file("perception.params.yaml"), "perception_node")
     ).camera_detection.rate_hz
     batches = [
         (array.header.stamp.sec + array.header.stamp.nanosec / 1e9, int(s.values["batches"]))

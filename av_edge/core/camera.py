@@ -1,4 +1,4 @@
-"""Pinhole camera models and the camera rig file (``config/cameras.yaml``), shared by simulator and fusion.
+"""Pinhole camera models and the camera rig file (``config/vehicle.yaml``), shared by simulator and fusion.
 
 Frames: a camera's body frame is x forward, y left, z up (like base_link); its optical frame
 (``<name>_optical``, what images and CameraInfo refer to) is x right, y down, z forward.

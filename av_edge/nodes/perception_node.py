@@ -20,14 +20,12 @@ from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from av_edge import topics
-from av_edge.core.camera import load_rig
 from av_edge.core.detection.config import DetectionConfig
 from av_edge.core.diagnostics import EventLimiter
 from av_edge.core.errors import ConfigError
 from av_edge.core.objects import encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.sensor_health import CameraHealthConfig
-from av_edge.paths import config_file
 from av_edge.ros import node_setup
 from av_edge.ros.camera_handler import CameraDetectionHandler, debug_image
 from av_edge.ros.fusion_handler import FusionHandler, ScanObjects
@@ -60,10 +58,11 @@ class PerceptionNode(Node):
         qos = qos_profile
         budget = self.handler.config.latency_budget_ms
         self.cameras = CameraDetectionHandler(config, budget, self.get_logger().error, health)
-        rig = {c.name: c for c in load_rig(config_file("cameras.yaml"))}
+        vehicle = node_setup.node_vehicle(self)
+        rig = {c.name: c for c in vehicle.cameras}
         unknown = sorted(set(config.cameras) - set(rig))
         if unknown:
-            raise ConfigError(f"camera_detection.cameras {unknown} are not in config/cameras.yaml ({sorted(rig)})")
+            raise ConfigError(f"camera_detection.cameras {unknown} are not in {vehicle.path} ({sorted(rig)})")
         detector = self.cameras.detector
         classes = detector.package.manifest.class_names if detector is not None else ()
         fused_cameras = {name: rig[name] for name in config.cameras} if detector is not None else {}

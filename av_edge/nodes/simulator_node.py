@@ -27,7 +27,6 @@ from rclpy.subscription import Subscription
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from av_edge import topics
-from av_edge.core.camera import load_rig
 from av_edge.core.config import bounded
 from av_edge.core.image import array_to_image
 from av_edge.core.objects import encode_objects
@@ -49,9 +48,8 @@ class SimulatorNodeConfig:
     sim: SimConfig
     scenario: str
     scenario_dir: str  # relative paths are under the package's config/
-    camera_rig: str  # relative paths are under the package's config/
     publish_cameras: bool  # render and publish the rig's images with every scan
-    lidar_frame: str
+    lidar_frame: str  # from the vehicle description
     result_path: str
     physics_rate_hz: float = bounded(10.0, 1000.0)
     odometry_rate_hz: float = bounded(1.0, 200.0)
@@ -64,7 +62,7 @@ class SimulatorNode(Node):
         super().__init__("simulator_node", automatically_declare_parameters_from_overrides=True)
         self.config = node_setup.load_config(self, SimulatorNodeConfig)
         self.scenario = find_scenario(_config_path(self.config.scenario_dir), self.config.scenario, self.config.sim)
-        self.rig = load_rig(_config_path(self.config.camera_rig))
+        self.rig = node_setup.node_vehicle(self).cameras
         self._sim: Simulation | None = None
         self._warmup = Simulation(self.config.sim, self.scenario, self._now_ns())  # frozen: never advanced
         self._answers_in_budget = 0

@@ -18,6 +18,16 @@ from rclpy.parameter import Parameter
 
 from av_edge.core.config import build_config, parameter_specs
 from av_edge.core.errors import ConfigError
+from av_edge.core.vehicle import (
+    DEFAULT_VEHICLE_FILE,
+    VEHICLE_FILE,
+    VEHICLE_NODES,
+    VehicleDescription,
+    load_vehicle,
+    vehicle_path,
+    with_vehicle,
+)
+from av_edge.paths import config_file
 
 T = TypeVar("T")
 
@@ -29,10 +39,21 @@ def load_config(node: Node, cls: type[T]) -> T:
     safety configuration is worse than a restart.
     """
     params = {name: param.value for name, param in node.get_parameters_by_prefix("").items()}
+    if node.get_name() in VEHICLE_NODES:
+        own = set(params)
+        params, vehicle = with_vehicle(params, node.get_name(), config_file(DEFAULT_VEHICLE_FILE).parent)
+        for name in sorted(set(params) - own):  # visible as parameters too (ros2 param get), read-only
+            node.declare_parameter(name, params[name], ParameterDescriptor(description=f"from {vehicle.path}"))
     config = build_config(cls, params, where=f"parameters of node '{node.get_name()}'")
     describe_parameters(node, cls)
     node.add_on_set_parameters_callback(_refuse_runtime_changes)
     return config
+
+
+def node_vehicle(node: Node) -> VehicleDescription:
+    """The vehicle description the node's ``vehicle_file`` names (default: the shipped one)."""
+    params = {VEHICLE_FILE: node.get_parameter(VEHICLE_FILE).value} if node.has_parameter(VEHICLE_FILE) else {}
+    return load_vehicle(vehicle_path(params, config_file(DEFAULT_VEHICLE_FILE).parent))
 
 
 def describe_parameters(node: Node, cls: type) -> None:

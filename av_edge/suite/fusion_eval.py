@@ -44,7 +44,7 @@ def class_accuracy(scenarios: Sequence[Scenario], stack: StackConfig, camera_nam
     sees within 60 m counts once; it is right when its fused class is the actor's. "Sees" is the rule of
     the detector's training labels (enough unoccluded pixels over enough rows): a walker whose head
     alone shows over a parked car is a LiDAR object the camera cannot classify."""
-    camera = next(c for c in load_rig(config_file("cameras.yaml")) if c.name == camera_name)
+    camera = next(c for c in load_rig(config_file("vehicle.yaml")) if c.name == camera_name)
     detector = CameraDetector(stack.perception.camera_detection, lambda _: None)
     classes = detector.package.manifest.class_names
     calib = calibration(camera, camera.intrinsics(), camera.width, camera.height)

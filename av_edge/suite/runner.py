@@ -34,7 +34,7 @@ def _run_one(job: tuple[Scenario, Path | None]) -> RunResult:
     if record_dir is None:
         return run_lockstep(scenario, StackConfig.load())
     with BagRecorder(record_dir / scenario.name) as recorder:
-        return run_lockstep(scenario, StackConfig.load(), recorder, cameras=load_rig(config_file("cameras.yaml")))
+        return run_lockstep(scenario, StackConfig.load(), recorder, cameras=load_rig(config_file("vehicle.yaml")))
 
 
 def run_all(

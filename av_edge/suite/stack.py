@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from av_edge.core.aeb import AebConfig
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.planning.node_config import PlannerNodeConfig
+from av_edge.core.vehicle import load_node_params
 from av_edge.paths import config_file
 from av_edge.sim.simulation import SimConfig
 
@@ -25,7 +26,7 @@ class StackConfig:
     def load(cls, config_dir: Path | None = None) -> StackConfig:
         def params(node: str) -> dict[str, object]:
             path = (config_dir / f"{node}.params.yaml") if config_dir else config_file(f"{node}.params.yaml")
-            return load_params_file(path, f"{node}_node")
+            return load_node_params(path, f"{node}_node")
 
         sim = params("simulator")
         return cls(

@@ -25,13 +25,14 @@ from av_edge.core.aeb import (
     threat_level,
     time_to_collision,
 )
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.diagnostics import Level
 from av_edge.core.errors import InvalidOdometryError
 from av_edge.core.objects import CLASSES, OBJECT_DTYPE
+from av_edge.core.vehicle import load_node_params
 
 CONFIG = build_config(
-    AebConfig, load_params_file(Path(__file__).resolve().parents[2] / "config/aeb.params.yaml", "aeb_node")
+    AebConfig, load_node_params(Path(__file__).resolve().parents[2] / "config/aeb.params.yaml", "aeb_node")
 )
 V, C, B = CONFIG.vehicle, CONFIG.corridor, CONFIG.brake
 MOUNT = np.array([CONFIG.lidar_extrinsic.x, 0.0, CONFIG.lidar_extrinsic.z])

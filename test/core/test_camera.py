@@ -12,7 +12,7 @@ from av_edge.core.camera import CameraConfig, load_rig, project
 from av_edge.core.errors import ConfigError
 from av_edge.core.geometry import Extrinsic, transform_points
 
-RIG = load_rig(Path(__file__).resolve().parents[2] / "config/cameras.yaml")
+RIG = load_rig(Path(__file__).resolve().parents[2] / "config/vehicle.yaml")
 
 
 @pytest.mark.parametrize("camera", RIG, ids=lambda c: c.name)

@@ -6,6 +6,7 @@ import pytest
 from av_edge.core.aeb import AebConfig
 from av_edge.core.config import bounded, build_config, choice, load_params_file
 from av_edge.core.errors import ConfigError
+from av_edge.core.vehicle import load_node_params
 from av_edge.nodes.simulator_node import SimulatorNodeConfig
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -76,7 +77,7 @@ def test_ros_builtin_parameters_are_ignored():
     ],
 )
 def test_shipped_params_files_are_valid(file, node, cls):
-    build_config(cls, load_params_file(CONFIG / file, node))
+    build_config(cls, load_node_params(CONFIG / file, node))
 
 
 def test_params_file_without_node_section(tmp_path):

@@ -10,15 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.sensor_health import CameraHealth, Debounced, image_stats
+from av_edge.core.vehicle import load_node_params
 from av_edge.sim.render import CameraRenderer
 from av_edge.sim.road import Road
 from av_edge.sim.world import Box
 from test.sim.test_render import FRONT, render
 
-PARAMS = load_params_file(Path(__file__).resolve().parents[2] / "config/perception.params.yaml", "perception_node")
+PARAMS = load_node_params(Path(__file__).resolve().parents[2] / "config/perception.params.yaml", "perception_node")
 CONFIG = build_config(PerceptionNodeConfig, PARAMS).camera_health
 MS = 1_000_000
 FRAME_NS = 100 * MS  # 10 Hz

@@ -8,18 +8,19 @@ from pathlib import Path
 import numpy as np
 
 from av_edge.core.camera import load_rig
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.detection.evaluation import average_precision
 from av_edge.core.detection.manifest import MODEL_FILE, load_package
 from av_edge.core.diagnostics import Level
 from av_edge.core.perception.node_config import PerceptionNodeConfig
+from av_edge.core.vehicle import load_node_params
 from av_edge.detection.detector import CameraDetector, resolve_package
 from av_edge.paths import config_file
 from av_edge.ros.camera_handler import CameraDetectionHandler
 from av_edge.sim.detection_data import DETECTOR_CLASSES, GeneratorSettings, sample
 
 CONFIG = build_config(
-    PerceptionNodeConfig, load_params_file(config_file("perception.params.yaml"), "perception_node")
+    PerceptionNodeConfig, load_node_params(config_file("perception.params.yaml"), "perception_node")
 ).camera_detection
 
 
@@ -38,7 +39,7 @@ def test_bundled_model_is_verified_small_and_documented() -> None:
 
 def test_bundled_model_finds_cars_and_people_in_fresh_day_images(tmp_path: Path) -> None:
     detector = CameraDetector(CONFIG.__class__(**{**CONFIG.__dict__, "backend": "onnxruntime"}), print)
-    front = load_rig(config_file("cameras.yaml"))[0]
+    front = load_rig(config_file("vehicle.yaml"))[0]
     rng = np.random.default_rng(987_654)  # neither the training nor the validation seed
     data = [sample(front, rng, GeneratorSettings(night_fraction=0.0)) for _ in range(40)]
     found = []

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stack = StackConfig.load()
-    rig = load_rig(config_file("cameras.yaml"))
+    rig = load_rig(config_file("vehicle.yaml"))
     scenario = find_scenario(config_file("scenarios"), "lead_stopped_50kmh_100pct", stack.sim)
     sim = Simulation(stack.sim, scenario, 0, rig)
     sim.ego.x = args.ego_x

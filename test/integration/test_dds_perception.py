@@ -59,7 +59,7 @@ def test_camera_detections_over_dds(perception_node, probe, dds_domain):
     from av_edge.ros.qos import qos_profile
     from av_edge.sim.detection_data import GeneratorSettings, sample
 
-    front = load_rig(config_file("cameras.yaml"))[0]
+    front = load_rig(config_file("vehicle.yaml"))[0]
     image, _ = sample(front, np.random.default_rng(7), GeneratorSettings(night_fraction=0.0, max_actors=3))
     received: list[Image] = []
     node = probe.node

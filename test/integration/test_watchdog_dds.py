@@ -9,7 +9,8 @@ import time
 
 from av_edge import processes
 from av_edge.core.aeb import AebConfig
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
+from av_edge.core.vehicle import load_node_params
 from av_edge.paths import config_file
 from av_edge.ros.probe import VehicleProbe
 
@@ -35,7 +36,7 @@ while True:
 
 def test_watchdog_error_within_the_configured_age(aeb_node: subprocess.Popen[bytes], dds_domain: int) -> None:
     timeout_s = build_config(
-        AebConfig, load_params_file(config_file("aeb.params.yaml"), "aeb_node")
+        AebConfig, load_node_params(config_file("aeb.params.yaml"), "aeb_node")
     ).watchdog.lidar_timeout_s
     driver = subprocess.Popen(
         [sys.executable, "-c", LIDAR_DRIVER, str(dds_domain)], env=processes.dds_environment(dds_domain)

@@ -341,7 +341,7 @@ def test_camera_detection_survives_any_image(camera_handler: CameraDetectionHand
 
 @pytest.fixture(scope="module")
 def fusion_handler() -> FusionHandler:
-    rig = {c.name: c for c in load_rig(config_file("cameras.yaml"))}
+    rig = {c.name: c for c in load_rig(config_file("vehicle.yaml"))}
     return FusionHandler(STACK.perception.fusion, {"front": rig["front"]}, ("car",), 100.0, lambda line: None)
 
 

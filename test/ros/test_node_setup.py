@@ -46,7 +46,7 @@ def test_every_parameter_is_described_ranged_and_read_only(dds_domain: int) -> N
     from av_edge.paths import config_file
     from av_edge.ros.node_setup import load_config
 
-    params = load_params_file(config_file("aeb.params.yaml"), "aeb_node")
+    params = load_params_file(config_file("aeb.params.yaml"), "aeb_node")  # the file; the node adds the vehicle
     context = Context()
     rclpy.init(context=context, domain_id=dds_domain)
     try:
@@ -64,6 +64,7 @@ def test_every_parameter_is_described_ranged_and_read_only(dds_domain: int) -> N
         assert (trigger.from_value, trigger.to_value) == (0.5, 12.0)
         assert descriptors["corridor.min_points"].integer_range[0].to_value == 1000
         assert "hold, brake" in descriptors["watchdog.degraded_action"].description
+        assert node.get_parameter("vehicle.width_m").value == 1.9  # from vehicle.yaml, as a parameter too
         (result,) = node.set_parameters([Parameter("brake.full_trigger_mps2", value=3.0)])
         assert not result.successful and node.get_parameter("brake.full_trigger_mps2").value == 6.0
         node.destroy_node()

@@ -3,11 +3,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
+from av_edge.core.vehicle import load_node_params
 from av_edge.sim.lidar import OBJECT_INTENSITY, LidarConfig, LidarModel
 from av_edge.sim.world import Box
 
-PARAMS = load_params_file(Path(__file__).resolve().parents[2] / "config/simulator.params.yaml", "simulator_node")
+PARAMS = load_node_params(Path(__file__).resolve().parents[2] / "config/simulator.params.yaml", "simulator_node")
 LIDAR = build_config(
     LidarConfig, {k.removeprefix("sim.lidar."): v for k, v in PARAMS.items() if k.startswith("sim.lidar.")}
 )

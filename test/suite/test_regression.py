@@ -79,7 +79,7 @@ def test_recording_with_cameras_holds_images_and_camera_info(tmp_path: Path) -> 
     from av_edge.core.image import image_to_array
     from av_edge.paths import config_file
 
-    rig = load_rig(config_file("cameras.yaml"))
+    rig = load_rig(config_file("vehicle.yaml"))
     short = dataclasses.replace(BY_NAME["fa_overhead_sign_gantry_80kmh"], duration_s=0.3)
     with BagRecorder(tmp_path / "cams") as recorder:
         run_lockstep(short, STACK, recorder, cameras=rig)

@@ -16,7 +16,7 @@ class DetectionConfig:
     backend: str = choice(
         "auto", "onnxruntime", "tensorrt", doc="'auto': TensorRT once its engine is built (ONNX Runtime meanwhile)"
     )
-    cameras: tuple[str, ...] = described("names from config/cameras.yaml; one batched inference for all")
+    cameras: tuple[str, ...] = described("names from config/vehicle.yaml; one batched inference for all")
     allow_simulation_trained: bool = described(
         "load a model whose manifest says training_domain: simulation (false: refused, camera detection off)"
     )

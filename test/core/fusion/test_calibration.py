@@ -16,7 +16,7 @@ from av_edge.ros.camera_handler import CameraDetections, CameraFrame
 from av_edge.ros.fusion_handler import FusionHandler, ScanObjects
 from test.core.fusion.test_fusion import MODEL_CLASSES, STILL, fusion_config, objects
 
-RIG = {c.name: c for c in load_rig(config_file("cameras.yaml"))}
+RIG = {c.name: c for c in load_rig(config_file("vehicle.yaml"))}
 FRONT = RIG["front"]
 LENSES = {
     "plumb_bob": [-0.30, 0.10, 0.001, -0.002, -0.015],  # a wide automotive lens: strong barrel

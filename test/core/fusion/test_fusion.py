@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from av_edge.core.camera import load_rig, project
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.detection.boxes import DETECTION_DTYPE
 from av_edge.core.fusion.associate import EgoMotion, box_corners, project_objects
 from av_edge.core.fusion.calibration import (
@@ -19,16 +19,17 @@ from av_edge.core.fusion.collector import FusionCollector
 from av_edge.core.fusion.fuser import CameraInput, Fuser, ground_points
 from av_edge.core.objects import CLASSES, OBJECT_DTYPE
 from av_edge.core.perception.node_config import PerceptionNodeConfig
+from av_edge.core.vehicle import load_node_params
 from av_edge.paths import config_file
 
 MS = 1_000_000
-RIG = {c.name: c for c in load_rig(config_file("cameras.yaml"))}
+RIG = {c.name: c for c in load_rig(config_file("vehicle.yaml"))}
 MODEL_CLASSES = ("car", "truck", "pedestrian", "cyclist")
 STILL = EgoMotion(0.0, 0.0)
 
 
 def fusion_config():
-    params = load_params_file(config_file("perception.params.yaml"), "perception_node")
+    params = load_node_params(config_file("perception.params.yaml"), "perception_node")
     return build_config(PerceptionNodeConfig, params).fusion
 
 

@@ -5,13 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.ego import EgoPose
 from av_edge.core.perception.pipeline import LidarPipeline
+from av_edge.core.vehicle import load_node_params
 from av_edge.sim.lidar import LidarConfig, LidarModel
 from av_edge.sim.world import Box
 
-SIM = load_params_file(Path(__file__).resolve().parents[3] / "config/simulator.params.yaml", "simulator_node")
+SIM = load_node_params(Path(__file__).resolve().parents[3] / "config/simulator.params.yaml", "simulator_node")
 LIDAR = build_config(
     LidarConfig, {k.removeprefix("sim.lidar."): v for k, v in SIM.items() if k.startswith("sim.lidar.")}
 )

@@ -5,11 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.perception.tracking import Tracker, TrackerConfig
+from av_edge.core.vehicle import load_node_params
 
-PARAMS = load_params_file(Path(__file__).resolve().parents[3] / "config/perception.params.yaml", "perception_node")
+PARAMS = load_node_params(Path(__file__).resolve().parents[3] / "config/perception.params.yaml", "perception_node")
 CONFIG: TrackerConfig = build_config(PerceptionNodeConfig, PARAMS).pipeline.tracker
 DT_NS = 100_000_000
 # Jitter of the tracked anchor (nearest-face centroid) between simulated scans of a moving car:

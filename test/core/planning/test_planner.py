@@ -10,12 +10,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from av_edge.core.config import build_config, load_params_file
+from av_edge.core.config import build_config
 from av_edge.core.planning.planner import LocalPlanner, Obstacles, Plan, PlannerConfig
 from av_edge.core.planning.reference import ReferenceLine
+from av_edge.core.vehicle import load_node_params
 from av_edge.paths import config_file
 
-PARAMS = load_params_file(config_file("planner.params.yaml"), "planner_node")
+PARAMS = load_node_params(config_file("planner.params.yaml"), "planner_node")
 CONFIG = build_config(
     PlannerConfig, {k.removeprefix("planner."): v for k, v in PARAMS.items() if k.startswith("planner.")}
 )
