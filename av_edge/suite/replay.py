@@ -77,12 +77,16 @@ def replay(
                 published += 1
             if not loop or not context.ok():
                 break
+        time.sleep(DRAIN_S)  # the last (best-effort, fragmented) clouds are still in flight: do not drop them
     except KeyboardInterrupt:
         pass
     finally:
         node.destroy_node()
         context.try_shutdown()
     return published
+
+
+DRAIN_S = 0.5
 
 
 def _wait_for_subscribers(publishers: list[Any], timeout_s: float) -> None:
