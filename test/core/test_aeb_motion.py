@@ -6,7 +6,7 @@ import pytest
 
 from av_edge.core.aeb.motion import InPathMotion, MotionConfig
 
-CONFIG = MotionConfig(window=3, min_samples=3, gate_m=1.5, max_speed_mps=45.0)
+CONFIG = MotionConfig(window=3, min_samples=3, gate_m=1.5, max_speed_mps=45.0, max_gap_s=0.35)
 SCAN_NS = 100_000_000
 
 
@@ -42,6 +42,15 @@ def test_a_jump_in_the_gap_is_another_obstacle_and_starts_over() -> None:
     assert speeds[5] == pytest.approx(0.0, abs=1e-6)
 
 
-def test_a_clear_path_forgets_the_obstacle() -> None:
-    speeds = _feed(InPathMotion(CONFIG), [20.0, 19.0, None, 18.0], ego_speed=10.0)
-    assert speeds[2] is None and speeds[3] is None
+def test_an_obstacle_seen_on_every_other_scan_is_measured() -> None:
+    # Debris far ahead: five returns on some scans, fewer on others (a missing measurement).
+    speeds = _feed(InPathMotion(CONFIG), [40.0, None, 36.0, None, 32.0], ego_speed=20.0)
+    assert speeds[:4] == [None, None, None, None]  # nothing reported on a scan without it
+    assert speeds[4] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_path_clear_for_longer_than_max_gap_forgets_the_obstacle() -> None:
+    speeds = _feed(InPathMotion(CONFIG), [20.0, 19.0, 18.0, None, None, None, None, 14.0, 13.0], ego_speed=10.0)
+    assert speeds[2] == pytest.approx(0.0, abs=1e-6)
+    assert speeds[3:7] == [None] * 4
+    assert speeds[7] is None and speeds[8] is None  # 0.5 s unseen: a new history
