@@ -16,6 +16,7 @@ from av_edge.core.aeb import (
     AebState,
     Decision,
     Threat,
+    beyond_threats,
     crossing_threats,
     nearest_obstacle,
     next_state,
@@ -270,6 +271,22 @@ def test_objects_that_do_not_explain_the_obstacle_are_ignored(objects: np.ndarra
     decision = decide(objects, 20.0, 20.0, age_ns)
     assert decision.lead_speed_mps == pytest.approx(0.0, abs=0.1), why  # the range rate's, not the object's
     assert decision.state is AebState.FULL, why
+
+
+def test_a_stopped_car_behind_the_lead_is_a_threat_before_the_lead_moves_out() -> None:
+    # Following at 17 m/s, the lead 13 m ahead at our speed; a stopped car's roof shows 25 m further.
+    stopped, lead_car = lead(38.0, 0.0), lead(13.0, 17.0)
+    lead_car["track_id"] = 8
+    found = beyond_threats(np.concatenate([lead_car, stopped]), 17.0, 0.0, 13.0, 0.0, CONFIG)
+    assert [t.track_id for t in found] == [7] and found[0].gap_m == pytest.approx(38.0)
+    assert threat_level(found[0], CONFIG.brake) >= 2  # 17^2 / 2(38 - 1.5 - 6) = 4.7 m/s^2: brake now
+    # Not the lead itself, nor a track within a car's length behind it (its own roof), nor a fragment,
+    # nor one in the next lane, nor one not yet mature.
+    roof = lead(13.0 + CONFIG.objects.beyond_margin_m - 1.0, 0.0)
+    sliver = lead(38.0, 0.0)
+    sliver["length"] = 0.05
+    for other in (lead_car, roof, sliver, lead(38.0, 0.0, y=4.0), lead(38.0, 0.0, score=0.7)):
+        assert not beyond_threats(other, 17.0, 0.0, 13.0, 0.0, CONFIG)
 
 
 def walker(x: float, y: float, vy: float, score: float = 0.7, size: float = 0.5) -> np.ndarray:

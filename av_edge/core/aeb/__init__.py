@@ -13,6 +13,7 @@ from av_edge.core.aeb.staging import AebState, next_state, requested_decel, thre
 from av_edge.core.aeb.threat import (
     Obstacle,
     Threat,
+    beyond_threats,
     crossing_threats,
     nearest_obstacle,
     required_decel,
@@ -35,6 +36,7 @@ __all__ = [
     "TelltalePublisher",
     "Threat",
     "WatchdogConfig",
+    "beyond_threats",
     "crossing_threats",
     "nearest_obstacle",
     "next_state",

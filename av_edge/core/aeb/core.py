@@ -18,7 +18,16 @@ from av_edge.core.aeb.config import AebConfig
 from av_edge.core.aeb.motion import InPathMotion
 from av_edge.core.aeb.path import EgoPath, lane_path, path_curvature
 from av_edge.core.aeb.staging import AebState, next_state, requested_decel, threat_level
-from av_edge.core.aeb.threat import NO_THREAT, Obstacle, Threat, crossing_threats, lead_motion, nearest_obstacle, threat
+from av_edge.core.aeb.threat import (
+    NO_THREAT,
+    Obstacle,
+    Threat,
+    beyond_threats,
+    crossing_threats,
+    lead_motion,
+    nearest_obstacle,
+    threat,
+)
 from av_edge.core.aeb.watchdog import Watchdog, cut_by_blind_sectors
 from av_edge.core.diagnostics import Level, Status, fmt
 from av_edge.core.ego import EgoPose, check_motion
@@ -143,6 +152,9 @@ class AebCore:
         obstacle, measured = self._blind.update(obstacle, self._motion.speed_mps, speed, stamp_ns, blocked)
         in_path = self._points_threat(obstacle, measured, speed, stamp_ns, now_ns)
         crossing = self._crossing(speed, path, stamp_ns, now_ns)
+        if obstacle is not None and self.health.fresh("objects", now_ns):
+            dt = (stamp_ns - self._objects_stamp_ns) / 1e9
+            crossing += beyond_threats(self._objects, speed, path, obstacle.gap_m, dt, cfg)
         worst = max([in_path, *crossing], key=lambda t: t.required_decel_mps2)
         level = max(threat_level(t, cfg.brake) for t in [in_path, *crossing])
         stopped = speed <= cfg.brake.standstill_speed_mps

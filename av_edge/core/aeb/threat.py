@@ -30,7 +30,8 @@ class Obstacle:
 
 @dataclass(frozen=True)
 class Threat:
-    source: str  # "none", "points", "crossing" or "held" (an in-path obstacle hidden by a blind sector)
+    source: str  # "none", "points", "crossing", "beyond" (a track in the path behind the nearest obstacle)
+    # or "held" (an in-path obstacle hidden by a blind sector)
     gap_m: float
     closing_mps: float  # ego speed minus the obstacle's speed along the path
     lead_speed_mps: float
@@ -167,6 +168,40 @@ def lead_motion(
             best = np.flatnonzero(candidate)[np.argmin(np.abs(near_x[candidate] - obstacle_x))]
             return float(objects["vx"][best]), float(max(-objects["ax"][best], 0.0))
     return None
+
+
+def beyond_threats(
+    objects: np.ndarray, ego_speed: float, path: EgoPath | float, nearest_gap_m: float, dt_s: float, config: AebConfig
+) -> list[Threat]:
+    """Mature tracks in the corridor beyond the nearest in-path obstacle (gap ``nearest_gap_m``).
+
+    The nearest obstacle hides what stands behind it, but not all of it: a stopped car's roof shows
+    over a lead, and its track stays mature. While the lead is in the way, stopping short of the
+    stopped car is needed anyway (the lead must stop before it, the ego before the lead); when the
+    lead swerves out, the car is already known and no new obstacle's range rate has to build up.
+    """
+    cfg, vehicle = config.objects, config.vehicle
+    if objects.size == 0:
+        return []
+    vx, vy = objects["vx"], objects["vy"]
+    xy = np.column_stack([objects["x"] + (vx - ego_speed) * dt_s, objects["y"] + vy * dt_s])
+    ego_path = as_path(path)
+    s, d = ego_path.coordinates(xy)
+    heading = ego_path.heading(s)
+    along = vx * np.cos(heading) + vy * np.sin(heading)
+    reach_s, reach_d = _extents(objects)
+    gap = s - reach_s - vehicle.front_overhang_m
+    half_width = vehicle.width_m / 2 + config.corridor.lateral_margin_m
+    mature = objects["score"] >= cfg.min_score - SCORE_TOLERANCE
+    found = mature & np.isfinite(s) & (np.abs(d) < half_width + reach_d) & (gap < config.corridor.max_range_m)
+    # Within a vehicle's length of the nearest return, a track may be that vehicle's own roof or side.
+    found &= (gap > nearest_gap_m + cfg.beyond_margin_m) & (objects["length"] >= cfg.min_object_m)
+    out = []
+    for i in np.flatnonzero(found):
+        decel = float(max(-objects["ax"][i], 0.0))
+        hit = threat("beyond", float(gap[i]), ego_speed, float(along[i]), decel, config)
+        out.append(dataclasses.replace(hit, track_id=int(objects["track_id"][i])))
+    return out
 
 
 def crossing_threats(
