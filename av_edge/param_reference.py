@@ -13,7 +13,7 @@ from typing import Any
 
 from av_edge.core.aeb import AebConfig
 from av_edge.core.clips.config import RecorderConfig
-from av_edge.core.config import ParameterSpec, load_params_file, parameter_specs
+from av_edge.core.config import ParameterSpec, config_rules, load_params_file, parameter_specs
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.planning.node_config import PlannerNodeConfig
 from av_edge.core.standard_objects import AdapterConfig
@@ -50,6 +50,12 @@ def reference() -> str:
         for p in parameter_specs(schema):
             value = _value(shipped.get(p.name)) + ("" if p.name in own else " (vehicle.yaml)")
             lines.append(f"| `{p.name}` | {p.kind} | {_range(p)} | {value} | {_escape(p.doc)} |")
+        rules = [
+            f" {rule.relation} ".join(f"`{prefix}{key}`" for key in rule.keys) + f": {rule.why}"
+            for prefix, rule in config_rules(schema)
+        ]
+        if rules:
+            lines += ["", "Checked together at start-up:", "", *(f"- {rule}" for rule in rules)]
     return "\n".join(lines) + "\n"
 
 

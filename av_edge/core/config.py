@@ -8,9 +8,12 @@ so a missing key fails at startup. Nested dataclasses map to dotted parameter na
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import operator
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +40,32 @@ def described(doc: str) -> Any:
 def choice(*allowed: str, doc: str = "") -> Any:
     """Dataclass field holding one of ``allowed`` strings, checked by :func:`build_config`."""
     return dataclasses.field(metadata={"choices": allowed, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule between fields of one config dataclass (``RULES`` on it), checked by :func:`build_config`:
+    ``holds`` gets the values of ``keys`` (dotted below that dataclass) in order."""
+
+    keys: tuple[str, ...]
+    holds: Callable[..., bool]
+    why: str
+    relation: str  # how the parameter reference writes it between the keys ("<", "<=")
+
+
+def below(a: str, b: str, why: str, strict: bool = True) -> Rule:
+    """``a`` < ``b`` (``<=`` unless ``strict``)."""
+    return Rule((a, b), operator.lt if strict else operator.le, why, "<" if strict else "<=")
+
+
+def config_rules(cls: type, prefix: str = "") -> typing.Iterator[tuple[str, Rule]]:
+    """(prefix, rule) for every cross-field rule of the config dataclass ``cls`` and those below it."""
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[field.name]):
+            yield from config_rules(typing.cast(type, hints[field.name]), f"{prefix}{field.name}.")
+    for rule in getattr(cls, "RULES", ()):
+        yield prefix, rule
 
 
 def build_config(cls: type[T], params: Mapping[str, Any], *, where: str = "parameters") -> T:
@@ -132,7 +161,15 @@ def _build(cls: type, params: dict[str, Any], prefix: str, problems: list[str]) 
         if problem is not None:
             problems.append(f"'{name}' = {params[name]!r}: {problem}")
         values[field.name] = value
-    return None if problems else cls(**values)
+    if problems:
+        return None
+    config = cls(**values)
+    for rule in getattr(cls, "RULES", ()):
+        found = [functools.reduce(getattr, key.split("."), config) for key in rule.keys]
+        if not rule.holds(*found):
+            named = ", ".join(f"'{prefix}{key}' = {value!r}" for key, value in zip(rule.keys, found, strict=True))
+            problems.append(f"{named}: {rule.why}")
+    return None if problems else config
 
 
 def _coerce(value: Any, kind: Any) -> tuple[Any, str | None]:

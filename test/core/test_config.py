@@ -6,6 +6,7 @@ import pytest
 from av_edge.core.aeb import AebConfig
 from av_edge.core.config import bounded, build_config, choice, load_params_file
 from av_edge.core.errors import ConfigError
+from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.vehicle import load_node_params
 from av_edge.nodes.simulator_node import SimulatorNodeConfig
 
@@ -85,3 +86,29 @@ def test_params_file_without_node_section(tmp_path):
     path.write_text("other:\n  ros__parameters: {a: 1}\n")
     with pytest.raises(ConfigError, match="no 'aeb_node: ros__parameters:' section"):
         load_params_file(path, "aeb_node")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"brake.partial_trigger_mps2": 7.0},
+            "'brake.partial_trigger_mps2' = 7.0, 'brake.full_trigger_mps2' = 6.0: partial braking starts below",
+        ),
+        ({"brake.warning_ttc_s": 0.2}, "'brake.warning_ttc_s' = 0.2: the warning comes before the brakes could act"),
+        ({"motion.min_samples": 5}, "'motion.min_samples' = 5, 'motion.window' = 3: the fit holds"),
+    ],
+)
+def test_cross_field_rules_name_every_key_involved(change, message):
+    params = {**load_node_params(CONFIG / "aeb.params.yaml", "aeb_node"), **change}
+    with pytest.raises(ConfigError, match=r"invalid aeb\.params\.yaml") as err:
+        build_config(AebConfig, params, where="aeb.params.yaml")
+    assert message in str(err.value)
+
+
+def test_shipped_perception_tracker_keeps_its_rules():
+    params = load_node_params(CONFIG / "perception.params.yaml", "perception_node")
+    params["pipeline.tracker.confirm_hits"] = params["pipeline.tracker.mature_hits"] + 1
+    with pytest.raises(ConfigError) as err:
+        build_config(PerceptionNodeConfig, params)
+    assert "'pipeline.tracker.confirm_hits' = 7, 'pipeline.tracker.mature_hits' = 6" in str(err.value)

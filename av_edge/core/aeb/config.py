@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from av_edge.core.aeb.motion import MotionConfig
 from av_edge.core.aeb.path import LaneConfig
-from av_edge.core.config import bounded, choice, described
+from av_edge.core.config import Rule, below, bounded, choice, described
 from av_edge.core.ego import OdometryLimits
 from av_edge.core.geometry import Extrinsic
 from av_edge.core.vehicle import VehicleConfig
@@ -37,6 +38,14 @@ class BrakeConfig:
     release_clear_frames: int = bounded(1, 100, "consecutive clear frames before releasing")
     standstill_speed_mps: float = bounded(0.0, 2.0, "below this the vehicle is stopped")
 
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        below("partial_trigger_mps2", "full_trigger_mps2", "partial braking starts below the full-braking trigger"),
+        below("partial_trigger_mps2", "partial_decel_mps2", "partial braking requests what started it", strict=False),
+        below("full_trigger_mps2", "full_decel_mps2", "full braking requests what started it", strict=False),
+        below("partial_decel_mps2", "full_decel_mps2", "partial braking requests less than full", strict=False),
+        below("response_time_s", "warning_ttc_s", "the warning comes before the brakes could act"),
+    )
+
 
 @dataclass(frozen=True)
 class ObjectsConfig:
@@ -65,6 +74,8 @@ class ObjectsConfig:
         0.0, 1.0, "larger objects moving along the path under this lateral/along ratio keep their lane"
     )
 
+    RULES: ClassVar[tuple[Rule, ...]] = (below("min_object_m", "small_object_m", "fragments are smaller than people"),)
+
 
 @dataclass(frozen=True)
 class WatchdogConfig:
@@ -86,6 +97,10 @@ class WatchdogConfig:
         0.0, 10.0, "an in-path obstacle whose place went blind is braked for as last measured, this long"
     )
     clock_jump_s: float = bounded(0.01, 10.0, "sensor-to-node clock offset change that counts as a jump")
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        below("blockage_sector_deg", "blockage_fov_deg", "a sector fits in the field of view checked", strict=False),
+    )
 
 
 @dataclass(frozen=True)

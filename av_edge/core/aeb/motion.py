@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from av_edge.core.config import bounded
+from av_edge.core.config import Rule, below, bounded
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class MotionConfig:
     gate_m: float = bounded(0.1, 10.0, "largest miss of the predicted gap that is still the same obstacle")
     max_speed_mps: float = bounded(1.0, 100.0, "fastest plausible obstacle (gates the second scan)")
     max_gap_s: float = bounded(0.0, 2.0, "scans with nothing in the path keep the history this long (flicker)")
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        below("min_samples", "window", "the fit holds min_samples scans", strict=False),
+    )
 
 
 class InPathMotion:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from av_edge.core.config import bounded
+from av_edge.core.config import Rule, below, bounded
 
 _UNGATED = 1e6
 GATE_SIGMAS = 3.0  # a new track's gate: this many sigmas of its position uncertainty (at least gate_m)
@@ -44,6 +45,11 @@ class TrackerConfig:
     max_misses: int = bounded(0, 100, "frames a track survives without a detection (occlusion)")
     coast_misses: int = bounded(0, 100, "frames a mature track survives without one, predicted (a car behind a wall)")
     occluder_m: float = bounded(0.0, 20.0, "... while returns at least this much nearer hide its predicted place")
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        below("confirm_hits", "mature_hits", "a track is confirmed before it matures", strict=False),
+        below("max_misses", "coast_misses", "a mature track survives at least as long as a young one", strict=False),
+    )
 
 
 @dataclass(frozen=True)
