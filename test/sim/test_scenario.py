@@ -21,9 +21,9 @@ BY_NAME = {s.name: s for s in CATALOG}
 
 def test_catalog_covers_the_fmvss_127_sets() -> None:
     counts = Counter(s.category for s in CATALOG)
-    # false activations: FMVSS 127's 6, plus the random families' failures kept as regressions
-    # (config/scenarios/curve_entry_*.yaml)
-    assert counts == {"lead_vehicle": 35, "pedestrian": 37, "false_activation": 8, "planning": 3}
+    # FMVSS 127's sets, plus the random families' failures kept as regressions: two false activations
+    # (config/scenarios/curve_entry_*.yaml) and one lead-vehicle contact (cut_out_s4242_i5.yaml)
+    assert counts == {"lead_vehicle": 36, "pedestrian": 37, "false_activation": 8, "planning": 3}
     stopped = {(s.ego_speed_kmh, s.name.endswith("50pct")) for s in CATALOG if s.name.startswith("lead_stopped")}
     assert stopped == {(float(v), half) for v in range(10, 101, 10) for half in (False, True)}
     assert {s.lighting for s in CATALOG if s.name.startswith("ped_crossing_near")} == {"day", "night"}
