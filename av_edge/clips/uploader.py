@@ -22,7 +22,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from av_edge.clips.spool import STATE_FILE, Spool, sha256_file, write_json_atomic
-from av_edge.core.clips.policy import TokenBucket, backoff_s, upload_order
+from av_edge.core.clips.policy import upload_order
+from av_edge.core.pacing import TokenBucket, backoff_s
 from av_edge.core.diagnostics import Level, Status, fmt
 
 

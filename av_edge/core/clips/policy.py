@@ -1,4 +1,4 @@
-"""Upload queue policy: order, disk-quota eviction, retry backoff and the bandwidth token bucket."""
+"""Upload queue policy: upload order and disk-quota eviction (pacing lives in core/pacing.py)."""
 
 from __future__ import annotations
 
@@ -43,28 +43,3 @@ def evictions(
         victims.append(victim)
         used -= victim.size_bytes
     return victims, used + incoming.size_bytes <= quota_bytes
-
-
-def backoff_s(attempt: int, base_s: float, cap_s: float, uniform: float) -> float:
-    """Exponential backoff with full jitter (AWS architecture blog): ``uniform`` in [0, 1) from the caller."""
-    return uniform * min(cap_s, base_s * 2.0 ** min(attempt, 30))
-
-
-class TokenBucket:
-    """Bandwidth cap: ``rate`` bytes/s with bursts up to ``burst`` bytes. The caller sleeps the returned wait."""
-
-    def __init__(self, rate_bytes_per_s: float, burst_bytes: float) -> None:
-        self.rate = rate_bytes_per_s
-        self.burst = burst_bytes
-        self._tokens = burst_bytes
-        self._time_ns: int | None = None
-
-    def reserve(self, size_bytes: int, now_ns: int) -> float:
-        """Take ``size_bytes`` (may go into debt); seconds to wait before sending them. 0 rate = no cap."""
-        if self.rate <= 0:
-            return 0.0
-        if self._time_ns is not None:
-            self._tokens = min(self.burst, self._tokens + (now_ns - self._time_ns) * 1e-9 * self.rate)
-        self._time_ns = now_ns
-        self._tokens -= size_bytes
-        return max(0.0, -self._tokens / self.rate)

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from av_edge.core.clips.policy import SpoolEntry, TokenBucket, backoff_s, evictions, upload_order
+from av_edge.core.clips.policy import SpoolEntry, evictions, upload_order
+from av_edge.core.pacing import TokenBucket, backoff_s
 
 
 def entry(name: str, priority: int, created: int, size: int = 10, protected: bool = False) -> SpoolEntry:
