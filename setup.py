@@ -38,6 +38,7 @@ setup(
             "clip_recorder_node = av_edge.nodes.clip_recorder_node:main",
             "planner_node = av_edge.nodes.planner_node:main",
             "adapter_node = av_edge.nodes.adapter_node:main",
+            "model_updater_node = av_edge.nodes.model_updater_node:main",
             "av-edge = av_edge.cli:main",
         ],
     },

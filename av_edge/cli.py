@@ -83,6 +83,18 @@ def _params_doc(args: argparse.Namespace) -> int:
     return params_doc_main(args.output)
 
 
+def _fleet(args: argparse.Namespace) -> int:
+    from av_edge.fleet.commands import fleet_main
+
+    return fleet_main(args)
+
+
+def _model_update(args: argparse.Namespace) -> int:
+    from av_edge.fleet.commands import update_main
+
+    return update_main(args)
+
+
 def _upload(args: argparse.Namespace) -> int:
     from av_edge.clips.drain import main as upload_main
 
@@ -238,6 +250,10 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("--bucket", default=None, help="override uploader.bucket")
     upload.add_argument("--until-empty", action="store_true", help="exit once the spool is empty")
 
+    from av_edge.fleet.commands import add_parsers as add_fleet_parsers
+
+    add_fleet_parsers(commands)
+
     seal = commands.add_parser("seal-model", help="check a model package's manifest and record its ONNX sha256")
     seal.add_argument("directory", type=Path, help="holds model.onnx and manifest.yaml")
     seal.add_argument(
@@ -283,6 +299,8 @@ COMMANDS: dict[str, Command] = {
     "params-doc": _params_doc,
     "viewer-configs": _viewer_configs,
     "upload": _upload,
+    "fleet": _fleet,
+    "model-update": _model_update,
     "seal-model": _seal_model,
     "bench": _bench,
     "soak": _soak,

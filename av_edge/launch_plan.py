@@ -20,7 +20,15 @@ from scipy.spatial.transform import Rotation
 from av_edge.core.errors import ConfigError
 from av_edge.core.vehicle import DEFAULT_VEHICLE_FILE, VEHICLE_FILE, VEHICLE_NODES, VehicleDescription, load_vehicle
 
-NODES = ("aeb_node", "perception_node", "planner_node", "clip_recorder_node", "adapter_node", "simulator_node")
+NODES = (
+    "aeb_node",
+    "perception_node",
+    "planner_node",
+    "clip_recorder_node",
+    "adapter_node",
+    "model_updater_node",
+    "simulator_node",
+)
 INPUT_TOPICS = {"lidar_topic": "/sensing/lidar/points", "odometry_topic": "/localization/odometry"}
 
 # name -> (default, description). "" = not set: the params files decide.
@@ -38,6 +46,10 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     "use_sim_time": ("false", "true: nodes read /clock (replaying a bag with --clock)"),
     "with_sim": ("false", "also start the simulator (a closed-loop test vehicle); never on a vehicle"),
     "clips": ("true", "record and upload rare-scenario clips"),
+    "model_updates": (
+        "false",
+        "run the model updater (model_updater_node; needs the fleet's trust root and repository in its params)",
+    ),
     "adapters": ("false", "also publish vision_msgs / Autoware messages (adapter_node; needs those packages)"),
     "detector_model": ("", "camera_detection.model_package: a directory with model.onnx + manifest.yaml"),
     "allow_sim_model": (
@@ -139,6 +151,7 @@ def plan(values: Mapping[str, str], config_dir: str) -> list[NodePlan]:
     started = {
         "clip_recorder_node": _flag(args, "clips"),
         "adapter_node": _flag(args, "adapters"),
+        "model_updater_node": _flag(args, "model_updates"),
         "simulator_node": with_sim,
     }
     plans = []

@@ -17,6 +17,7 @@ from av_edge.core.config import ParameterSpec, config_rules, load_params_file, p
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.planning.node_config import PlannerNodeConfig
 from av_edge.core.standard_objects import AdapterConfig
+from av_edge.core.update.config import UpdaterConfig
 from av_edge.core.vehicle import load_node_params
 from av_edge.paths import config_file
 
@@ -27,6 +28,7 @@ NODES: tuple[tuple[str, str, type], ...] = (
     ("planner_node", "planner.params.yaml", PlannerNodeConfig),
     ("clip_recorder_node", "clip_recorder.params.yaml", RecorderConfig),
     ("adapter_node", "adapter.params.yaml", AdapterConfig),
+    ("model_updater_node", "model_updater.params.yaml", UpdaterConfig),
 )
 
 

@@ -16,7 +16,15 @@ from pathlib import Path
 
 from av_edge.paths import FASTDDS_PROFILE, config_file
 
-NODES = ("aeb_node", "perception_node", "planner_node", "simulator_node", "clip_recorder_node", "adapter_node")
+NODES = (
+    "aeb_node",
+    "perception_node",
+    "planner_node",
+    "simulator_node",
+    "clip_recorder_node",
+    "adapter_node",
+    "model_updater_node",
+)
 
 
 def dds_environment(domain_id: int | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -57,7 +57,7 @@ def test_the_braking_path_is_real_time_and_alone_on_its_core_and_clip_work_is_ni
     assert aeb["CPUSchedulingPolicy"] == "fifo" and 1 <= int(aeb["CPUSchedulingPriority"]) < 50
     others = [unit(s)["Service"]["CPUAffinity"] for s in SERVICES if s != "av-edge-aeb.service"]
     assert all(aeb["CPUAffinity"] not in cores for cores in others)
-    for service in ("av-edge-clip-recorder.service", "av-edge-uploader.service"):
+    for service in ("av-edge-clip-recorder.service", "av-edge-uploader.service", "av-edge-model-updater.service"):
         section = unit(service)["Service"]
         assert int(section["Nice"]) >= 10 and section["IOSchedulingClass"] == "idle"
 

@@ -101,7 +101,11 @@ def test_each_argument_reaches_its_nodes(tmp_path: Path) -> None:
     assert files(adapters["adapter_node"]) == [str(own)] and adapters["adapter_node"].respawn
     assert files(by_node(plan({"adapters": "true"}, CONFIG))["adapter_node"]) == [f"{CONFIG}/adapter.params.yaml"]
     assert not [p for p in plan({"publish_tf": "false"}, CONFIG) if p.package == "tf2_ros"]
+    assert "model_updater_node" not in base  # it needs the fleet's trust root: off unless asked for
+    updates = by_node(plan({"model_updates": "true", "model_updater_params_file": str(own)}, CONFIG))
+    assert files(updates["model_updater_node"]) == [str(own)] and updates["model_updater_node"].respawn
     covered = {*checks, "with_sim", "clips", "simulator_params_file", "adapters", "adapter_params_file", "publish_tf"}
+    covered |= {"model_updates", "model_updater_params_file"}
     assert covered == set(ARGUMENTS), set(ARGUMENTS) ^ covered
 
 

@@ -7,7 +7,6 @@ on a background thread.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ class ClipRecorderNode(Node):
     def __init__(self) -> None:
         super().__init__("clip_recorder_node", automatically_declare_parameters_from_overrides=True)
         config = node_setup.load_config(self, RecorderConfig)
-        _yield_cpu(config.niceness, config.cpu_set())
+        node_setup.yield_cpu(config.niceness, config.cpu_set())
         log, warn = self.get_logger().info, self.get_logger().warning
         spool = Spool(
             Path(config.spool.directory).expanduser(),
@@ -143,17 +142,6 @@ class ClipRecorderNode(Node):
         self.recorder.flush()
         self.recorder.close()
         super().destroy_node()
-
-
-def _yield_cpu(niceness: int, cpus: tuple[int, ...]) -> None:
-    """Lower every thread's CPU priority and confine it to ``cpus`` (empty: any), DDS receive threads
-    included: on Linux both are per thread, and Fast DDS started its threads before the parameters
-    could be read. Threads started later inherit both."""
-    tasks = Path("/proc/self/task")
-    for tid in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
-        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), niceness))
-        if cpus:
-            os.sched_setaffinity(tid, cpus)
 
 
 def main() -> int:

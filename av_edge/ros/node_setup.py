@@ -149,3 +149,14 @@ def run(make_node: Callable[[], Node], *, threads: int = 1, keep_heap: bool = Tr
         if rclpy.ok():
             rclpy.shutdown()
     return 0
+
+
+def yield_cpu(niceness: int, cpus: tuple[int, ...]) -> None:
+    """Lower every thread's CPU priority and confine it to ``cpus`` (empty: any), DDS receive threads
+    included: on Linux both are per thread, and Fast DDS started its threads before the parameters
+    could be read. Threads started later inherit both."""
+    tasks = Path("/proc/self/task")
+    for tid in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), niceness))
+        if cpus:
+            os.sched_setaffinity(tid, cpus)
