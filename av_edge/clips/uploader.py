@@ -23,8 +23,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from av_edge.clips.spool import STATE_FILE, Spool, sha256_file, write_json_atomic
 from av_edge.core.clips.policy import upload_order
-from av_edge.core.pacing import TokenBucket, backoff_s
 from av_edge.core.diagnostics import Level, Status, fmt
+from av_edge.core.pacing import TokenBucket, backoff_s
 
 
 class StopRequestedError(Exception):
