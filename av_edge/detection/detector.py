@@ -110,11 +110,12 @@ class CameraDetector:
         self.last = Timings((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3, len(images))
         return result
 
-    def reload(self) -> tuple[bool, str]:
-        """Re-read the configured package (a new model delivered): on any problem keep serving the
-        previous model and say why."""
+    def reload(self, path: Path | None = None) -> tuple[bool, str]:
+        """Re-read the configured package (a new model delivered), or load the one at ``path`` (a
+        promotion): on any problem keep serving the previous model and say why. The batch in flight
+        finishes on the previous model and the next one runs on the new: no frame is dropped."""
         try:
-            package = load_package(resolve_package(self.config.model_package))
+            package = load_package(path or resolve_package(self.config.model_package))
             backend = self._ort(package)
         except (AvEdgeError, OSError, RuntimeError) as err:
             self.log(f"model reload refused, keeping {self._describe()}: {err}")
@@ -127,6 +128,12 @@ class CameraDetector:
         if self.config.backend != "onnxruntime":
             self._start_engine(package)
         return True, f"serving {self._describe()}"
+
+    def close(self) -> None:
+        with self._lock:
+            if self.build is not None:
+                self.build.cancel()
+            self.backend.close()
 
     # -- TensorRT engine ---------------------------------------------------------------------------
 

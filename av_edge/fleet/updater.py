@@ -11,7 +11,11 @@ Cache (``cache_directory``)::
     tuf/            trusted metadata (root.json from ``trust_root`` on first start)
     rollout/        the last verified rollout.json
     partial/        <sha256>.part: downloads in progress (resume after a restart)
-    models/<name>/<version>/   installed packages; current -> <version> (a symlink, switched atomically)
+    models/<name>/  installed versions and the current/candidate links (:mod:`av_edge.core.update.cache`)
+
+With ``promotion: shadow`` a new version becomes the ``candidate``; the perception node evaluates it
+beside the live model and promotes it (or rejects it, and it is never offered again). With ``direct``
+it becomes ``current`` at once, loaded at the perception node's next start.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from tuf.ngclient import TargetFile, Updater, Urllib3Fetcher
 from av_edge.core.detection.manifest import MANIFEST_FILE, MODEL_FILE, ModelPackageError
 from av_edge.core.diagnostics import Level, Status
 from av_edge.core.pacing import TokenBucket
+from av_edge.core.update.cache import CANDIDATE, CURRENT, ModelCache
 from av_edge.core.update.config import UpdaterConfig
 from av_edge.core.update.rollout import ROLLOUT_TARGET, RolloutError, parse_rollout, version_key, wanted_version
 from av_edge.detection.verify import verify_package
@@ -44,6 +49,7 @@ EVENT = "av_edge: model_update"
 class UpdaterState:
     current: str = ""  # the installed version the ``current`` link names ("" = the shipped model)
     wanted: str = ""
+    rejected: str = ""  # the wanted version, rejected on this vehicle (told once)
     last_fetch: Fetched | None = None
     link_up: bool = False
     last_error: str = ""
@@ -62,13 +68,14 @@ class ModelUpdater:
         self.package_version = package_version
         self.cache = Path(config.cache_directory).expanduser()
         self.models = self.cache / "models" / config.model_name
+        self.local = ModelCache(self.models)
         self.url = config.repository_url.rstrip("/")
         self.http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=config.timeout_s, read=config.timeout_s))
         rate = config.bandwidth_mbit_s * 1e6 / 8
         self.download = RangedDownload(
             self.http, config.chunk_kib << 10, TokenBucket(rate, max(rate, config.chunk_kib << 10)), paused, stopping
         )
-        self.state = UpdaterState(current=self._linked_version())
+        self.state = UpdaterState(current=self.local.pointer(CURRENT))
 
     @property
     def current_dir(self) -> Path:
@@ -91,6 +98,7 @@ class ModelUpdater:
         return self.state.events
 
     def _check(self, now_ns: int) -> None:
+        self.state.current = self.local.pointer(CURRENT)  # the perception node may have promoted or rolled back
         updater = self._tuf()
         updater.refresh()
         info = updater.get_targetinfo(ROLLOUT_TARGET)
@@ -102,12 +110,24 @@ class ModelUpdater:
         if rollout.model != self.config.model_name:
             return
         wanted = wanted_version(rollout, self.config.vehicle_id, now_ns)
+        if wanted != self.state.wanted and self.local.pointer(CANDIDATE) not in ("", wanted):
+            self.local.clear(CANDIDATE)  # the rollout moved on before the candidate was promoted
         self.state.wanted = wanted
         if not wanted or wanted == self.state.current:
             return
-        if not (self.models / wanted).is_dir():
+        why = self.local.rejected(wanted)
+        if why:
+            if self.state.rejected != wanted:
+                self._event(Level.WARN, f"{wanted} was rejected on this vehicle ({why}); keeping {self._shown()}")
+            self.state.rejected = wanted
+            return
+        if wanted not in self.local.installed():
             self._install(updater, wanted)
-        self._switch(wanted, rollout.rollout_id)
+        if self.config.promotion == "direct":
+            self._promote(wanted, rollout.rollout_id)
+        elif self.local.pointer(CANDIDATE) != wanted:
+            self.local.point(CANDIDATE, wanted)
+            self._event(Level.OK, f"{wanted} offered for shadow evaluation (rollout {rollout.rollout_id})")
         self._prune()
 
     def _install(self, updater: Updater, version: str) -> None:
@@ -144,26 +164,18 @@ class ModelUpdater:
         partial.unlink()
         self._event(Level.OK, f"{path}: downloaded, signature, hashes and ONNX inputs/outputs verified")
 
-    def _switch(self, version: str, rollout_id: str) -> None:
-        """``current`` -> ``version`` atomically (a new link renamed over the old one)."""
-        link = self.current_dir
-        temporary = link.with_name(".current.new")
-        temporary.unlink(missing_ok=True)
-        temporary.symlink_to(version)
-        os.replace(temporary, link)
+    def _promote(self, version: str, rollout_id: str) -> None:
+        self.local.point(CURRENT, version)
         previous, self.state.current = self._shown(), version
         self._event(Level.OK, f"model {self.config.model_name} {previous} -> {version} (rollout {rollout_id})")
 
     def _prune(self) -> None:
-        """Keep the newest ``keep_versions`` installed versions; never the current one."""
-        installed = sorted(
-            (p.name for p in self.models.iterdir() if p.is_dir() and not p.is_symlink() and p.name[0] != "."),
-            key=version_key,
-            reverse=True,
-        )
+        """Keep the newest ``keep_versions`` installed versions; never the current one or the candidate."""
+        keep = {self.local.pointer(CURRENT), self.local.pointer(CANDIDATE)}
+        installed = sorted(self.local.installed(), key=version_key, reverse=True)
         for version in installed[self.config.keep_versions :]:
-            if version != self.state.current:
-                shutil.rmtree(self.models / version)
+            if version not in keep:
+                shutil.rmtree(self.local.path(version))
 
     def _tuf(self) -> Updater:
         metadata = self.cache / "tuf"
@@ -178,10 +190,6 @@ class ModelUpdater:
             fetcher=Urllib3Fetcher(socket_timeout=max(1, round(self.config.timeout_s))),
             bootstrap=None,
         )
-
-    def _linked_version(self) -> str:
-        link = self.current_dir
-        return os.readlink(link) if link.is_symlink() else ""
 
     def _shown(self) -> str:
         return self.state.current or "(shipped)"
@@ -199,6 +207,8 @@ class ModelUpdater:
             "model": self.config.model_name,
             "current": self.state.current or "(shipped)",
             "wanted": self.state.wanted,
+            "candidate": self.local.pointer(CANDIDATE),
+            "rejected": self.state.rejected,
             "link_up": str(self.state.link_up),
             "last_error": self.state.last_error,
         }

@@ -2,7 +2,7 @@
 :class:`av_edge.fleet.updater.ModelUpdater`).
 
 Its own low-priority process, like the clip recorder: it polls on a background thread, pauses
-downloads while the vehicle brakes or raises an event (:class:`av_edge.core.update.gate.DownloadGate`),
+downloads while the vehicle brakes or raises an event (:class:`av_edge.core.update.gate.BusyGate`),
 publishes each update step on ``/av_edge/events`` and its state on ``/diagnostics``. The perception
 node loads the installed ``current`` package at its next start.
 """
@@ -18,7 +18,7 @@ from rclpy.node import Node
 from av_edge import __version__, topics
 from av_edge.core.diagnostics import Status
 from av_edge.core.update.config import UpdaterConfig
-from av_edge.core.update.gate import DownloadGate
+from av_edge.core.update.gate import BusyGate
 from av_edge.fleet.service import serve
 from av_edge.fleet.updater import ModelUpdater
 from av_edge.ros import node_setup
@@ -34,7 +34,7 @@ class ModelUpdaterNode(Node):
         qos = qos_profile
         self._diagnostics = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS.name, qos(topics.DIAGNOSTICS.qos))
         self._events = self.create_publisher(DiagnosticArray, topics.EVENTS.name, qos(topics.EVENTS.qos))
-        self.gate = DownloadGate(config.brake_pause_mps2, config.pause_hold_s)
+        self.gate = BusyGate(config.brake_pause_mps2, config.pause_hold_s)
         now = self._now_ns
         self.create_subscription(
             AccelStamped,

@@ -13,6 +13,7 @@ from typing import Any
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -26,11 +27,13 @@ from av_edge.core.errors import ConfigError
 from av_edge.core.objects import encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.sensor_health import CameraHealthConfig
+from av_edge.core.update.gate import BusyGate
+from av_edge.detection.updates import EVENT as PROMOTION_EVENT
 from av_edge.ros import node_setup
 from av_edge.ros.camera_handler import CameraDetectionHandler, debug_image
 from av_edge.ros.fusion_handler import FusionHandler, ScanObjects
 from av_edge.ros.handlers import PerceptionHandler
-from av_edge.ros.messages import cloud_msg, diagnostic_array, object_markers, stamp_to_ns
+from av_edge.ros.messages import cloud_msg, diagnostic_array, object_markers, stamp_to_ns, statuses
 from av_edge.ros.qos import qos_profile
 from av_edge.runtime.worker import Worker
 
@@ -91,6 +94,16 @@ class PerceptionNode(Node):
                 Image, topics.DETECTION_IMAGE.format(camera=camera), qos(topics.DETECTION_IMAGE.qos)
             )
         self.create_service(Trigger, "~/reload_model", self._on_reload)
+        if config.update_directory != "off":  # over-the-air models: promotions wait while the vehicle brakes or an event is on
+            self._busy = BusyGate(brake_mps2=0.5, hold_s=config.shadow.calm_s)
+            self.create_subscription(
+                AccelStamped,
+                topics.BRAKE_COMMAND.name,
+                lambda m: self._busy.on_brake_request(m.accel.linear.x, self._now_ns()),
+                qos(topics.BRAKE_COMMAND.qos),
+            )
+            self.create_subscription(DiagnosticArray, topics.EVENTS.name, self._on_events, qos(topics.EVENTS.qos))
+            self.create_timer(1.0, self._poll_updates)
         self._worker = Worker(
             "camera_detection",
             lambda err: self.cameras.on_batch_failed(err, self._now_ns()),
@@ -121,6 +134,18 @@ class PerceptionNode(Node):
             publisher = self._debug_images[result.frame.camera]
             if detector is not None and publisher.get_subscription_count() > 0:
                 publisher.publish(debug_image(result, detector.package.manifest.class_names))
+
+    def _on_events(self, msg: DiagnosticArray) -> None:
+        now = self._now_ns()
+        for event in statuses(msg):
+            if event.name != PROMOTION_EVENT:  # our own promotion events do not hold promotions
+                self._busy.on_event(event.level, now)
+
+    def _poll_updates(self) -> None:
+        now = self._now_ns()
+        events = self.cameras.poll_updates(now, self._busy.paused(now))
+        if events:
+            self._events.publish(diagnostic_array(events, now))
 
     def _on_reload(self, request: Any, response: Any) -> Any:
         response.success, response.message = self.cameras.reload()

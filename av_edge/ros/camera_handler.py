@@ -20,6 +20,7 @@ from av_edge.core.health import NodeHealth
 from av_edge.core.image import array_to_image, to_bgr8
 from av_edge.core.sensor_health import CameraHealth, CameraHealthConfig
 from av_edge.detection.detector import CameraDetector
+from av_edge.detection.updates import LiveModelUpdates
 from av_edge.ros.messages import image_msg, stamp_to_ns
 
 Log = Callable[[str], None]
@@ -57,14 +58,11 @@ class CameraDetectionHandler:
         )
         self.detector: CameraDetector | None = None
         self.disabled = ""
+        self.updates = LiveModelUpdates(config, log) if config.enabled and config.update_directory != "off" else None
         if not config.enabled:
             self.disabled = "disabled in the params file"
         else:
-            try:
-                self.detector = CameraDetector(config, log)
-            except (ModelPackageError, AvEdgeError, OSError) as err:
-                self.disabled = str(err)
-                log(f"camera detection disabled, LiDAR perception continues: {err}")
+            self.detector = self._load(config, log)
         self.latest: dict[str, CameraDetections] = {}
         self._pending: dict[str, CameraFrame] = {}
         self._first_pending_ns = 1 << 62  # when the oldest pending image arrived
@@ -73,6 +71,19 @@ class CameraDetectionHandler:
         self.failed_batches = 0
         self.batches = 0  # batches that ran to the end
         self.error = ""  # the last batch's exception; cleared by the next batch that succeeds
+
+    def _load(self, config: DetectionConfig, log: Log) -> CameraDetector | None:
+        """The detector: the updater's ``current`` package when there is one (the params file's if it
+        fails to load), else the params file's."""
+        updated = self.updates.startup_config() if self.updates is not None else config
+        for candidate in dict.fromkeys((updated, config)):
+            try:
+                return CameraDetector(candidate, log)
+            except (ModelPackageError, AvEdgeError, OSError) as err:
+                self.disabled = str(err)
+                log(f"model {candidate.model_package} does not load: {err}")
+        log(f"camera detection disabled, LiDAR perception continues: {self.disabled}")
+        return None
 
     def on_image(self, camera: str, msg: Image, now_ns: int) -> None:
         self.health.on_input(f"image {camera}", now_ns)
@@ -115,10 +126,13 @@ class CameraDetectionHandler:
             self._first_pending_ns = 1 << 62
         if not frames:
             return []
-        found = self.detector.detect([f.image for f in frames])
+        images = [f.image for f in frames]
+        found = self.detector.detect(images)
         self.error = ""
         self.batches += 1
         done = now_ns()
+        if self.updates is not None and self.detector.last is not None:
+            self.updates.on_live_batch(images, found, self.detector.last.infer_ms, done)
         results = [CameraDetections(f, d) for f, d in zip(frames, found, strict=True)]
         for result in results:
             self.health.on_output(result.frame.stamp_ns, done)
@@ -130,8 +144,16 @@ class CameraDetectionHandler:
         status is ERROR with its text until a batch succeeds. LiDAR perception is not involved."""
         self.failed_batches += 1
         self.error = f"{type(error).__name__}: {error}"
+        if self.updates is not None:
+            self.updates.on_live_failure()
         if self.health.should_log("batch_failed", now_ns):
             self.log(f"camera detection batch failed ({self.failed_batches} so far): {self.error}")
+
+    def poll_updates(self, now_ns: int, busy: bool) -> list[Status]:
+        """Over-the-air models: shadow evaluation, promotion (not while ``busy``), watch; their events."""
+        if self.updates is None or self.detector is None:
+            return []
+        return self.updates.poll(self.detector, now_ns, busy)
 
     def reload(self) -> tuple[bool, str]:
         if self.detector is None:
@@ -161,6 +183,8 @@ class CameraDetectionHandler:
             level = Level.ERROR if self.config.enabled else Level.OK
             return Status(level, "av_edge: camera detection", f"disabled: {self.disabled}", "perception")
         values = self.detector.status_values()
+        if self.updates is not None:
+            values.update(self.updates.status_values())
         values["batches"] = str(self.batches)
         values["failed_batches"] = str(self.failed_batches)
         problems = [(Level.ERROR, f"detection failing: {self.error}")] if self.error else []

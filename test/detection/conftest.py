@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from av_edge.core.detection.config import DetectionConfig
 from av_edge.core.detection.manifest import ModelManifest, ModelPackage, write_package
+from av_edge.core.detection.shadow import ShadowConfig
 
 if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None:
     pytest.skip("onnxruntime and onnx are not installed (make test installs them)", allow_module_level=True)
@@ -36,8 +38,24 @@ def yolo_package(tmp_path: Path) -> ModelPackage:
     return write_package(tmp_path / "user_yolo", manifest, yolo_layout_model(candidates(), WIDTH, HEIGHT))
 
 
-def detection_config(package: Path, tmp_path: Path, backend: str = "onnxruntime") -> DetectionConfig:
-    return DetectionConfig(
+SHADOW = ShadowConfig(
+    rate_hz=30.0,
+    frames=5,
+    min_recall=0.9,
+    min_precision=0.8,
+    min_class_agreement=0.95,
+    max_latency_ratio=5.0,
+    calm_s=0.0,
+    watch_s=0.0,
+    max_watch_latency_ratio=5.0,
+    max_watch_failures=0,
+)
+
+
+def detection_config(package: Path, tmp_path: Path, backend: str = "onnxruntime", **changes: Any) -> DetectionConfig:
+    fields: dict[str, Any] = dict(
+        shadow=SHADOW,
+        update_directory="off",
         enabled=True,
         model_package=str(package),
         backend=backend,
@@ -58,3 +76,5 @@ def detection_config(package: Path, tmp_path: Path, backend: str = "onnxruntime"
         image_timeout_s=0.5,
         niceness=0,
     )
+    fields.update(changes)
+    return DetectionConfig(**fields)

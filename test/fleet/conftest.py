@@ -81,6 +81,7 @@ class Fleet:
             bandwidth_mbit_s=0.0,
             chunk_kib=256,
             timeout_s=5.0,
+            promotion="direct",  # the updater alone; test_shadow.py runs the perception side too
         )
         params.update(overrides)
         return ModelUpdater(build_config(UpdaterConfig, params), PACKAGE_VERSION)

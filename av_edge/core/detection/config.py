@@ -5,16 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from av_edge.core.config import bounded, choice, described
+from av_edge.core.detection.shadow import ShadowConfig
 
 
 @dataclass(frozen=True)
 class DetectionConfig:
+    shadow: ShadowConfig
     enabled: bool = described("run camera detection and fusion")
     model_package: str = described(
         "a directory with model.onnx + manifest.yaml; a bare name means av_edge's models/<name>"
     )
     backend: str = choice(
         "auto", "onnxruntime", "tensorrt", doc="'auto': TensorRT once its engine is built (ONNX Runtime meanwhile)"
+    )
+    update_directory: str = described(
+        "off: no over-the-air models; else the model updater's models/<name>: its current package is loaded "
+        "at start (over model_package) and a candidate is shadow-evaluated, then promoted"
     )
     cameras: tuple[str, ...] = described("names from config/vehicle.yaml; one batched inference for all")
     allow_simulation_trained: bool = described(

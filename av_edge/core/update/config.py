@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from av_edge.core.config import Rule, below, bounded, described
+from av_edge.core.config import Rule, below, bounded, choice, described
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,12 @@ class UpdaterConfig:
         "root.json shipped with the vehicle: the keys every later metadata must chain to (~ expanded)"
     )
     cache_directory: str = described("TUF metadata, partial downloads and installed models (~ expanded)")
+    promotion: str = choice(
+        "shadow",
+        "direct",
+        doc="shadow: a new version is the perception node's candidate, promoted after its shadow gates; "
+        "direct: current at once, loaded at the perception node's next start (rigs without cameras)",
+    )
     keep_versions: int = bounded(2, 20, "installed model versions kept (the current and the previous never go)")
     poll_period_s: float = bounded(1.0, 86400.0, "s between checks for a new rollout")
     poll_jitter: float = bounded(0.0, 1.0, "each wait is the period times 1 + this times a uniform draw")

@@ -1,7 +1,7 @@
-"""When model downloads wait: while the vehicle brakes or something worth a clip is happening.
+"""When model updates wait: while the vehicle brakes or something worth a clip is happening.
 
-A download competes for the CPU, the disk and the uplink with braking and with the clip recorder; it
-has no deadline, so it yields. The gate holds ``hold_s`` past the last brake request at or below
+A download or a model switch competes for the CPU, the disk and the uplink with braking and with the
+clip recorder; it has no deadline, so it yields. The gate holds ``hold_s`` past the last brake request at or below
 ``-brake_mps2`` and past the last event at WARN or above (what the clip recorder triggers on).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from av_edge.core.diagnostics import Level
 
 
-class DownloadGate:
+class BusyGate:
     def __init__(self, brake_mps2: float, hold_s: float) -> None:
         self.brake_mps2 = brake_mps2
         self.hold_ns = round(hold_s * 1e9)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from av_edge.core.diagnostics import Level
-from av_edge.core.update.gate import DownloadGate
+from av_edge.core.update.gate import BusyGate
 from av_edge.core.update.rollout import (
     Rollout,
     RolloutError,
@@ -69,7 +69,7 @@ def test_versions_sort_numerically() -> None:
 
 
 def test_downloads_wait_while_braking_and_after_events() -> None:
-    gate = DownloadGate(brake_mps2=2.0, hold_s=10.0)
+    gate = BusyGate(brake_mps2=2.0, hold_s=10.0)
     assert not gate.paused(0)
     gate.on_brake_request(-1.0, 0)  # light braking (ACC) does not pause
     assert not gate.paused(1)
