@@ -81,6 +81,7 @@ class ShadowEvaluation:
         values = {
             "candidate": self.version,
             "frames": f"{self.frames}/{self.gates.frames}",
+            "live_boxes": str(self.matched + self.only_live),
             "recall_vs_live": f"{recall:.3f}",
             "precision_vs_live": f"{precision:.3f}",
             "class_agreement": f"{classes:.3f}",
