@@ -38,7 +38,7 @@ from av_edge.suite.stack import StackConfig
 
 BUDGET_MS = 100.0  # sensor capture -> brake command
 GRACE_S = 2.0  # after the last scan, replies still count (with their latency) for this long
-CONFIGS = ("aeb_only", "idle", "recording", "uploading", "uploading_uncapped")
+CONFIGS = ("aeb_only", "idle", "recording", "uploading", "uploading_uncapped", "model_update")
 BUCKET = "av-edge-bench"
 CLIP_MIB = 48
 CLIPS = 40  # ~1.9 GiB queued: more than a block can upload, so the uploader never idles
@@ -95,7 +95,11 @@ def aeb_latency(frames: int = 900, rounds: int = 3) -> Metrics:
     - ``recording``: idle + ``clip_recorder_node`` recording the LiDAR stream, uploader off;
     - ``uploading``: recording + uploading a full spool to a local S3 API (moto) at the shipped
       ``uploader.bandwidth_mbit_s`` (as deployed);
-    - ``uploading_uncapped``: the same with no bandwidth cap (as fast as this machine moves bytes).
+    - ``uploading_uncapped``: the same with no bandwidth cap (as fast as this machine moves bytes);
+    - ``model_update``: idle + ``model_updater_node`` downloading a new detector package from a local
+      TUF repository on moto, verifying it, and the perception node shadow-evaluating it on the live
+      batches and switching to it (:func:`_with_model_update`). ``model_update_switched`` counts the
+      blocks in which the switch happened (of ``rounds``): a block without it measured less.
 
     Cores are partitioned as on a vehicle computer (and as ``deploy/systemd`` does): the AEB
     (``taskset``) and the probe (the LiDAR driver) on all cores but the last; perception
@@ -124,6 +128,7 @@ def _interleaved(block: int, rounds: int, spare: tuple[int, ...], pins: dict[str
     ).uploader.bandwidth_mbit_s
     braking_stack = ("aeb_node", "perception_node")
     recorder = ("clip_recorder_node",)
+    model_switches = 0
     for r in range(rounds):
         order = CONFIGS[r % len(CONFIGS) :] + CONFIGS[: r % len(CONFIGS)]
         for name in order:
@@ -136,6 +141,9 @@ def _interleaved(block: int, rounds: int, spare: tuple[int, ...], pins: dict[str
                 params = {"clip_recorder_node": _recorder_params(spare, "uploader.enabled:=false")}
                 stack = braking_stack + recorder
                 result = replay_samples(stack, frames=block, node_params=params, cpus=pins, cameras=True)
+            elif name == "model_update":
+                result, switched = _with_model_update(block, spare, pins)
+                model_switches += switched
             else:
                 cap = capped_mbit_s if name == "uploading" else 0.0
                 result, sent, wall_s = _with_uploader(block, spare, pins, cap)
@@ -155,6 +163,7 @@ def _interleaved(block: int, rounds: int, spare: tuple[int, ...], pins: dict[str
     for key, name in (("upload_mb_per_s", "uploading_uncapped"), ("upload_mb_per_s_capped", "uploading")):
         total_bytes, seconds = uploaded[name]
         metrics[key] = round(total_bytes / 1e6 / seconds, 2) if seconds else 0.0
+    metrics["model_update_switched"] = float(model_switches)
     return metrics
 
 
@@ -196,6 +205,68 @@ def _with_uploader(
         finally:
             server.stop()
     return result, sent, wall_s
+
+
+#: The download spans about half a block (the 0.62 MB package at 0.4 Mbit/s: ~13 s), then the shadow
+#: run (20 batches at 2 Hz) and the switch; the shipped cap (5 Mbit/s) would finish it in a second.
+MODEL_UPDATE_MBIT_S = 0.4
+
+
+def _with_model_update(frames: int, cpus: tuple[int, ...], pins: dict[str, str]) -> tuple[Samples, int]:
+    """Latency while a model downloads, is shadow-evaluated and switched; 1 when the switch happened.
+
+    Pauses are off (downloads and the switch would otherwise wait for the braking these scans
+    cause): this measures the update racing the AEB, the worst case."""
+    from av_edge.core.detection.manifest import load_package, write_package
+    from av_edge.core.update.cache import CURRENT, ModelCache
+    from av_edge.detection.detector import resolve_package
+    from av_edge.fleet.keys import generate_keys
+    from av_edge.fleet.repository import FleetRepository, upload
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        server = MotoServer(root / "moto.log", niceness=CLOUD_NICENESS, cpus=cpus)
+        server.start()
+        try:
+            client = server.client()
+            client.create_bucket(Bucket=BUCKET)
+            generate_keys(root / "keys")
+            repo = FleetRepository(root / "repo", root / "keys")
+            repo.create()
+            shipped = load_package(resolve_package("sim_detector"))
+            name = shipped.manifest.name
+            write_package(root / "pkg", dataclasses.replace(shipped.manifest, version="9.0.0"), shipped.onnx_bytes)
+            repo.publish(root / "pkg", "9.0.0", "0.0.1")
+            repo.rollout(name, "9.0.0", 100.0)
+            upload(repo.root_dir, client, BUCKET, "fleet")
+            cache = root / "updates"
+            updater = [
+                f"repository_url:={server.endpoint}/{BUCKET}/fleet",
+                f"trust_root:={repo.metadata_dir / '1.root.json'}",
+                f"cache_directory:={cache}",
+                f"model_name:={name}",
+                f"bandwidth_mbit_s:={MODEL_UPDATE_MBIT_S}",
+                "chunk_kib:=64",
+                "poll_period_s:=1.0",
+                "brake_pause_mps2:=20.0",
+                "pause_hold_s:=0.0",
+            ]
+            perception = [
+                f"camera_detection.update_directory:={cache / 'models' / name}",
+                "camera_detection.shadow.frames:=20",
+                "camera_detection.shadow.calm_s:=0.0",
+            ]
+            result = replay_samples(
+                ("aeb_node", "perception_node", "model_updater_node"),
+                frames=frames,
+                node_params={"model_updater_node": updater, "perception_node": perception},
+                cpus={**pins, "model_updater_node": ",".join(map(str, cpus))},
+                cameras=True,
+            )
+            switched = int(ModelCache(cache / "models" / name).pointer(CURRENT) == "9.0.0")
+        finally:
+            server.stop()
+    return result, switched
 
 
 def _fill_spool(root: Path, payload: Path) -> None:

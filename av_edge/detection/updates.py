@@ -12,6 +12,7 @@ Every step is a status for ``/av_edge/events``.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,10 +24,11 @@ from av_edge.core.detection.shadow import PromotionWatch, ShadowEvaluation
 from av_edge.core.diagnostics import Level, Status
 from av_edge.core.errors import AvEdgeError
 from av_edge.core.update.cache import CANDIDATE, CURRENT, ModelCache
-from av_edge.detection.detector import CameraDetector
+from av_edge.detection.detector import CameraDetector, Timings
 from av_edge.detection.shadow import ShadowRunner
 
 EVENT = "av_edge: model_promotion"
+LIVE_WINDOW = 300  # batches: the previous model's inference p99 the watch compares with
 Log = Callable[[str], None]
 MakeDetector = Callable[[DetectionConfig, Log], CameraDetector]
 
@@ -41,6 +43,7 @@ class LiveModelUpdates:
         self.watch: PromotionWatch | None = None
         self._previous_path: Path | None = None
         self._waiting_logged = ""
+        self._live_ms: deque[float] = deque(maxlen=LIVE_WINDOW)  # the serving model's recent inference times
 
     def startup_config(self) -> DetectionConfig:
         """The config with ``current`` as the model package when the updater installed one."""
@@ -49,12 +52,14 @@ class LiveModelUpdates:
             return dataclasses.replace(self.config, model_package=str(self.cache.path(current)))
         return self.config
 
-    def on_live_batch(self, images: list[np.ndarray], found: list[np.ndarray], infer_ms: float, now_ns: int) -> None:
+    def on_live_batch(self, images: list[np.ndarray], found: list[np.ndarray], timings: Timings, now_ns: int) -> None:
         """The live detector's batch (detection thread): offered to the candidate, timed for the watch."""
         if self.shadow is not None:
-            self.shadow.offer(images, found, infer_ms, now_ns)
+            self.shadow.offer(images, found, now_ns)
         if self.watch is not None:
-            self.watch.on_batch(infer_ms)
+            self.watch.on_batch(timings.infer_ms)
+        else:
+            self._live_ms.append(timings.infer_ms)
 
     def on_live_failure(self) -> None:
         if self.watch is not None:
@@ -89,8 +94,14 @@ class LiveModelUpdates:
                 version, "its class names differ from the live model's (a new class set needs a restart)", events
             )
             return
+        try:  # the live model again, timed beside the candidate on the shadow thread
+            reference = self.make_detector(dataclasses.replace(config, model_package=str(live.package.path)), self.log)
+        except (ModelPackageError, AvEdgeError, OSError, RuntimeError) as err:
+            detector.close()
+            events.append(self._event(Level.WARN, f"shadow evaluation of {version} cannot start: {err}"))
+            return
         evaluation = ShadowEvaluation(self.config.shadow, version)
-        self.shadow = ShadowRunner(detector, evaluation, self.config.shadow.rate_hz, niceness=5)
+        self.shadow = ShadowRunner(detector, reference, evaluation, self.config.shadow.rate_hz, niceness=5)
         events.append(self._event(Level.OK, f"shadow evaluation of {version} started"))
 
     def _poll_shadow(self, detector: CameraDetector, now_ns: int, busy: bool, events: list[Status]) -> None:
@@ -119,7 +130,8 @@ class LiveModelUpdates:
         self.cache.point(CURRENT, version)
         self.cache.clear(CANDIDATE)
         self._previous_path = previous_path
-        live_p99 = float(verdict.values["live_p99_ms"])
+        live_p99 = float(np.percentile(self._live_ms, 99)) if self._live_ms else float("inf")
+        self._live_ms.clear()
         self.watch = PromotionWatch(self.config.shadow, version, previous, live_p99, now_ns)
         events.append(
             self._event(Level.OK, f"promoted {previous} -> {version} ({_summary(verdict.values)})", verdict.values)

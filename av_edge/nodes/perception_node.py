@@ -94,7 +94,9 @@ class PerceptionNode(Node):
                 Image, topics.DETECTION_IMAGE.format(camera=camera), qos(topics.DETECTION_IMAGE.qos)
             )
         self.create_service(Trigger, "~/reload_model", self._on_reload)
-        if config.update_directory != "off":  # over-the-air models: promotions wait while the vehicle brakes or an event is on
+        if (
+            config.update_directory != "off"
+        ):  # over-the-air models: promotions wait while the vehicle brakes or an event is on
             self._busy = BusyGate(brake_mps2=0.5, hold_s=config.shadow.calm_s)
             self.create_subscription(
                 AccelStamped,

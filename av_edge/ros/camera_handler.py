@@ -132,7 +132,7 @@ class CameraDetectionHandler:
         self.batches += 1
         done = now_ns()
         if self.updates is not None and self.detector.last is not None:
-            self.updates.on_live_batch(images, found, self.detector.last.infer_ms, done)
+            self.updates.on_live_batch(images, found, self.detector.last, done)
         results = [CameraDetections(f, d) for f, d in zip(frames, found, strict=True)]
         for result in results:
             self.health.on_output(result.frame.stamp_ns, done)

@@ -48,7 +48,7 @@ def drive(updates: LiveModelUpdates, live: CameraDetector, now_ns: int, busy: bo
         assert time.monotonic() < deadline, updates.shadow.verdict()
         found = live.detect(IMAGES)
         assert live.last is not None
-        updates.on_live_batch(IMAGES, found, live.last.infer_ms, time.monotonic_ns())
+        updates.on_live_batch(IMAGES, found, live.last, time.monotonic_ns())
         time.sleep(0.005)
     return events + updates.poll(live, now_ns, busy)
 

@@ -70,7 +70,7 @@ class Vehicle:
             images = frames[i % len(frames)]
             found = self.live.detect(images)
             assert self.live.last is not None
-            self.perception.on_live_batch(images, found, self.live.last.infer_ms, time.monotonic_ns())
+            self.perception.on_live_batch(images, found, self.live.last, time.monotonic_ns())
             i += 1
             time.sleep(0.01)
         return events + self.perception.poll(self.live, 0, busy=False) + self.perception.poll(self.live, 1, False)

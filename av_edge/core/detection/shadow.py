@@ -28,7 +28,9 @@ class ShadowConfig:
     min_recall: float = bounded(0.0, 1.0, "live model's boxes the candidate also finds (same class, IoU >= 0.5)")
     min_precision: float = bounded(0.0, 1.0, "candidate boxes the live model also finds")
     min_class_agreement: float = bounded(0.0, 1.0, "boxes both find (any class, IoU >= 0.5) with the same class")
-    max_latency_ratio: float = bounded(0.5, 20.0, "candidate's inference p99 over the live model's")
+    max_latency_ratio: float = bounded(
+        0.5, 20.0, "candidate's batch p99 over the live model's, both timed on the shadow thread in turn"
+    )
     calm_s: float = bounded(0.0, 600.0, "s without braking or an event before a passed candidate is promoted")
     watch_s: float = bounded(0.0, 86400.0, "s after promotion with health and latency watched")
     max_watch_latency_ratio: float = bounded(1.0, 20.0, "p99 in the watch over the previous model's: rolled back")
@@ -57,7 +59,8 @@ class ShadowEvaluation:
     live_ms: list[float] = field(default_factory=list)
 
     def add(self, candidate: list[np.ndarray], live: list[np.ndarray], candidate_ms: float, live_ms: float) -> None:
-        """One live batch: per image DETECTION_DTYPE arrays of both models, and their inference times."""
+        """One live batch: per image DETECTION_DTYPE arrays of both models, and their batch times (ms)
+        measured in turn on the shadow thread."""
         same = agreement(candidate, live, min_iou=0.5)
         anyclass = agreement([_one_class(c) for c in candidate], [_one_class(r) for r in live], min_iou=0.5)
         self.matched += same.matched
@@ -101,7 +104,7 @@ class ShadowEvaluation:
                 (classes >= gates.min_class_agreement, f"class agreement {classes:.3f} < {gates.min_class_agreement}"),
                 (
                     p99_c <= gates.max_latency_ratio * p99_l,
-                    f"inference p99 {p99_c:.1f} ms > {gates.max_latency_ratio} x live {p99_l:.1f} ms",
+                    f"batch p99 {p99_c:.1f} ms > {gates.max_latency_ratio} x live model's {p99_l:.1f} ms",
                 ),
             )
             if not holds

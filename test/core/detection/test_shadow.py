@@ -55,7 +55,7 @@ def test_each_gate_names_its_failure() -> None:
         "precision vs live 0.000 < 0.8",
         "class agreement 0.000 < 0.95",
     }
-    assert slow.verdict().reasons == ("inference p99 20.0 ms > 1.5 x live 10.0 ms",)
+    assert slow.verdict().reasons == ("batch p99 20.0 ms > 1.5 x live model's 10.0 ms",)
 
 
 def test_nothing_seen_by_either_agrees_and_a_raise_fails_at_once() -> None:
