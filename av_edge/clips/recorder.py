@@ -23,6 +23,7 @@ from av_edge.clips.spool import Spool
 from av_edge.clips.writer import ClipEntry, ClipWriter
 from av_edge.core.clips.config import RecorderConfig
 from av_edge.core.clips.cutter import ClipCutter
+from av_edge.core.clips.drive_log import DriveLog
 from av_edge.core.clips.ring import MessageRing, RecordedMessage
 from av_edge.core.clips.triggers import BrakeOnset, RateLimiter, Trigger, TriggerKind, trigger_from_event
 from av_edge.core.diagnostics import Level, Status, fmt
@@ -50,7 +51,7 @@ class ClipRecorder:
         self.received: Counter[str] = Counter()
         self.journal = ClipJournal(spool.root)
         self.lost_in_restart = 0
-        self.latency_p99_ms: dict[str, float] = {}
+        self.drive = DriveLog()
         self._scores: list[np.ndarray] = []
         self._sequence = 0
         # the queue may hold as much as the ring: past that the disk cannot keep up anyway
@@ -75,6 +76,7 @@ class ClipRecorder:
             self.on_trigger(trigger)
 
     def on_event(self, event: Status, now_ns: int) -> None:
+        self.drive.on_event(event)
         trigger = trigger_from_event(event, now_ns)
         if trigger is not None:
             self.on_trigger(trigger)
@@ -107,8 +109,12 @@ class ClipRecorder:
             warn(f"clip lost: the recorder stopped during its window ({json.dumps(marker, sort_keys=True)})")
         return self.lost_in_restart
 
-    def on_latency(self, node: str, p99_ms: float) -> None:
-        self.latency_p99_ms[node] = p99_ms
+    def on_status(self, status: Status, now_ns: int) -> None:
+        """A ``/diagnostics`` status: latency, degraded time and model state for the summary."""
+        self.drive.on_status(status, now_ns)
+
+    def on_speed(self, speed_mps: float, now_ns: int) -> None:
+        self.drive.on_speed(speed_mps, now_ns)
 
     def on_scores(self, scores: np.ndarray) -> None:
         self._scores.append(np.asarray(scores, dtype=np.float32))
@@ -170,6 +176,8 @@ class ClipRecorder:
             "vehicle_id": self.config.vehicle_id,
             "time_ns": now_ns,
             "period_s": period_s,
+            "package_version": av_edge.__version__,
+            **self.drive.take(),
             "messages_received": dict(self.received),
             "triggers_accepted": {k.value: n for k, n in self.limiter.accepted.items()},
             "triggers_suppressed": {k.value: n for k, n in self.limiter.suppressed.items()},
@@ -177,12 +185,11 @@ class ClipRecorder:
             "ring_evicted_for_bytes": self.ring.evicted_for_bytes,
             "spool_evicted": len(self.spool.evicted),
             "spool_refused": len(self.spool.refused),
-            "latency_p99_ms": self.latency_p99_ms,
             "detection_confidence": confidence,
         }
         self._sequence += 1
         name = entry_name("summary", now_ns, self._sequence)
-        payload = json.dumps(summary, indent=1, sort_keys=True).encode()
+        payload = json.dumps(summary, sort_keys=True).encode() + b"\n"  # one JSON line: DuckDB, Athena, Spark
         return self.spool.add(
             name, 0, now_ns, False, {"kind": "summary"}, lambda tmp: _write_bytes(tmp / "summary.json", payload)
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import AccelStamped
+from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2
@@ -61,6 +62,12 @@ class ClipRecorderNode(Node):
             qos(topics.BRAKE_COMMAND.qos),
         )
         self.create_subscription(DiagnosticArray, topics.EVENTS.name, self._on_events, qos(topics.EVENTS.qos))
+        self.create_subscription(  # distance driven, for activations per 1000 km in the fleet view
+            Odometry,
+            topics.ODOMETRY.name,
+            lambda m: self.recorder.on_speed(m.twist.twist.linear.x, now()),
+            qos(topics.ODOMETRY.qos),
+        )
         self.create_subscription(
             DiagnosticArray, topics.DIAGNOSTICS.name, self._on_diagnostics, qos(topics.DIAGNOSTICS.qos)
         )
@@ -113,9 +120,9 @@ class ClipRecorderNode(Node):
             self.recorder.on_event(event, now)
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        now = self._now_ns()
         for status in statuses(msg):
-            if "latency_p99_ms" in status.values and status.hardware_id:
-                self.recorder.on_latency(status.hardware_id, float(status.values["latency_p99_ms"]))
+            self.recorder.on_status(status, now)
 
     def _on_objects(self, msg: PointCloud2) -> None:
         try:

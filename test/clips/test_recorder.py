@@ -273,3 +273,22 @@ def test_cpu_lists_read_as_taskset_writes_them(text, cores):
 def test_a_malformed_cpu_list_fails_at_startup(text):
     with pytest.raises(ConfigError, match="cpus"):
         config(cpus=text)
+
+
+def test_the_periodic_summary_is_one_json_line_with_the_drive_record(tmp_path: Path) -> None:
+    spool = spool_at(tmp_path / "spool")
+    recorder = ClipRecorder(config(), spool, quiet)
+    for t in range(61):
+        recorder.on_speed(25.0, t * S)
+    recorder.on_event(Status(Level.OK, "aeb/emergency_braking", "cruise -> braking"), 30 * S)
+    model = {"detector.model": "av_edge_sim_detector 1.1.0 (5396596e1dda)", "latency_p99_ms": "24.0"}
+    recorder.on_status(Status(Level.OK, "av_edge: camera detection", "", "perception", model), 60 * S)
+    path = recorder.write_summary(60 * S, 60.0)
+    assert path is not None
+    lines = (path / "summary.json").read_bytes().splitlines()
+    assert len(lines) == 1
+    summary = json.loads(lines[0])
+    assert summary["vehicle_id"] == "av-edge-dev-001" and summary["package_version"]
+    assert summary["distance_km"] == pytest.approx(1.5) and summary["aeb_activations"] == 1
+    assert summary["model_version"].startswith("av_edge_sim_detector 1.1.0")
+    assert summary["stage_latency_p99_ms"] == {"perception": 24.0} and "clips_written" in summary
