@@ -45,6 +45,16 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     refresh = actions.add_parser("refresh", help="re-sign snapshot and timestamp (cron, well inside their expiry)")
     refresh.add_argument("--timestamp-hours", type=float, default=24.0)
     actions.add_parser("show", help="metadata versions and expiry, published models, the rollout")
+    for action, text in (
+        ("status", "which vehicle runs what (the newest summary of each), from the summaries"),
+        ("report", "activations per 1000 km, latency and shadow agreement by model version, with plots"),
+    ):
+        view = actions.add_parser(action, help=text)
+        view.add_argument("--summaries", type=Path, default=Path("fleet-summaries"), help="the local copy")
+        view.add_argument("--clips-bucket", default=None, help="sync the summaries from this bucket first")
+        view.add_argument("--clips-prefix", default="clips", help="the uploader's prefix")
+        if action == "report":
+            view.add_argument("--output", type=Path, default=Path("fleet-report"))
 
     update = commands.add_parser("model-update", help="the vehicle's model updater without ROS (ops, tests)")
     update.add_argument("--params-file", type=Path, default=None, help="default: config/model_updater.params.yaml")
@@ -56,6 +66,8 @@ def fleet_main(args: argparse.Namespace) -> int:
     from av_edge.fleet import repository
     from av_edge.fleet.keys import generate_keys
 
+    if args.action in ("status", "report"):
+        return _fleet_view(args, make_client(args.endpoint, args.region, 5.0, 60.0) if args.clips_bucket else None)
     repo = repository.FleetRepository(args.repo, args.keys)
     if args.action == "init":
         if args.new_keys:
@@ -83,6 +95,21 @@ def fleet_main(args: argparse.Namespace) -> int:
         client = make_client(args.endpoint, args.region, 5.0, 60.0)
         count = repository.upload(args.repo, client, args.bucket, args.prefix)
         print(f"uploaded {count} files to s3://{args.bucket}/{args.prefix}/")
+    return 0
+
+
+def _fleet_view(args: argparse.Namespace, client: object) -> int:
+    from av_edge.fleet import report
+
+    if client is not None:
+        copied = report.sync(client, args.clips_bucket, args.clips_prefix, args.summaries)
+        print(f"synced {copied} new summaries into {args.summaries}")
+    results = report.query(args.summaries)
+    if args.action == "status":
+        for row in results["vehicles"]:
+            print("  ".join(f"{k}={row[k]}" for k in row if k != "time_ns"))
+        return 0
+    print(f"wrote {report.write_report(results, args.output)}")
     return 0
 
 

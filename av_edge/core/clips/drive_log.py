@@ -65,21 +65,40 @@ class DriveLog:
                 self.shadow[key.removeprefix(SHADOW_PREFIX)] = value
 
     def take(self) -> dict[str, Any]:
-        """The period's record (flat where a fleet query filters or groups), and a fresh period."""
+        """The period's record, and a fresh period. Every column a fleet query filters, groups or
+        aggregates is flat and always present (null when unknown), so a JSON reader infers one schema."""
+        shadow = self.shadow
         record = {
             "schema": SCHEMA,
             "distance_km": round(self.distance_m / 1000.0, 4),
-            "model_version": self.model.get("model", ""),
+            "model_version": self.model.get("model"),
+            "updater_installed": self.model.get("installed"),
+            "updater_wanted": self.model.get("wanted"),
+            "updater_rejected": self.model.get("rejected"),
             "aeb_activations": self.events["aeb/emergency_braking"],
             "aeb_warnings": self.events["aeb/forward_collision_warning"],
+            "aeb_latency_p99_ms": self.latency_p99_ms.get("aeb"),
+            "perception_latency_p99_ms": self.latency_p99_ms.get("perception"),
+            "shadow_candidate": shadow.get("candidate"),
+            "shadow_recall_vs_live": _number(shadow.get("recall_vs_live")),
+            "shadow_precision_vs_live": _number(shadow.get("precision_vs_live")),
+            "shadow_class_agreement": _number(shadow.get("class_agreement")),
+            "degraded_s_total": round(sum(self.degraded_s.values()), 1),
+            # detail (nested: per-engine syntax differs, so the portable queries leave them alone)
             "events": dict(self.events),
             "degraded_s": {k: round(v, 1) for k, v in self.degraded_s.items()},
             "stage_latency_p99_ms": dict(self.latency_p99_ms),
             "model_state": dict(self.model),
-            "shadow": dict(self.shadow),
         }
         self.distance_m = 0.0
         self.events.clear()
         self.degraded_s.clear()
         self.shadow.clear()
         return record
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None

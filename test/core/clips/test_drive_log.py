@@ -32,8 +32,10 @@ def test_distance_events_degraded_time_and_model_state_then_a_fresh_period() -> 
     assert record["degraded_s"] == {camera: 2.0}
     assert record["stage_latency_p99_ms"] == {"perception": 31.5}
     assert record["model_version"] == "det 2.0 (abc)" and record["model_state"]["installed"] == "2.0"
-    assert record["shadow"] == {"candidate": "2.1"}
+    assert record["shadow_candidate"] == "2.1" and record["shadow_recall_vs_live"] is None
+    assert record["perception_latency_p99_ms"] == 31.5 and record["aeb_latency_p99_ms"] is None
 
     again = log.take()
-    assert (again["distance_km"], again["aeb_activations"], again["degraded_s"], again["shadow"]) == (0.0, 0, {}, {})
+    assert (again["distance_km"], again["aeb_activations"], again["degraded_s"]) == (0.0, 0, {})
+    assert again["shadow_candidate"] is None
     assert again["model_version"] == "det 2.0 (abc)"  # state, not a count: it carries over
