@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ import pytest
 if importlib.util.find_spec("moto") is None or importlib.util.find_spec("tuf") is None:
     pytest.skip("moto[server] and tuf are not installed (make test installs them)", allow_module_level=True)
 
-from av_edge.clips.local_s3 import CREDENTIALS, MotoServer
+from av_edge.clips.local_s3 import MotoServer
 from av_edge.core.config import build_config, load_params_file
 from av_edge.core.detection.manifest import ModelManifest, load_package, write_package
 from av_edge.core.update.config import UpdaterConfig
@@ -22,20 +20,12 @@ from av_edge.fleet.keys import generate_keys
 from av_edge.fleet.repository import FleetRepository, upload
 from av_edge.fleet.updater import ModelUpdater
 from av_edge.paths import config_file
+from test.clips import conftest as clips_conftest
 
+s3_server = clips_conftest.s3_server  # one moto server per session, shared with the clip tests
 PREFIX = "fleet"
 PACKAGE_VERSION = "0.1.0"
 SHIPPED = Path(__file__).resolve().parents[2] / "av_edge" / "models" / "sim_detector"
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    for key, value in CREDENTIALS.items():
-        os.environ.setdefault(key, value)
-    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
-    server.start()
-    yield server
-    server.stop()
 
 
 @dataclasses.dataclass
