@@ -139,6 +139,9 @@ class ModelUpdater:
         if version_key(self.package_version) < version_key(needs):
             raise RolloutError(f"{path} needs av_edge >= {needs}, this vehicle runs {self.package_version}")
         partial = self.cache / "partial" / f"{target.hashes['sha256']}.part"
+        for stale in partial.parent.glob("*.part"):  # a download the rollout moved away from
+            if stale != partial:
+                stale.unlink()
         url = f"{self.url}/targets/{target.get_prefixed_paths()[0]}"
         try:
             fetched = self.download.fetch(url, target.length, partial)
@@ -212,8 +215,13 @@ class ModelUpdater:
             "link_up": str(self.state.link_up),
             "last_error": self.state.last_error,
         }
-        level = Level.OK if self.state.link_up or not self.state.last_error else Level.WARN
-        return Status(level, "av_edge: model_updater", f"running {self._shown()}", "model_updater", values)
+        message = f"running {self._shown()}"
+        level = Level.OK
+        if self.state.last_error and self.state.link_up:  # the repository answered and was refused
+            level, message = Level.ERROR, f"{message}; last update refused: {self.state.last_error}"
+        elif self.state.last_error:
+            level, message = Level.WARN, f"{message}; repository unreachable"
+        return Status(level, "av_edge: model_updater", message, "model_updater", values)
 
 
 def _verify(target: TargetFile, path: Path) -> None:

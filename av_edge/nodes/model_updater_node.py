@@ -58,7 +58,7 @@ class ModelUpdaterNode(Node):
         now = self._now_ns()
         for event in statuses(msg):
             if event.hardware_id != "model_updater":  # our own events do not pause us
-                self.gate.on_event(event.level, now)
+                self.gate.on_event(event, now)
 
     def _serve(self) -> None:
         try:

@@ -141,7 +141,7 @@ class PerceptionNode(Node):
         now = self._now_ns()
         for event in statuses(msg):
             if event.name != PROMOTION_EVENT:  # our own promotion events do not hold promotions
-                self._busy.on_event(event.level, now)
+                self._busy.on_event(event, now)
 
     def _poll_updates(self) -> None:
         now = self._now_ns()

@@ -111,6 +111,7 @@ def test_a_tampered_target_is_refused_and_the_current_model_kept(fleet: Fleet, o
     fleet.client.put_object(Bucket=fleet.bucket, Key=key, Body=bytes(data), ACL="public-read")
     refused = errors(check(on_110))
     assert "tampered" in refused and "keeping model 1.1.0" in refused
+    assert on_110.status().level == Level.ERROR and "refused" in on_110.status().message
     on_version(fleet, on_110, "1.1.0")
     assert not (on_110.models / "1.2.0").exists() and not list((on_110.cache / "partial").iterdir())
 

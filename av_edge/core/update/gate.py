@@ -2,12 +2,13 @@
 
 A download or a model switch competes for the CPU, the disk and the uplink with braking and with the
 clip recorder; it has no deadline, so it yields. The gate holds ``hold_s`` past the last brake request at or below
-``-brake_mps2`` and past the last event at WARN or above (what the clip recorder triggers on).
+``-brake_mps2``, past the last AEB event (a warning or braking: the clip recorder cuts a clip) and
+past the last event at WARN or above (faults, which the clip recorder also records).
 """
 
 from __future__ import annotations
 
-from av_edge.core.diagnostics import Level
+from av_edge.core.diagnostics import Level, Status
 
 
 class BusyGate:
@@ -20,8 +21,8 @@ class BusyGate:
         if accel_mps2 <= -self.brake_mps2:
             self._hold(now_ns)
 
-    def on_event(self, level: Level, now_ns: int) -> None:
-        if level >= Level.WARN:
+    def on_event(self, event: Status, now_ns: int) -> None:
+        if event.level >= Level.WARN or event.name.startswith("aeb/"):
             self._hold(now_ns)
 
     def paused(self, now_ns: int) -> bool:

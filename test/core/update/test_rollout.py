@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from av_edge.core.diagnostics import Level
+from av_edge.core.diagnostics import Level, Status
 from av_edge.core.update.gate import BusyGate
 from av_edge.core.update.rollout import (
     Rollout,
@@ -75,7 +75,9 @@ def test_downloads_wait_while_braking_and_after_events() -> None:
     assert not gate.paused(1)
     gate.on_brake_request(-6.0, 10**9)
     assert gate.paused(10**9) and gate.paused(10 * 10**9) and not gate.paused(11 * 10**9 + 1)
-    gate.on_event(Level.OK, 20 * 10**9)
+    gate.on_event(Status(Level.OK, "av_edge: model_update", "offered"), 20 * 10**9)
     assert not gate.paused(20 * 10**9)
-    gate.on_event(Level.WARN, 20 * 10**9)
-    assert gate.paused(29 * 10**9)
+    gate.on_event(Status(Level.WARN, "av_edge: camera front", "dark"), 20 * 10**9)
+    assert gate.paused(29 * 10**9) and not gate.paused(31 * 10**9)
+    gate.on_event(Status(Level.OK, "aeb/forward_collision_warning", "cruise -> warning"), 40 * 10**9)
+    assert gate.paused(45 * 10**9)  # an FCW is no fault, but the recorder cuts a clip of it
