@@ -164,8 +164,9 @@ class ClipRecorder:
     def write_failures(self) -> int:
         return self.writer.failures
 
-    def write_summary(self, now_ns: int, period_s: float) -> Path | None:
-        """The periodic JSON summary as a low-priority spool entry."""
+    def write_summary(self, now_ns: int, period_s: float, uploaded: int | None = None) -> Path | None:
+        """The periodic JSON summary as a low-priority spool entry; ``uploaded``: entries the uploader
+        in this process has sent so far (None when it runs elsewhere)."""
         scores = np.concatenate(self._scores) if self._scores else np.zeros(0, np.float32)
         self._scores = []
         confidence: dict[str, float] = {"count": float(scores.size)}
@@ -182,6 +183,7 @@ class ClipRecorder:
             "triggers_accepted": {k.value: n for k, n in self.limiter.accepted.items()},
             "triggers_suppressed": {k.value: n for k, n in self.limiter.suppressed.items()},
             "clips_written": dict(self.clips_written),
+            "entries_uploaded_total": uploaded,
             "ring_evicted_for_bytes": self.ring.evicted_for_bytes,
             "spool_evicted": len(self.spool.evicted),
             "spool_refused": len(self.spool.refused),

@@ -79,12 +79,15 @@ class ClipRecorderNode(Node):
         self.create_timer(POLL_PERIOD_S, lambda: self.recorder.poll(now()))
         self.create_timer(1.0, self._publish_diagnostics)
         period = config.uploader.summary_period_s
-        self.create_timer(period, lambda: self.recorder.write_summary(now(), period))
+        self.create_timer(period, lambda: self.recorder.write_summary(now(), period, self._uploaded()))
         self._stop = threading.Event()
         self.uploader: Uploader | None = None
         if config.uploader.enabled:
             self.uploader = build_uploader(config, spool, log, warn, self._stop.wait)
             threading.Thread(target=self.uploader.run, args=(1.0,), name="uploader", daemon=True).start()
+
+    def _uploaded(self) -> int | None:
+        return self.uploader.stats.entries if self.uploader is not None else None
 
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds
