@@ -110,8 +110,10 @@ class ModelUpdater:
         if rollout.model != self.config.model_name:
             return
         wanted = wanted_version(rollout, self.config.vehicle_id, now_ns)
-        if wanted != self.state.wanted and self.local.pointer(CANDIDATE) not in ("", wanted):
-            self.local.clear(CANDIDATE)  # the rollout moved on before the candidate was promoted
+        if wanted != self.state.wanted:
+            self.state.rejected = ""
+            if self.local.pointer(CANDIDATE) not in ("", wanted):
+                self.local.clear(CANDIDATE)  # the rollout moved on before the candidate was promoted
         self.state.wanted = wanted
         if not wanted or wanted == self.state.current:
             return
