@@ -182,7 +182,6 @@ class LiveModelUpdates:
         return values
 
     def _event(self, level: Level, message: str, values: dict[str, str] | None = None) -> Status:
-        self.log(message)
         return Status(level, EVENT, message, "perception", dict(values or {}))
 
 

@@ -69,8 +69,7 @@ class ModelUpdaterNode(Node):
             raise
 
     def _publish_events(self, events: list[Status]) -> None:
-        for event in events:
-            self.get_logger().info(f"{event.level.name}: {event.message}")
+        node_setup.log_events(self.get_logger(), events)
         if events:
             self._events.publish(diagnostic_array(events, self._now_ns()))
 

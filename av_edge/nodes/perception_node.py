@@ -146,6 +146,7 @@ class PerceptionNode(Node):
     def _poll_updates(self) -> None:
         now = self._now_ns()
         events = self.cameras.poll_updates(now, self._busy.paused(now))
+        node_setup.log_events(self.get_logger(), events)
         if events:
             self._events.publish(diagnostic_array(events, now))
 

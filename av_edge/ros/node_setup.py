@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
@@ -17,6 +17,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from av_edge.core.config import build_config, parameter_specs
+from av_edge.core.diagnostics import Level, Status
 from av_edge.core.errors import ConfigError
 from av_edge.core.vehicle import (
     DEFAULT_VEHICLE_FILE,
@@ -160,3 +161,10 @@ def yield_cpu(niceness: int, cpus: tuple[int, ...]) -> None:
         os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), niceness))
         if cpus:
             os.sched_setaffinity(tid, cpus)
+
+
+def log_events(logger: Any, events: list[Status]) -> None:
+    """Each event in the node's log at its own severity (OK as info)."""
+    for event in events:
+        method = {Level.OK: logger.info, Level.WARN: logger.warning}.get(event.level, logger.error)
+        method(event.message)
