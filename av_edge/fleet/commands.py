@@ -45,6 +45,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     refresh = actions.add_parser("refresh", help="re-sign snapshot and timestamp (cron, well inside their expiry)")
     refresh.add_argument("--timestamp-hours", type=float, default=24.0)
     actions.add_parser("show", help="metadata versions and expiry, published models, the rollout")
+    rotate = actions.add_parser("rotate", help="replace a role's key; vehicles follow through the root chain")
+    rotate.add_argument("role", choices=("root", "targets", "fleet", "snapshot", "timestamp"))
     for action, text in (
         ("status", "which vehicle runs what (the newest summary of each), from the summaries"),
         ("report", "activations per 1000 km, latency and shadow agreement by model version, with plots"),
@@ -83,6 +85,9 @@ def fleet_main(args: argparse.Namespace) -> int:
         print(repo.rollout(model, args.version, args.percent, vehicles, args.valid_days).to_json().decode())
     elif args.action == "rollback":
         print(repo.rollback().to_json().decode())
+    elif args.action == "rotate":
+        repo.rotate(args.role)
+        print(f"{args.role}: new key in {args.keys / (args.role + '.pem')}, the old one kept as .pem.retired")
     elif args.action == "refresh":
         repo.refresh(timedelta(hours=args.timestamp_hours))
     elif args.action == "show":

@@ -33,15 +33,22 @@ def generate_keys(directory: Path) -> None:
     """A new key per role under ``directory`` (0600); refuses to overwrite an existing one."""
     directory.mkdir(parents=True, exist_ok=True)
     for role in ROLES:
-        path = key_path(directory, role)
-        if path.exists():
-            raise SigningKeyError(f"{path} exists; refusing to replace a signing key")
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        new_key(key_path(directory, role))
+
+
+def new_key(path: Path) -> CryptoSigner:
+    """A new Ed25519 key written to ``path`` (0600, never over an existing file)."""
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
+    except FileExistsError:
+        raise SigningKeyError(f"{path} exists; refusing to replace a signing key") from None
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    return CryptoSigner(private, SSlibKey.from_crypto(private.public_key()))
 
 
 def load_signer(directory: Path, role: str) -> CryptoSigner:

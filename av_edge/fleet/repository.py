@@ -38,7 +38,7 @@ from av_edge.core.detection.manifest import MANIFEST_FILE, MODEL_FILE, ModelPack
 from av_edge.core.errors import AvEdgeError
 from av_edge.core.update.rollout import ROLLOUT_TARGET, Rollout, parse_rollout, version_key
 from av_edge.detection.verify import verify_package
-from av_edge.fleet.keys import ROLES, load_signer
+from av_edge.fleet.keys import ROLES, load_signer, new_key
 
 FLEET_ROLE = "fleet"
 #: How long each role's signature stays valid: the offline roles rarely change; ``timestamp`` is
@@ -207,6 +207,54 @@ class FleetRepository:
         self._write(fleet, FLEET_ROLE)
         self._commit(new_roles=(FLEET_ROLE,))
         return rollout
+
+    # -- key rotation ---------------------------------------------------------------------------------
+    def rotate(self, role: str) -> None:
+        """Replace ``role``'s key (a compromised or expiring one): root names the new key in a new
+        version signed by the current root key (and, for root, the new one too), so vehicles follow
+        the chain from the root they trust; what the role signs is re-signed. The old PEM is kept as
+        ``<role>.pem.retired``. Needs the root key (the targets key for ``fleet``)."""
+        if role not in ROLES:
+            raise RepositoryError(f"unknown role '{role}' (one of {', '.join(ROLES)})")
+        old = load_signer(self.keys, role)
+        staged = self.keys / f"{role}.pem.new"
+        staged.unlink(missing_ok=True)
+        signer = new_key(staged)
+        if role == FLEET_ROLE:
+            targets = self._load("targets")
+            delegations = targets.signed.delegations
+            assert delegations is not None and delegations.roles is not None
+            targets.signed.revoke_key(old.public_key.keyid, FLEET_ROLE)
+            targets.signed.add_key(signer.public_key, FLEET_ROLE)
+            self._retire(role, staged)
+            self._write(targets, "targets")
+            self._write(self._load(FLEET_ROLE), FLEET_ROLE)
+            self._commit(new_roles=("targets", FLEET_ROLE))
+            return
+        root = self._load("root")
+        root.signed.revoke_key(old.public_key.keyid, role)
+        root.signed.add_key(signer.public_key, role)
+        root.signed.version += 1
+        root.signed.expires = _now() + EXPIRY["root"]
+        root.signatures.clear()
+        root_signer = old if role == "root" else load_signer(self.keys, "root")
+        root.sign(root_signer, append=True)  # the version vehicles trust vouches for the new one ...
+        if role == "root":
+            root.sign(signer, append=True)  # ... and the new root key signs it too
+        data = root.to_bytes(JSONSerializer(compact=False))
+        _write_new(self.metadata_dir / f"{root.signed.version}.root.json", data)
+        (self.metadata_dir / "root.json").write_bytes(data)
+        self._retire(role, staged)
+        if role == "targets":
+            self._write(self._load("targets"), "targets")
+            self._commit(new_roles=("targets",))
+        else:
+            self._commit(new_roles=())  # snapshot and timestamp re-signed with their (new) keys
+
+    def _retire(self, role: str, staged: Path) -> None:
+        current = self.keys / f"{role}.pem"
+        current.replace(self.keys / f"{role}.pem.retired")
+        staged.replace(current)
 
     # -- freshness ------------------------------------------------------------------------------------
     def refresh(self, timestamp_expiry: timedelta = EXPIRY["timestamp"]) -> None:

@@ -278,3 +278,40 @@ def test_a_download_killed_with_sigkill_resumes(fleet: Fleet, tmp_path: Path) ->
     assert fast.returncode == 0, log
     assert f"resumed from {kept}" in log and f"downloaded {length - kept} bytes" in log, log
     on_version(fleet, ModelUpdater(vehicle.config, vehicle.package_version), "1.1.0")
+
+
+def test_publishing_and_rolling_out_need_no_offline_key(fleet: Fleet, on_110: ModelUpdater) -> None:
+    """root and targets sign only at creation (and key rotation): with their PEMs gone (moved to
+    offline media), publish, rollout, rollback and refresh still work and vehicles still verify."""
+    for role in ("root", "targets"):
+        (fleet.repo.keys / f"{role}.pem").unlink()
+    fleet.publish("1.2.0")
+    fleet.repo.rollout(fleet.name, "1.2.0", 100.0)
+    fleet.repo.refresh()
+    fleet.upload()
+    assert not errors(check(on_110))
+    on_version(fleet, on_110, "1.2.0")
+
+
+@pytest.mark.parametrize("role", ["root", "targets", "fleet", "timestamp"])
+def test_a_rotated_key_is_followed_by_vehicles_and_the_retired_one_refused(
+    fleet: Fleet, on_110: ModelUpdater, role: str
+) -> None:
+    fleet.repo.rotate(role)
+    fleet.publish("1.2.0")
+    fleet.repo.rollout(fleet.name, "1.2.0", 100.0)
+    fleet.upload()
+    assert not errors(check(on_110))  # it trusts 1.root.json and walks the chain to the new keys
+    on_version(fleet, on_110, "1.2.0")
+
+    retired = fleet.tmp / "retired-keys"  # an attacker with the retired key (and the online ones)
+    shutil.copytree(fleet.repo.keys, retired)
+    (retired / f"{role}.pem").unlink()
+    (retired / f"{role}.pem.retired").rename(retired / f"{role}.pem")
+    if role in ("fleet", "timestamp"):
+        rogue = FleetRepository(fleet.repo.root_dir, retired)
+        rogue.publish(fleet.package("1.3.0"), "1.3.0", "0.1.0")
+        rogue.rollout(fleet.name, "1.3.0", 100.0)
+        fleet.upload()
+        assert "UnsignedMetadataError" in errors(check(on_110))
+        on_version(fleet, on_110, "1.2.0")
