@@ -25,6 +25,8 @@ from av_edge.ros import node_setup
 from av_edge.ros.messages import diagnostic_array, statuses
 from av_edge.ros.qos import qos_profile
 
+FIRST_CHECK_S = 2.0  # after start-up: DDS discovery first, so the first check's events reach their subscribers
+
 
 class ModelUpdaterNode(Node):
     def __init__(self) -> None:
@@ -62,6 +64,8 @@ class ModelUpdaterNode(Node):
 
     def _serve(self) -> None:
         try:
+            if self._stop.wait(FIRST_CHECK_S):
+                return
             serve(self.updater, self._stop, self._publish_events)
         except Exception as err:  # a worker error surfaces: logged, and ERROR on /diagnostics
             self.get_logger().error(f"model updater stopped: {type(err).__name__}: {err}")
