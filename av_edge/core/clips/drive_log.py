@@ -8,6 +8,7 @@ the lines with DuckDB: activations per 1000 km by model version, latency by vers
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -15,6 +16,7 @@ from av_edge.core.diagnostics import Level, Status
 
 SCHEMA = 2
 MAX_GAP_S = 5.0  # a status or speed older than this does not stretch over the gap
+MAX_SPEED_MPS = 100.0  # faster than any road vehicle: a corrupt odometry message
 #: (status name, value key) -> summary key: the model state the perception node and updater report.
 MODEL_VALUES = {
     ("av_edge: camera detection", "detector.model"): "model",
@@ -39,7 +41,10 @@ class DriveLog:
         self._status_seen: dict[str, int] = {}
 
     def on_speed(self, speed_mps: float, now_ns: int) -> None:
-        """Distance by the trapezoid rule between odometry messages (a gap over MAX_GAP_S adds nothing)."""
+        """Distance by the trapezoid rule between odometry messages (a gap over MAX_GAP_S adds nothing;
+        a speed that is not finite or beyond MAX_SPEED_MPS is a bad message and skipped)."""
+        if not math.isfinite(speed_mps) or abs(speed_mps) > MAX_SPEED_MPS:
+            return
         if self._speed is not None:
             dt = (now_ns - self._speed[1]) * 1e-9
             if 0.0 < dt <= MAX_GAP_S:

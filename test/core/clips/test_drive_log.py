@@ -15,6 +15,8 @@ def test_distance_events_degraded_time_and_model_state_then_a_fresh_period() -> 
     for t in range(11):  # 10 s at 20 m/s, then a 60 s gap that adds nothing
         log.on_speed(20.0, t * S)
     log.on_speed(20.0, 70 * S)
+    for bad in (float("nan"), float("inf"), -1e9):  # corrupt odometry (the soak's malformed burst) counts nothing
+        log.on_speed(bad, 70 * S + 1)
     for name in ("aeb/forward_collision_warning", "aeb/emergency_braking", "aeb/emergency_braking", "aeb/released"):
         log.on_event(Status(Level.OK, name, ""))
     camera = "av_edge: camera front"
