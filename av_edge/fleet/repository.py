@@ -222,8 +222,6 @@ class FleetRepository:
         signer = new_key(staged)
         if role == FLEET_ROLE:
             targets = self._load("targets")
-            delegations = targets.signed.delegations
-            assert delegations is not None and delegations.roles is not None
             targets.signed.revoke_key(old.public_key.keyid, FLEET_ROLE)
             targets.signed.add_key(signer.public_key, FLEET_ROLE)
             self._retire(role, staged)

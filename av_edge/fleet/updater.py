@@ -80,7 +80,7 @@ class ModelUpdater:
     @property
     def current_dir(self) -> Path:
         """The package the perception node loads (the ``current`` link; absent until a first install)."""
-        return self.models / "current"
+        return self.local.path(CURRENT)
 
     def check(self, now_ns: int) -> list[Status]:
         """One poll; the events it raised (also kept in ``state.events``). ``now_ns``: wall clock."""

@@ -3,8 +3,9 @@
 
 Its own low-priority process, like the clip recorder: it polls on a background thread, pauses
 downloads while the vehicle brakes or raises an event (:class:`av_edge.core.update.gate.BusyGate`),
-publishes each update step on ``/av_edge/events`` and its state on ``/diagnostics``. The perception
-node loads the installed ``current`` package at its next start.
+publishes each update step on ``/av_edge/events`` and its state on ``/diagnostics``. A new version
+becomes the perception node's candidate (shadow-evaluated, then promoted there), or with
+``promotion: direct`` its ``current`` package, loaded at the perception node's next start.
 """
 
 from __future__ import annotations
