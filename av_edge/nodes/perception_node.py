@@ -94,9 +94,9 @@ class PerceptionNode(Node):
                 Image, topics.DETECTION_IMAGE.format(camera=camera), qos(topics.DETECTION_IMAGE.qos)
             )
         self.create_service(Trigger, "~/reload_model", self._on_reload)
-        if (
-            config.update_directory != "off"
-        ):  # over-the-air models: promotions wait while the vehicle brakes or an event is on
+        # over-the-air models (camera_detection.update_directory): promotions wait while the vehicle
+        # brakes or an event is on
+        if self.cameras.updates is not None:
             self._busy = BusyGate(brake_mps2=0.5, hold_s=config.shadow.calm_s)
             self.create_subscription(
                 AccelStamped,
@@ -189,6 +189,8 @@ class PerceptionNode(Node):
 
     def destroy_node(self) -> None:
         self._worker.shutdown()  # a batch still running finishes before its publishers go
+        if self.cameras.updates is not None:
+            self.cameras.updates.close()  # a candidate's shadow thread and sessions
         super().destroy_node()
 
 
