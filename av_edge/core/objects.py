@@ -5,7 +5,9 @@ on the local ground and reaches the highest return: an object partly hidden behi
 stands on the road), yaw (rad, length axis), vx, vy (velocity over ground, m/s, in base_link axes),
 class_id (see ``CLASSES``), score (0..1), track_id (0 = untracked), ax, ay (acceleration over
 ground, m/s^2, base_link axes; e.g. a braking lead), class_score (0..1: the cameras' confidence in
-class_id; 0 = no camera evidence, class from LiDAR alone).
+class_id; 0 = no camera evidence, class from LiDAR alone), v_sigma (m/s, 1 sigma: how far vx, vy
+may be off, from the tracker's covariance; a young track's or a wide face's is large; 0 = not
+estimated, and a list without the field decodes with 0).
 ``score`` stays the existence/track confidence (0.5 new, 0.7 confirmed, 0.9 mature).
 """
 
@@ -39,8 +41,10 @@ OBJECT_DTYPE = np.dtype(
         ("ax", "<f4"),
         ("ay", "<f4"),
         ("class_score", "<f4"),
+        ("v_sigma", "<f4"),
     ]
 )
+OPTIONAL_FIELDS = frozenset({"v_sigma"})  # added later: lists recorded before it still decode (as 0)
 
 
 def encode_objects(objects: np.ndarray) -> CloudBuffer:
@@ -54,11 +58,12 @@ def decode_objects(msg: PointCloud2Like) -> np.ndarray:
     A float field with a NaN, inf or a magnitude beyond ``MAX_VALUE`` rejects the whole list
     (:class:`InvalidObjectsError`): one corrupt object means the publisher cannot be trusted."""
     source = cloud_to_array(msg).reshape(-1)
-    missing = set(OBJECT_DTYPE.names or ()) - set(source.dtype.names or ())
+    present = set(source.dtype.names or ())
+    missing = set(OBJECT_DTYPE.names or ()) - present - OPTIONAL_FIELDS
     if missing:
         raise MissingFieldError(f"object list lacks fields {sorted(missing)}")
     objects = np.zeros(source.shape[0], dtype=OBJECT_DTYPE)
-    for name in OBJECT_DTYPE.names or ():
+    for name in present & set(OBJECT_DTYPE.names or ()):
         values = source[name]
         if values.dtype.kind == "f" and not np.all(np.abs(values) <= MAX_VALUE):  # NaN fails too
             raise InvalidObjectsError(f"object list field {name} holds non-finite or out-of-range values")

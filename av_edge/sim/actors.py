@@ -180,5 +180,6 @@ def ground_truth(actors: list[Actor], road: Road, t: float) -> np.ndarray:
             0.0,
             0.0,
             1.0,
+            0.0,  # v_sigma: exact
         )
     return truth

@@ -317,6 +317,24 @@ def test_every_crossing_object_is_predicted_but_traffic_in_its_lane_keeps_it() -
     assert not crossing_threats(oncoming, 14.0, 0.0, 0.0, CONFIG)
 
 
+def test_motion_within_the_tracks_own_uncertainty_is_not_a_crossing() -> None:
+    # The walker of the test above, its 1.4 m/s lateral speed now as uncertain as the track says:
+    # within 1 sigma (a young track's two-scan difference, a parked car's face whose nearest returns
+    # slide), it is no evidence of crossing; a steady walker's 1 m/s uncertainty leaves it one.
+    x = V.front_overhang_m + 20
+    for sigma, crossing in ((0.0, True), (1.0, True), (1.5, False), (3.0, False)):
+        obj = walker(x, -3.0, 1.4)
+        obj["v_sigma"] = sigma
+        assert bool(crossing_threats(obj, 14.0, 0.0, 0.0, CONFIG)) is crossing, sigma
+    # A young track of an oncoming car in a bend (first seen as a sliver): its direction is 20 deg
+    # off the lane, within its velocity's uncertainty of it: lane traffic, not a car crossing.
+    oncoming = walker(x, 6.0, -2.5, size=4.5)
+    oncoming["vx"] = -6.0
+    assert len(crossing_threats(oncoming, 14.0, 0.0, 0.0, CONFIG)) == 1  # as if its velocity were exact
+    oncoming["v_sigma"] = 1.7
+    assert not crossing_threats(oncoming, 14.0, 0.0, 0.0, CONFIG)
+
+
 def test_a_classified_pedestrian_or_cyclist_is_treated_as_vulnerable() -> None:
     x = V.front_overhang_m + 20
     bike = walker(x, -3.0, 1.4, score=0.7, size=1.8)  # cyclist-sized at 1.4 m/s: a vehicle that slow stands

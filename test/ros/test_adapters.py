@@ -28,7 +28,7 @@ def needs(package: str) -> None:
 def sample() -> list[StandardObject]:
     objects = np.zeros(2, OBJECT_DTYPE)
     objects[0] = (12.0, 0.5, 0.75, 4.5, 1.8, 1.5, 0.0, 8.0, 0.0, 1, 0.9, 7, -2.0, 0.0, 0.8)  # braking car
-    objects[1] = (20.0, -4.0, 0.9, 0.6, 0.6, 1.8, math.pi / 2, 0.0, 1.4, 3, 0.5, 0, 0.0, 0.0, 0.0)  # new walker
+    objects[1] = (20.0, -4.0, 0.9, 0.6, 0.6, 1.8, math.pi / 2, 0.0, 1.4, 3, 0.5, 0, 0.0, 0.0, 0.0, 0.0)  # new walker
     numbers = itertools.count(1)
     return standard_objects(objects, TrackUuids(2.0, new=lambda: next(numbers).to_bytes(16, "big")), 0)
 

@@ -64,6 +64,9 @@ class ObjectsConfig:
     max_prediction_s: float = bounded(0.0, 10.0, "crossings further ahead in time are ignored")
     crossing_lists: int = bounded(1, 10, "object lists in a row that must predict a crossing before it counts")
     lateral_sigma_mps: float = bounded(0.0, 2.0, "lateral velocity uncertainty: the margin grows by this per second")
+    crossing_sigmas: float = bounded(
+        0.0, 5.0, "an object counts as crossing once its lateral speed is this many times its v_sigma (and the minimum)"
+    )
     small_object_m: float = bounded(0.0, 5.0, "objects no longer or wider than this count as vulnerable (people)")
     min_object_m: float = bounded(0.0, 2.0, "shorter objects are fragments (a few returns off an edge): not predicted")
     vehicle_min_speed_mps: float = bounded(0.0, 10.0, "larger objects slower than this do not cross (outline noise)")

@@ -209,9 +209,10 @@ def crossing_threats(
 ) -> list[Threat]:
     """Objects that are not in the path yet but will be while the ego passes, at current velocities.
 
-    Every confirmed object with lateral motion is predicted; the lateral margin grows with the
-    prediction time by the velocity's uncertainty (``lateral_sigma_mps``), since a track's velocity
-    is never exact. Vehicle-sized traffic moving along the path (lateral speed under
+    Every confirmed object with lateral motion is predicted: lateral speed of at least
+    ``min_crossing_speed_mps`` and ``crossing_sigmas`` times the track's own velocity uncertainty
+    (``v_sigma``); the lateral margin grows with the prediction time by ``lateral_sigma_mps``, since
+    a track's velocity is never exact. Vehicle-sized traffic moving along the path (lateral speed under
     ``lane_traffic_ratio`` of its speed along it: oncoming, overtaking, cutting in) keeps its lane in
     the prediction: a lateral drift of a few degrees is what a track's nearest face does while a car
     passes alongside, and a car that really changes into the path is braked for from the corridor.
@@ -241,11 +242,17 @@ def crossing_threats(
     established = objects["score"] >= cfg.crossing_min_score - SCORE_TOLERANCE
     small = (objects["length"] <= cfg.small_object_m) & (objects["width"] <= cfg.small_object_m)
     sized = ~(small | classified)  # vehicle-sized
-    lane_traffic = ~classified & (np.abs(lateral) < cfg.lane_traffic_ratio * np.abs(along))
+    # A vehicle's heading is its velocity's: within the velocity's uncertainty of its lane, it keeps it
+    # (an oncoming car in a bend seen first as a sliver: its young track's direction is 15 deg off).
+    doubt = np.where(sized, cfg.crossing_sigmas * objects["v_sigma"], 0.0)
+    lane_traffic = ~classified & (np.abs(lateral) < cfg.lane_traffic_ratio * np.abs(along) + doubt)
     # A vehicle cannot step sideways: below this speed its "motion" is its outline changing as we pass.
     standing = sized & (np.hypot(vx, vy) < cfg.vehicle_min_speed_mps)
     fragment = objects["length"] < cfg.min_object_m  # a column or two of returns: an edge, not a walker
-    usable = established & ~lane_traffic & ~standing & ~fragment & (np.abs(lateral) >= cfg.min_crossing_speed_mps)
+    # Motion is believed once it stands out of the track's own velocity uncertainty: a young track's
+    # velocity is two scans' difference, and a wide face's anchor slides (a parked car "crossing").
+    moving = np.abs(lateral) >= np.maximum(cfg.min_crossing_speed_mps, cfg.crossing_sigmas * objects["v_sigma"])
+    usable = established & ~lane_traffic & ~standing & ~fragment & moving
     usable &= (closing > 0.1) & (gap > 0) & np.isfinite(s)
     out = []
     half_width = vehicle.width_m / 2 + config.corridor.lateral_margin_m

@@ -22,6 +22,9 @@ BOX_DTYPE = np.dtype(
         ("n_points", "i4"),
         ("anchor_x", "f4"),
         ("anchor_y", "f4"),
+        ("anchor_sxx", "f4"),  # second moments of the near face's returns about the anchor, m^2
+        ("anchor_syy", "f4"),
+        ("anchor_sxy", "f4"),
     ]
 )
 NEAR_FACE_M = 0.3
@@ -39,7 +42,9 @@ def fit_boxes(
     his head, but he stands on the road (the cameras' 2D boxes are matched against that).
     The anchor is the centroid of the face nearest the sensor (returns within ``NEAR_FACE_M`` of the
     cluster's closest range): it moves with the object, while the box centre also drifts as more of
-    the object comes into view.
+    the object comes into view. Its spread is the covariance of those returns about it: a walker's
+    near face is a hand's width, a car's a metre or more along the face, and the anchor slides along
+    it as returns come and go, while its range holds.
     Only the rectangle fit loops, once per cluster; per-point work is vectorised.
     """
     boxes = np.zeros(n_clusters, dtype=BOX_DTYPE)
@@ -61,7 +66,9 @@ def fit_boxes(
     rng, azimuth = polar(x, y)
     outline = _outline(rng, azimuth, label, n_clusters)
     near_face = np.repeat(np.minimum.reduceat(rng, heads) + np.float32(NEAR_FACE_M), counts)
-    boxes["anchor_x"], boxes["anchor_y"] = _near_face_centroids(x, y, rng < near_face, label, n_clusters)
+    centroids = _near_face_centroids(x, y, rng < near_face, label, n_clusters)
+    for name, value in zip(("anchor_x", "anchor_y", "anchor_sxx", "anchor_syy", "anchor_sxy"), centroids, strict=True):
+        boxes[name] = value
     kept = np.flatnonzero(outline)  # still grouped by label
     kept_starts = np.concatenate([[0], np.cumsum(np.add.reduceat(outline, heads))]).tolist()
     xy = np.ascontiguousarray(np.take(grouped[:2], kept, axis=1).T, dtype=np.float32)
@@ -94,15 +101,19 @@ def _outline(rng: np.ndarray, azimuth: np.ndarray, labels: np.ndarray, n: int) -
 
 def _near_face_centroids(
     x: np.ndarray, y: np.ndarray, on_face: np.ndarray, labels: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Centroid of each cluster's returns ``on_face`` (within NEAR_FACE_M of its closest range)."""
+) -> tuple[np.ndarray, ...]:
+    """Centroid (x, y) of each cluster's returns ``on_face`` (within NEAR_FACE_M of its closest
+    range), and their second moments about it (xx, yy, xy)."""
     near = np.flatnonzero(on_face)
     label = np.take(labels, near)
     count = np.bincount(label, minlength=n)
-    return (
-        np.bincount(label, weights=np.take(x, near), minlength=n) / count,
-        np.bincount(label, weights=np.take(y, near), minlength=n) / count,
-    )
+    near_x, near_y = np.take(x, near).astype(np.float64), np.take(y, near).astype(np.float64)
+    cx = np.bincount(label, weights=near_x, minlength=n) / count
+    cy = np.bincount(label, weights=near_y, minlength=n) / count
+    # Second moments about the centroid (not the origin: float cancellation at 100 m).
+    dx, dy = near_x - np.take(cx, label), near_y - np.take(cy, label)
+    moments = [np.bincount(label, weights=w, minlength=n) / count for w in (dx * dx, dy * dy, dx * dy)]
+    return cx, cy, *moments
 
 
 def half_turn(yaw: np.ndarray) -> np.ndarray:

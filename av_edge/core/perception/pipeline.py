@@ -85,19 +85,25 @@ class LidarPipeline:
         anchors = np.column_stack([boxes["anchor_x"], boxes["anchor_y"]]).astype(np.float64)
         centres = np.column_stack([boxes["x"], boxes["y"]]).astype(np.float64)
         yaw = boxes["yaw"].astype(np.float64)
+        sxx, syy, sxy = (boxes[name].astype(np.float64) for name in ("anchor_sxx", "anchor_syy", "anchor_sxy"))
         if ego is not None:
             anchors, centres, yaw = ego.to_odom(anchors), ego.to_odom(centres), yaw + ego.yaw
+            c, s = np.cos(ego.yaw), np.sin(ego.yaw)  # the moments' diagonal in odom axes (R S R^T)
+            sxx, syy = c * c * sxx - 2 * c * s * sxy + s * s * syy, s * s * sxx + 2 * c * s * sxy + c * c * syy
         shape = np.zeros(n_clusters, dtype=SHAPE_DTYPE)
         shape["dx"], shape["dy"] = (centres - anchors).T
         for name in ("z", "length", "width", "height"):
             shape[name] = boxes[name]
         shape["yaw"] = yaw
         along = np.column_stack([np.cos(yaw), np.sin(yaw)])
-        assignment = self.tracker.update(anchors, stamp_ns, boxes["length"], payload=shape, along=along)
+        assignment = self.tracker.update(
+            anchors, stamp_ns, boxes["length"], payload=shape, along=along, spread=np.column_stack([sxx, syy])
+        )
         velocity, acceleration = assignment.velocity, assignment.acceleration
         if ego is not None:
             velocity, acceleration = ego.rotate_to_base(velocity), ego.rotate_to_base(acceleration)
         objects["vx"], objects["vy"] = velocity[:, 0], velocity[:, 1]
+        objects["v_sigma"] = assignment.velocity_sigma
         objects["ax"], objects["ay"] = acceleration[:, 0], acceleration[:, 1]
         objects["track_id"] = assignment.track_id
         tentative = np.where(assignment.confirmed, CONFIRMED_SCORE, TENTATIVE_SCORE)
@@ -134,6 +140,7 @@ class LidarPipeline:
             objects[name] = shape[name]
         objects["yaw"] = half_turn(yaw)
         objects["vx"], objects["vy"] = velocity.T
+        objects["v_sigma"] = tracker.velocity_sigma(rows)
         objects["ax"], objects["ay"] = acceleration.T
         objects["track_id"] = tracker.ids[rows]
         objects["score"] = MATURE_SCORE

@@ -35,6 +35,9 @@ class TrackerConfig:
     small_object_m: float = bounded(0.0, 10.0, "detections no longer than this are people or bikes ...")
     small_jerk_noise_mps3: float = bounded(0.01, 1000.0, "... whose speed can change at once: their jerk noise")
     measurement_noise_m: float = bounded(0.001, 5.0, "detection centre noise (1 sigma)")
+    anchor_spread_noise: float = bounded(
+        0.0, 10.0, "m of noise (1 sigma) per m of spread of the returns a detection's centre averages"
+    )
     partial_view_noise: float = bounded(
         0.0, 10.0, "m of noise (1 sigma) per m a detection is shorter than its track's longest view"
     )
@@ -54,10 +57,12 @@ class TrackerConfig:
 
 @dataclass(frozen=True)
 class Assignment:
-    """Per detection: its track id, velocity and acceleration (odom axes), and how established it is."""
+    """Per detection: its track id, velocity (and its 1-sigma uncertainty, m/s, the rms of the two
+    axes') and acceleration (odom axes), and how established it is."""
 
     track_id: np.ndarray
     velocity: np.ndarray
+    velocity_sigma: np.ndarray
     acceleration: np.ndarray
     confirmed: np.ndarray
     mature: np.ndarray
@@ -97,6 +102,7 @@ class Tracker:
         lengths: np.ndarray | None = None,
         payload: np.ndarray | None = None,
         along: np.ndarray | None = None,
+        spread: np.ndarray | None = None,
     ) -> Assignment:
         """Advance to ``stamp_ns`` and absorb ``(K, 2)`` detection centres (odom frame).
 
@@ -107,7 +113,10 @@ class Tracker:
         detection's longer side (on both axes without it): what hides part of an object shifts its
         anchor along the side it shows, so a lead car seen from behind, whose view changes from a
         corner to its rear, keeps its range and braking measured. ``payload`` (K,) is stored on each
-        detection's track from its whole views.
+        detection's track from its whole views. ``spread`` (K, 2), m^2: the variance per axis of
+        the returns each centre averages; the centre slides along them as they come and go (a
+        car's face seen at an angle), ``anchor_spread_noise`` m of noise per m of their spread
+        (small detections only).
         """
         dt = 0.0 if self._stamp_ns is None else max((stamp_ns - self._stamp_ns) / 1e9, 0.0)
         self._stamp_ns = stamp_ns
@@ -116,6 +125,14 @@ class Tracker:
         matched = track_of >= 0
         tracks = track_of[matched]
         variance = np.full((tracks.size, 2), self.config.measurement_noise_m**2)
+        if spread is not None:
+            # On the agile small-object model only: a car's smooth model averages its anchor's slides
+            # out, where a walker-sized track takes each one as a step (a parked car's fragment
+            # "crossing" at 2-4 m/s), so the slides are what its noise must cover.
+            agile = np.ones(tracks.size, dtype=bool)
+            if lengths is not None:
+                agile = lengths[matched] <= self.config.small_object_m
+            variance += self.config.anchor_spread_noise**2 * spread[matched] * agile[:, None]
         if lengths is not None:
             # A detection shorter than its track has been seen is a partial view (an occluder, the
             # edge of the field of view): its anchor may sit anywhere along the hidden part.
@@ -144,10 +161,15 @@ class Tracker:
         return Assignment(
             track_id=self.ids[rows].copy(),
             velocity=self.state[rows, :, 1],
+            velocity_sigma=self.velocity_sigma(rows),
             acceleration=self.state[rows, :, 2],
             confirmed=self.hits[rows] >= self.config.confirm_hits,
             mature=self.hits[rows] >= self.config.mature_hits,
         )
+
+    def velocity_sigma(self, rows: np.ndarray) -> np.ndarray:
+        """1-sigma velocity uncertainty (m/s, rms over the axes) of the tracks at ``rows``."""
+        return np.sqrt(self.covariance[rows, :, 1, 1].mean(axis=1))
 
     def coasting(self) -> np.ndarray:
         """Rows of the mature tracks that the last update did not see (predicted, not measured)."""

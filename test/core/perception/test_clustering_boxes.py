@@ -165,3 +165,16 @@ def test_sort_by_label_groups_stably_and_marks_each_start():
     order, starts = sort_by_label(labels, 5)
     assert np.array_equal(order, np.argsort(labels, kind="stable"))
     assert starts.tolist() == [0, 3, 4, 8, 10, 15]
+
+
+def test_the_anchor_spread_lies_along_the_near_face():
+    # A car's rear face square on at 30 m (1.8 m wide, seen edge on in range) and a walker beside it:
+    # the face's anchor spreads ~0.5 m across (1.8 / sqrt(12)) and not in range; the walker's a hand.
+    face = np.column_stack([np.full(40, 30.0), np.linspace(-0.9, 0.9, 40), np.full(40, 1.0)])
+    walker = np.column_stack([np.full(10, 30.0), np.linspace(4.8, 5.2, 10), np.full(10, 1.0)])
+    labels = np.repeat(np.arange(2, dtype=np.int32), [40, 10])
+    face_box, walker_box = fit_boxes(np.vstack([face, walker]).T.astype(np.float32), labels, 2)
+    assert np.sqrt(face_box["anchor_syy"]) == pytest.approx(1.8 / np.sqrt(12), rel=0.05)
+    assert face_box["anchor_sxx"] == pytest.approx(0.0, abs=1e-6)
+    assert face_box["anchor_sxy"] == pytest.approx(0.0, abs=1e-6)
+    assert np.sqrt(walker_box["anchor_syy"]) < 0.15

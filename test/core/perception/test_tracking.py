@@ -179,3 +179,24 @@ def test_a_braking_lead_whose_view_turns_from_corner_to_rear_keeps_its_decelerat
         length, side = (4.5, corner) if k < 5 else (1.8, rear)
         out = tracker.update(np.array([p]), k * DT_NS, np.array([length]), along=np.array([side]))
     assert abs(out.velocity[0, 0] - vel[-1, 0]) < 0.3, (out.velocity[0], vel[-1])  # 0.7 low on both axes
+
+
+def test_an_anchor_sliding_along_a_wide_face_is_no_motion():
+    """A parked car's face seen at an angle: the nearest returns' centroid jumps 0.4 m along the face
+    as returns come and go. With the face's spread as its noise, the track's velocity stands out of
+    its own uncertainty (v_sigma, what the AEB's crossing test weighs it by) on one scan at most,
+    the first after confirmation (1.0 sigma); without, the same jumps stand out on most scans."""
+    steps = 16
+    jumps = np.where(np.arange(steps) % 4 < 2, 0.0, 0.4)  # along y, the face's direction
+    positions = np.column_stack([np.full(steps, 40.0), 5.0 + jumps])
+    face = np.array([[0.0, 0.5**2]])  # the face's spread: 1.7 m of returns along y
+    wide, narrow = Tracker(CONFIG), Tracker(CONFIG)
+    significance: dict[str, list[float]] = {"wide": [], "narrow": []}
+    for k, p in enumerate(positions):
+        a = wide.update(np.array([p]), k * DT_NS, np.array([1.7]), spread=face)
+        b = narrow.update(np.array([p]), k * DT_NS, np.array([1.7]))
+        if k >= CONFIG.confirm_hits:
+            significance["wide"].append(abs(a.velocity[0, 1]) / a.velocity_sigma[0])
+            significance["narrow"].append(abs(b.velocity[0, 1]) / b.velocity_sigma[0])
+    assert sum(v >= 1.0 for v in significance["wide"]) <= 1
+    assert sum(v >= 1.0 for v in significance["narrow"]) >= len(significance["narrow"]) // 2
