@@ -9,8 +9,10 @@ are installed; here they are plain data, so every conversion is tested without t
 Conventions, as Autoware documents them: poses in the list's frame (base_link); twist and
 acceleration in the object's own frame (x along its heading); class labels from
 ``autoware_perception_msgs/ObjectClassification`` (av_edge's own ``class_id`` differs: 3 is
-pedestrian here, BUS there). Covariances are not estimated by av_edge: they are sent as unknown
-(``has_*_covariance`` false, zeros), never made up.
+pedestrian here, BUS there). Of the covariances only the velocity's is estimated (the tracker's
+``v_sigma``, the same on both ground axes, so in any frame): the twist covariance's linear x and y
+diagonal; pose and acceleration covariances are sent as unknown (``has_*_covariance`` false, zeros),
+never made up.
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ class StandardObject:
     velocity: tuple[float, float]  # in the object's frame: along and across its heading
     acceleration: tuple[float, float]  # likewise
     tracked: bool  # a track id: velocity and acceleration are estimates, not zeros
+    velocity_sigma: float = 0.0  # m/s, 1 sigma on each ground axis; 0 = not estimated
+
+    def twist_covariance(self) -> list[float]:
+        """Row-major 6x6 (x, y, z, roll, pitch, yaw rates): the velocity's variance on x and y, zeros
+        elsewhere (not estimated; ``has_twist_covariance`` says whether any of it is)."""
+        cov = [0.0] * 36
+        cov[0] = cov[7] = self.velocity_sigma**2
+        return cov
 
 
 class TrackUuids:
@@ -99,6 +109,7 @@ def standard_objects(objects: np.ndarray, uuids: TrackUuids, now_ns: int) -> lis
                 velocity=(c * vx + s * vy, -s * vx + c * vy),
                 acceleration=(c * ax + s * ay, -s * ax + c * ay),
                 tracked=int(o["track_id"]) != 0,
+                velocity_sigma=float(o["v_sigma"]),
             )
         )
     uuids.prune(now_ns)

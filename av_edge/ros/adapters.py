@@ -95,9 +95,10 @@ def detected_objects(objects: Sequence[StandardObject], stamp_ns: int, frame: st
             has_position_covariance=False,
             orientation_availability=ORIENTATION_SIGN_UNKNOWN,
             has_twist=o.tracked,
-            has_twist_covariance=False,
+            has_twist_covariance=o.tracked and o.velocity_sigma > 0,
         )
         kinematics.twist_with_covariance.twist.linear = _twist_linear(o)
+        kinematics.twist_with_covariance.covariance = o.twist_covariance()
         out.append(aw.DetectedObject(kinematics=kinematics, **_common(aw, o)))
     return aw.DetectedObjects(header=header(stamp_ns, frame), objects=out)
 
@@ -116,6 +117,7 @@ def tracked_objects(objects: Sequence[StandardObject], stamp_ns: int, frame: str
             is_stationary=False,  # deprecated upstream; av_edge does not decide it
         )
         kinematics.twist_with_covariance.twist.linear = _twist_linear(o)
+        kinematics.twist_with_covariance.covariance = o.twist_covariance()
         kinematics.acceleration_with_covariance.accel.linear = Vector3(x=o.acceleration[0], y=o.acceleration[1], z=0.0)
         out.append(aw.TrackedObject(object_id=_uuid(o), kinematics=kinematics, **_common(aw, o)))
     return aw.TrackedObjects(header=header(stamp_ns, frame), objects=out)
@@ -130,6 +132,7 @@ def predicted_objects(
     for o in (o for o in objects if o.tracked):
         kinematics = aw.PredictedObjectKinematics(initial_pose_with_covariance=PoseWithCovariance(pose=_pose(o)))
         kinematics.initial_twist_with_covariance.twist.linear = _twist_linear(o)
+        kinematics.initial_twist_with_covariance.covariance = o.twist_covariance()
         kinematics.initial_acceleration_with_covariance.accel.linear = Vector3(
             x=o.acceleration[0], y=o.acceleration[1], z=0.0
         )

@@ -59,6 +59,15 @@ def test_twist_is_in_the_object_frame_and_a_lidar_only_class_is_half_believed() 
     assert seen.class_probability == pytest.approx(0.8) and not seen.tracked
 
 
+def test_the_velocity_uncertainty_fills_the_twist_covariance_and_nothing_else() -> None:
+    (o,) = standard_objects(one(vx=5.0, v_sigma=0.5, track_id=3), counter_uuids(), 0)
+    cov = np.array(o.twist_covariance()).reshape(6, 6)
+    assert cov[0, 0] == cov[1, 1] == pytest.approx(0.25)
+    assert np.count_nonzero(cov) == 2  # z and the rates are not estimated
+    (unknown,) = standard_objects(one(vx=5.0, track_id=3), counter_uuids(), 0)
+    assert unknown.velocity_sigma == 0.0 and not any(unknown.twist_covariance())
+
+
 def test_a_track_keeps_its_uuid_and_a_returning_id_gets_a_new_one() -> None:
     uuids = counter_uuids(forget_s=2.0)
     first = [standard_objects(one(track_id=7), uuids, t * S // 10)[0].uuid for t in range(20)]
