@@ -364,6 +364,9 @@ def _metrics(
         # but not in here was delayed or lost on the way, not in the AEB
         "soak_aeb_node_outputs": aeb_view.get("outputs", "?"),
         "soak_aeb_node_deadline_misses": aeb_view.get("deadline_misses", "?"),
+        # scans the middleware dropped before the AEB saw them (sample-lost events): a lost scan
+        # counted here was overrun in transport (a flood on its topic), not ignored by the AEB
+        "soak_aeb_node_lost_in_transport": aeb_view.get("lost.point cloud", "0"),
         "soak_rss_growth_by_process": by_process,
         # VmRSS = private + file-backed + shared; a leak is private growth, while the shared part is
         # mostly DDS shared-memory segments of peers (a restarted peer's new segment is mapped)

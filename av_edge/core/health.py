@@ -31,6 +31,8 @@ class NodeHealth:
         self.rates = {key: RateTracker() for key in inputs}
         self.latency = LatencyTracker(latency_window, latency_budget_ms)
         self.rejected: dict[str, int] = {}
+        self.lost: dict[str, int] = {}  # input -> messages the middleware dropped before they reached us
+        self._lost_ns: dict[str, int] = {}
         self._logged_ns: dict[str, int] = {}
         self._rejected_ns: dict[str, int] = {}  # reason -> last rejection
 
@@ -49,6 +51,12 @@ class NodeHealth:
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
         self._rejected_ns[reason] = now_ns
         return self.should_log(reason, now_ns)
+
+    def on_lost(self, key: str, count: int, now_ns: int) -> None:
+        """Count ``count`` messages of input ``key`` lost in transport (the middleware's sample-lost
+        event: a best-effort sample dropped, a history overrun); the status warns while recent."""
+        self.lost[key] = self.lost.get(key, 0) + count
+        self._lost_ns[key] = now_ns
 
     def should_log(self, key: str, now_ns: int) -> bool:
         """True at most once a second per ``key``, so a flood of one kind cannot hide another."""
@@ -86,6 +94,10 @@ class NodeHealth:
             found.append(
                 (Level.WARN, f"inputs rejected in the last {REJECTION_WINDOW_NS // 10**9} s: {', '.join(recent)}")
             )
+        lost = sorted(k for k, t in self._lost_ns.items() if now_ns - t < REJECTION_WINDOW_NS)
+        if lost:
+            window_s = REJECTION_WINDOW_NS // 10**9
+            found.append((Level.WARN, f"inputs lost in transport in the last {window_s} s: {', '.join(lost)}"))
         if summary.deadline_misses:
             found.append(
                 (Level.WARN, f"{summary.deadline_misses} outputs over the {self.latency.budget_ms:.0f} ms budget")
@@ -98,6 +110,7 @@ class NodeHealth:
             outputs=str(summary.count),
         )
         merged.update({f"rejected.{reason}": str(n) for reason, n in sorted(self.rejected.items())})
+        merged.update({f"lost.{key}": str(n) for key, n in sorted(self.lost.items())})
         merged.update(values or {})
         level = worst(Level.OK, *(lvl for lvl, _ in found))
         return Status(level, f"av_edge: {self.name}", "; ".join(m for _, m in found) or "ok", self.name, merged)

@@ -30,6 +30,11 @@ from av_edge.core.vehicle import (
 )
 from av_edge.paths import config_file
 
+try:  # Iron and later
+    from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
+except ImportError:  # Humble
+    from rclpy.qos_event import SubscriptionEventCallbacks, UnsupportedEventTypeError
+
 T = TypeVar("T")
 
 
@@ -168,3 +173,17 @@ def log_events(logger: Any, events: list[Status]) -> None:
     for event in events:
         method = {Level.OK: logger.info, Level.WARN: logger.warning}.get(event.level, logger.error)
         method(event.message)
+
+
+def subscribe_counting_losses(
+    node: Node, msg_type: Any, topic: str, callback: Callable[[Any], None], qos: Any, on_lost: Callable[[int], None]
+) -> Any:
+    """A subscription whose messages lost in transport (the middleware's sample-lost event) reach
+    ``on_lost`` with their count, so a flood that overruns the history is seen, not silent. Where the
+    middleware has no such event, a plain subscription, and a warning that losses go uncounted."""
+    events = SubscriptionEventCallbacks(message_lost=lambda info: on_lost(int(info.total_count_change)))
+    try:
+        return node.create_subscription(msg_type, topic, callback, qos, event_callbacks=events)
+    except UnsupportedEventTypeError:
+        node.get_logger().warning(f"{topic}: this middleware reports no lost messages; losses go uncounted")
+        return node.create_subscription(msg_type, topic, callback, qos)

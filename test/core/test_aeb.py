@@ -497,3 +497,22 @@ def test_a_rejection_warns_while_recent_and_the_counter_stays() -> None:
         core.on_cloud(scan(wall(60.0)), t, t + 5 * MS)
     status = core.diagnostics(later)
     assert status.level is Level.OK and status.values["rejected.invalid_odometry"] == "1"
+
+
+def test_scans_lost_in_transport_warn_while_recent_and_are_counted() -> None:
+    core = AebCore(CONFIG)
+    now = 0
+    for now in range(0, 600 * MS, 100 * MS):
+        core.on_odometry(10.0, 0.0, now)
+        core.on_objects(np.zeros(0, OBJECT_DTYPE), now, now)
+        core.on_cloud(scan(wall(60.0)), now, now + 5 * MS)
+    core.health.on_lost("point cloud", 2, now)  # the middleware's sample-lost event: 2 scans overrun
+    status = core.diagnostics(now)
+    assert status.level is Level.WARN and "lost in transport" in status.message and "point cloud" in status.message
+    later = now + 6_000 * MS
+    for t in range(now + 100 * MS, later + 1, 100 * MS):
+        core.on_odometry(10.0, 0.0, t)
+        core.on_objects(np.zeros(0, OBJECT_DTYPE), t, t)
+        core.on_cloud(scan(wall(60.0)), t, t + 5 * MS)
+    status = core.diagnostics(later)
+    assert status.level is Level.OK and status.values["lost.point cloud"] == "2"

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -67,6 +68,47 @@ def test_every_parameter_is_described_ranged_and_read_only(dds_domain: int) -> N
         assert node.get_parameter("vehicle.width_m").value == 1.9  # from vehicle.yaml, as a parameter too
         (result,) = node.set_parameters([Parameter("brake.full_trigger_mps2", value=3.0)])
         assert not result.successful and node.get_parameter("brake.full_trigger_mps2").value == 6.0
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
+
+
+def test_a_subscription_counts_losses_where_the_middleware_reports_them_and_says_so_where_not(
+    dds_domain: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.event_handler import UnsupportedEventTypeError
+    from sensor_msgs.msg import PointCloud2
+
+    from av_edge import topics
+    from av_edge.ros import node_setup
+    from av_edge.ros.qos import qos_profile
+
+    context = Context()
+    rclpy.init(context=context, domain_id=dds_domain)
+    try:
+        node = rclpy.create_node("losses", context=context)
+        qos = qos_profile(topics.LIDAR_POINTS.qos)
+        counted = node_setup.subscribe_counting_losses(node, PointCloud2, "points", lambda m: None, qos, print)
+        # Fast DDS reports sample-lost: one handler more than rclpy's defaults
+        defaults = len(node.create_subscription(PointCloud2, "points", lambda m: None, qos).event_handlers)
+        assert len(counted.event_handlers) == defaults + 1
+
+        create = node.create_subscription
+        warnings: list[str] = []
+
+        def unsupported(*args, event_callbacks=None, **kwargs):  # a middleware without the event
+            if event_callbacks is not None:
+                raise UnsupportedEventTypeError("message lost")
+            return create(*args, **kwargs)
+
+        monkeypatch.setattr(node, "create_subscription", unsupported)
+        logger = SimpleNamespace(warning=warnings.append)
+        monkeypatch.setattr(node, "get_logger", lambda: logger)
+        plain = node_setup.subscribe_counting_losses(node, PointCloud2, "points", lambda m: None, qos, print)
+        assert len(plain.event_handlers) == defaults
+        assert warnings and "uncounted" in warnings[0]
         node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
