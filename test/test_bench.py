@@ -61,3 +61,22 @@ def test_soak_rss_growth_tells_private_from_shared_memory_and_restarts_from_leak
     private, _ = _rss_growth({"p": child}, 300.0, 2)
     shared, _ = _rss_growth({"p": child}, 300.0, 3)
     assert (vm, private, shared) == (24.0, 3.0, 24.0) and by_process == {"perception_node": 24.0}
+
+
+def test_the_soak_reads_the_aebs_counters_not_its_telltale_that_shares_the_hardware_id() -> None:
+    import numpy as np
+
+    from av_edge.bench.soak import _aeb_view
+    from av_edge.core.aeb import AebCore
+    from av_edge.core.objects import OBJECT_DTYPE
+    from av_edge.ros.messages import diagnostic_array
+    from test.core.test_aeb import CONFIG, MS, scan, wall
+
+    core = AebCore(CONFIG)
+    core.on_odometry(10.0, 0.0, 0)
+    core.on_objects(np.zeros(0, OBJECT_DTYPE), 0, 0)
+    core.on_cloud(scan(wall(60.0)), 0, 5 * MS)
+    core.health.on_lost("point cloud", 3, 5 * MS)
+    array = diagnostic_array([core.diagnostics(5 * MS), core.telltale(5 * MS).status("hold")], 5 * MS)
+    view = _aeb_view([array])  # the telltale comes last in every array the node publishes
+    assert view["lost.point cloud"] == "3" and "outputs" in view

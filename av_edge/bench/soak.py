@@ -398,10 +398,11 @@ def _rss_growth(children: dict[str, Child], rss_from: float, column: int) -> tup
 
 
 def _aeb_view(diagnostics: list[Any]) -> dict[str, str]:
-    """The AEB's last diagnostic values (its lifetime counters)."""
+    """The AEB's last diagnostic values (its lifetime counters); not its telltale's, which shares
+    the hardware id."""
     from av_edge.ros.messages import statuses
 
-    found = [s.values for array in diagnostics for s in statuses(array) if s.hardware_id == "aeb"]
+    found = [s.values for array in diagnostics for s in statuses(array) if s.name == "av_edge: aeb"]
     return dict(found[-1]) if found else {}
 
 
