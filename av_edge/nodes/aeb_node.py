@@ -38,15 +38,7 @@ class AebNode(Node):
         )
         self._markers = self.create_publisher(MarkerArray, topics.AEB_MARKERS.name, qos(topics.AEB_MARKERS.qos))
         now = self._now_ns
-        health = self.handler.core.health
-        node_setup.subscribe_counting_losses(
-            self,
-            PointCloud2,
-            topics.LIDAR_POINTS.name,
-            self._on_cloud,
-            qos(topics.LIDAR_POINTS.qos),
-            lambda count: health.on_lost("point cloud", count, now()),
-        )
+        node_setup.subscribe_lidar(self, self._on_cloud, self.handler.core.health, now)
         self.create_subscription(
             Odometry, topics.ODOMETRY.name, lambda m: self.handler.on_odometry(m, now()), qos(topics.ODOMETRY.qos)
         )

@@ -50,14 +50,7 @@ class PerceptionNode(Node):
         self._markers = self.create_publisher(MarkerArray, topics.MARKERS.name, qos(topics.MARKERS.qos))
         self._diagnostics = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS.name, qos(topics.DIAGNOSTICS.qos))
         now = self._now_ns
-        node_setup.subscribe_counting_losses(
-            self,
-            PointCloud2,
-            topics.LIDAR_POINTS.name,
-            self._on_cloud,
-            qos(topics.LIDAR_POINTS.qos),
-            lambda count: self.handler.health.on_lost("point cloud", count, now()),
-        )
+        node_setup.subscribe_lidar(self, self._on_cloud, self.handler.health, now)
         self.create_subscription(
             Odometry, topics.ODOMETRY.name, lambda m: self.handler.on_odometry(m, now()), qos(topics.ODOMETRY.qos)
         )

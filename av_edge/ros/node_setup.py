@@ -19,6 +19,7 @@ from rclpy.parameter import Parameter
 from av_edge.core.config import build_config, parameter_specs
 from av_edge.core.diagnostics import Level, Status
 from av_edge.core.errors import ConfigError
+from av_edge.core.health import NodeHealth
 from av_edge.core.vehicle import (
     DEFAULT_VEHICLE_FILE,
     VEHICLE_FILE,
@@ -187,3 +188,21 @@ def subscribe_counting_losses(
     except UnsupportedEventTypeError:
         node.get_logger().warning(f"{topic}: this middleware reports no lost messages; losses go uncounted")
         return node.create_subscription(msg_type, topic, callback, qos)
+
+
+def subscribe_lidar(node: Node, callback: Callable[[Any], None], health: NodeHealth, clock: Callable[[], int]) -> Any:
+    """The LiDAR scans (registry topic and QoS), their transport losses counted in ``health``."""
+    from sensor_msgs.msg import PointCloud2
+
+    from av_edge import topics
+    from av_edge.ros.qos import qos_profile
+
+    spec = topics.LIDAR_POINTS
+    return subscribe_counting_losses(
+        node,
+        PointCloud2,
+        spec.name,
+        callback,
+        qos_profile(spec.qos),
+        lambda n: health.on_lost("point cloud", n, clock()),
+    )

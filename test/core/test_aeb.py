@@ -480,39 +480,34 @@ def test_a_predicted_crossing_counts_after_crossing_lists_object_lists_in_a_row(
     assert states(two, [near, other]) == [AebState.CRUISE, AebState.CRUISE]
 
 
+def healthy(core: AebCore, start_ns: int, end_ns: int) -> int:
+    """Healthy inputs every 100 ms from ``start_ns`` to ``end_ns`` (inclusive); returns the last time."""
+    for t in range(start_ns, end_ns + 1, 100 * MS):
+        core.on_odometry(10.0, 0.0, t)
+        core.on_objects(np.zeros(0, OBJECT_DTYPE), t, t)
+        core.on_cloud(scan(wall(60.0)), t, t + 5 * MS)
+    return end_ns
+
+
 def test_a_rejection_warns_while_recent_and_the_counter_stays() -> None:
     core = AebCore(CONFIG)
-    now = 0
-    for now in range(0, 600 * MS, 100 * MS):  # healthy inputs throughout
-        core.on_odometry(10.0, 0.0, now)
-        core.on_objects(np.zeros(0, OBJECT_DTYPE), now, now)
-        core.on_cloud(scan(wall(60.0)), now, now + 5 * MS)
+    now = healthy(core, 0, 500 * MS)
     core.health.on_rejected("invalid_odometry", now)
     status = core.diagnostics(now)
     assert status.level is Level.WARN and "invalid_odometry" in status.message
     later = now + 6_000 * MS
-    for t in range(now + 100 * MS, later + 1, 100 * MS):
-        core.on_odometry(10.0, 0.0, t)
-        core.on_objects(np.zeros(0, OBJECT_DTYPE), t, t)
-        core.on_cloud(scan(wall(60.0)), t, t + 5 * MS)
+    healthy(core, now + 100 * MS, later)
     status = core.diagnostics(later)
     assert status.level is Level.OK and status.values["rejected.invalid_odometry"] == "1"
 
 
 def test_scans_lost_in_transport_warn_while_recent_and_are_counted() -> None:
     core = AebCore(CONFIG)
-    now = 0
-    for now in range(0, 600 * MS, 100 * MS):
-        core.on_odometry(10.0, 0.0, now)
-        core.on_objects(np.zeros(0, OBJECT_DTYPE), now, now)
-        core.on_cloud(scan(wall(60.0)), now, now + 5 * MS)
+    now = healthy(core, 0, 500 * MS)
     core.health.on_lost("point cloud", 2, now)  # the middleware's sample-lost event: 2 scans overrun
     status = core.diagnostics(now)
     assert status.level is Level.WARN and "lost in transport" in status.message and "point cloud" in status.message
     later = now + 6_000 * MS
-    for t in range(now + 100 * MS, later + 1, 100 * MS):
-        core.on_odometry(10.0, 0.0, t)
-        core.on_objects(np.zeros(0, OBJECT_DTYPE), t, t)
-        core.on_cloud(scan(wall(60.0)), t, t + 5 * MS)
+    healthy(core, now + 100 * MS, later)
     status = core.diagnostics(later)
     assert status.level is Level.OK and status.values["lost.point cloud"] == "2"
