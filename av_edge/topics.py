@@ -86,7 +86,7 @@ BRAKE_COMMAND = TopicSpec(
     "geometry_msgs/msg/AccelStamped",
     COMMAND_QOS,
     "base_link",
-    "one per LiDAR scan",
+    "one per LiDAR scan, one more per escalation on an object list",
     "output",
     "requested longitudinal acceleration (m/s^2; 0 = no braking, negative = brake); header.stamp = the "
     "triggering scan's stamp; doubles as a heartbeat",

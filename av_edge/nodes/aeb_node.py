@@ -42,9 +42,7 @@ class AebNode(Node):
         self.create_subscription(
             Odometry, topics.ODOMETRY.name, lambda m: self.handler.on_odometry(m, now()), qos(topics.ODOMETRY.qos)
         )
-        self.create_subscription(
-            PointCloud2, topics.OBJECTS.name, lambda m: self.handler.on_objects(m, now()), qos(topics.OBJECTS.qos)
-        )
+        self.create_subscription(PointCloud2, topics.OBJECTS.name, self._on_objects, qos(topics.OBJECTS.qos))
         self.create_subscription(
             Path, topics.REFERENCE_PATH.name, lambda m: self.handler.on_lane(m, now()), qos(topics.REFERENCE_PATH.qos)
         )
@@ -60,6 +58,10 @@ class AebNode(Node):
         last = self.handler.core.last
         if last is not None and self._markers.get_subscription_count() > 0:  # after the brake command
             self._markers.publish(aeb_markers(self.handler.core, last))
+
+    def _on_objects(self, msg: PointCloud2) -> None:
+        self.handler.on_objects(msg, self._now_ns(), self._publish_brake)
+        self._publish_events()
 
     def _publish_brake(self, command: AccelStamped) -> None:
         self._brake.publish(command)

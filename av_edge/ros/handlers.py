@@ -75,14 +75,19 @@ class AebHandler:
             self.core.on_lane(None)
             self.core.health.reject("bad_lane", "lane centre line (yaw-rate path only)", err, now_ns, self._log)
 
-    def on_objects(self, msg: PointCloud2, now_ns: int) -> None:
+    def on_objects(self, msg: PointCloud2, now_ns: int, publish: Callable[[AccelStamped], None]) -> None:
+        """Hand ``publish`` a brake command when the list's crossing threats escalate the stage."""
         health = self.core.health
         try:
             objects = decode_objects(msg)
         except MessageError as err:
             health.reject(f"objects_{err.reason}", "object list", err, now_ns, self._log)
             return
-        self.core.on_objects(objects, stamp_to_ns(msg.header.stamp), now_ns)
+        previous = self.core.state
+        decision = self.core.on_objects(objects, stamp_to_ns(msg.header.stamp), now_ns)
+        if decision is not None:
+            publish(brake_command(decision.accel_mps2, decision.stamp_ns))
+            self._log(_transition(previous.value, decision))
 
     def on_cloud(self, msg: PointCloud2, now_ns: int, publish: Callable[[AccelStamped], None]) -> None:
         """Hand ``publish`` the brake command answering this scan (none when the scan was rejected).

@@ -4,7 +4,8 @@ Each scan is answered before time moves on; the brake command acts ``latency_bud
 the scan's stamp (a conservative worst case), so outcomes do not depend on how loaded the machine
 is, while the AEB's measured wall-clock time per scan is recorded and every one over the budget
 counts as a deadline miss. The perception output of a scan reaches the AEB 20 ms after its stamp,
-i.e. the AEB decides on scan k with the objects of scan k-1, as it does over DDS. Every 50 ms, as
+i.e. the AEB decides on scan k with the objects of scan k-1, as it does over DDS, and escalates (never
+releases) on the list of scan k when it arrives; that command acts as scan k's. Every 50 ms, as
 the node's watchdog timer, the AEB's degraded command (if any) acts and its availability telltale
 is read: a run records when it first left "available" (``telltale_s``) and when the scenario's
 LiDAR fault began (``fault_onset_s``); a dead LiDAR publishes no scans from then on.
@@ -30,7 +31,7 @@ from av_edge.core.image import array_to_image
 from av_edge.core.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
 from av_edge.ros.handlers import AebHandler, PerceptionHandler
-from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, path_msg
+from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, path_msg, stamp_to_ns
 from av_edge.ros.planner_handler import PlannerHandler
 from av_edge.ros.sim_io import odometry
 from av_edge.sim.scenario import Scenario, lane_centre
@@ -82,32 +83,33 @@ def run_lockstep(
     record = recorder.write if recorder else (lambda topic, msg, t: None)
     now = next_scan = next_odometry = next_watchdog = 0
     telltale_s: float | None = None  # when the availability telltale first said anything but "available"
-    pending_objects: list[tuple[int, Any]] = []
+    pending_objects: list[tuple[int, int, Any]] = []  # (due at the AEB, scan stamp, object list)
+    commands: list[AccelStamped] = []
     snapshot: Snapshot | None = None
     scan = np.zeros((0, 3))
     warned = False  # a forward-collision warning (or more) at any time
     while not sim.finished(now):
         sim.advance(now)
-        while pending_objects and pending_objects[0][0] <= now:
-            aeb.on_objects(pending_objects.pop(0)[1], now)
+        while pending_objects and pending_objects[0][0] <= now:  # an escalation acts as its scan's command
+            _, stamp, objects = pending_objects.pop(0)
+            commands = []
+            started = time.perf_counter()
+            aeb.on_objects(objects, now, commands.append)
+            latency_ms = (now - stamp) / 1e6 + (time.perf_counter() - started) * 1e3
+            snapshot = _act(commands, aeb, sim, record, now, budget_ns, latency_ms, snapshot, scan)
         if now >= next_odometry:
             _odometry(sim, aeb, seeing, record, now)
             next_odometry += ODOMETRY_PERIOD_NS
         if now >= next_scan and sim.lidar_alive(now):
             scan, cloud = _capture(sim, stack, record, cameras, now)
             started = time.perf_counter()
-            commands: list[AccelStamped] = []
+            commands = []
             aeb.on_cloud(cloud, now, commands.append)
             latency_ms = (time.perf_counter() - started) * 1e3
-            warned |= aeb.core.state is not AebState.CRUISE
-            for command in commands:
-                aeb.on_published(command, now + int(latency_ms * 1e6))
-                sim.on_brake_command(command.accel.linear.x, now, now + budget_ns, latency_ms)
-                if snapshot is None and command.accel.linear.x < 0:
-                    snapshot = take_snapshot(sim, now, scan, aeb.core)
-                record(topics.BRAKE_COMMAND.name, command, now + int(latency_ms * 1e6))
+            snapshot = _act(commands, aeb, sim, record, now, budget_ns, latency_ms, snapshot, scan)
             if seeing:
                 pending_objects += _perceive(seeing, cloud, now, record, planning, sim)
+        warned |= aeb.core.state is not AebState.CRUISE
         if now >= next_scan:
             next_scan += scan_period_ns
         if now >= next_watchdog:  # between scans, as the node's timer: a dead sensor is noticed
@@ -121,6 +123,29 @@ def run_lockstep(
     return RunResult(result, sim.series, log, snapshot or take_snapshot(sim, now, scan, aeb.core))
 
 
+def _act(
+    commands: list[AccelStamped],
+    aeb: AebHandler,
+    sim: Simulation,
+    record: Any,
+    now: int,
+    budget_ns: int,
+    latency_ms: float,
+    snapshot: Snapshot | None,
+    scan: np.ndarray,
+) -> Snapshot | None:
+    """Apply the AEB's ``commands``, published ``latency_ms`` after the scan their stamp names: each acts
+    ``budget_ns`` after that scan. Returns the braking snapshot (taken at the first brake)."""
+    for command in commands:
+        stamp = stamp_to_ns(command.header.stamp)
+        aeb.on_published(command, stamp + int(latency_ms * 1e6))
+        sim.on_brake_command(command.accel.linear.x, stamp, stamp + budget_ns, latency_ms)
+        if snapshot is None and command.accel.linear.x < 0:
+            snapshot = take_snapshot(sim, now, scan, aeb.core)
+        record(topics.BRAKE_COMMAND.name, command, stamp + int(latency_ms * 1e6))
+    return snapshot
+
+
 def _perceive(
     seeing: PerceptionHandler,
     cloud: Any,
@@ -128,7 +153,7 @@ def _perceive(
     record: Any,
     planning: tuple[PlannerHandler, PlanningCheck] | None,
     sim: Simulation,
-) -> list[tuple[int, Any]]:
+) -> list[tuple[int, int, Any]]:
     """Perception on a scan: its object list, due at the AEB ``PERCEPTION_DELAY_NS`` later (if any)."""
     output = seeing.on_cloud(cloud, now)
     if output is None:
@@ -136,7 +161,7 @@ def _perceive(
     record(topics.OBJECTS.name, output.objects, now + PERCEPTION_DELAY_NS)
     if planning is not None:
         _plan_and_check(planning, sim, output.frame, now)
-    return [(now + PERCEPTION_DELAY_NS, output.objects)]
+    return [(now + PERCEPTION_DELAY_NS, now, output.objects)]
 
 
 def _odometry(sim: Simulation, aeb: AebHandler, seeing: PerceptionHandler | None, record: Any, now: int) -> None:

@@ -105,7 +105,7 @@ def run(bag: Path, stack: StackConfig, tolerance: float = 1e-6, ignore: frozense
             if output is not None:
                 produced[(topics.OBJECTS.name, stamp_to_ns(output.objects.header.stamp))] = output.objects
         elif topic == topics.OBJECTS.name:
-            aeb.on_objects(msg, log_ns)  # as recorded: what the AEB saw then
+            aeb.on_objects(msg, log_ns, keep_command)  # as recorded: what the AEB saw then
             recorded[(topic, stamp_to_ns(msg.header.stamp))] = msg
         elif topic == topics.BRAKE_COMMAND.name:
             recorded[(topic, stamp_to_ns(msg.header.stamp))] = msg

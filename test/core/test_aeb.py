@@ -480,6 +480,28 @@ def test_a_predicted_crossing_counts_after_crossing_lists_object_lists_in_a_row(
     assert states(two, [near, other]) == [AebState.CRUISE, AebState.CRUISE]
 
 
+def test_an_object_list_escalates_on_arrival_but_never_lowers_the_stage() -> None:
+    # The list of scan k arrives ~20 ms after scan k was decided on: a crossing it predicts brakes
+    # now, stamped with scan k (its latency counts from that capture), not a scan later.
+    core, v = AebCore(CONFIG), 14.0
+    core.on_odometry(v, 0.0, 10**9)
+    clear = scan(wall(10.0, lateral_m=5.0))
+    assert core.on_objects(np.zeros(0, OBJECT_DTYPE), 10**9, 10**9) is None
+    assert core.on_cloud(clear, 10**9 + 100 * MS, 10**9 + 105 * MS).state is AebState.CRUISE
+    escalation = core.on_objects(walker(V.front_overhang_m + 20, -3.0, 1.4), 10**9 + 100 * MS, 10**9 + 121 * MS)
+    assert escalation is not None and escalation.state is AebState.FULL and core.state is AebState.FULL
+    assert escalation.stamp_ns == 10**9 + 100 * MS and escalation.accel_mps2 == -B.full_decel_mps2
+    assert escalation.threat.source != "points" and core.events[-1].name == "aeb/emergency_braking"
+    # An empty list (the walker gone) releases nothing: only scans, clear long enough, do.
+    assert core.on_objects(np.zeros(0, OBJECT_DTYPE), 10**9 + 200 * MS, 10**9 + 220 * MS) is None
+    assert core.state is AebState.FULL
+    # A list older than the last decision cannot answer it.
+    core = AebCore(CONFIG)
+    core.on_odometry(v, 0.0, 10**9)
+    core.on_cloud(clear, 10**9 + 100 * MS, 10**9 + 105 * MS)
+    assert core.on_objects(walker(V.front_overhang_m + 20, -3.0, 1.4), 10**9, 10**9 + 120 * MS) is None
+
+
 def healthy(core: AebCore, start_ns: int, end_ns: int) -> int:
     """Healthy inputs every 100 ms from ``start_ns`` to ``end_ns`` (inclusive); returns the last time."""
     for t in range(start_ns, end_ns + 1, 100 * MS):

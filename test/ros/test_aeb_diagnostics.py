@@ -41,7 +41,8 @@ class Drive:
         if scan and self.now % SCAN_NS == 0:
             xyz = self.lidar.scan(self.x, 0.0, 0.0, [Box(self.car_x, 0.0, 4.5, 1.8, 1.5)])
             h.on_cloud(cloud_msg(array_to_cloud(xyz), self.now, "lidar"), self.now, self.commands.append)
-            h.on_objects(cloud_msg(encode_objects(np.zeros(0, OBJECT_DTYPE)), self.now, "base_link"), self.now)
+            objects = cloud_msg(encode_objects(np.zeros(0, OBJECT_DTYPE)), self.now, "base_link")
+            h.on_objects(objects, self.now, self.commands.append)
         h.watchdog(self.now)
         array = h.events(self.now)
         self.events += [] if array is None else array.status

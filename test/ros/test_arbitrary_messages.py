@@ -259,7 +259,7 @@ def test_aeb_survives_anything_and_still_brakes_for_a_wall(events: list[Event]) 
     routes = {
         "cloud": lambda msg, now: handler.on_cloud(msg, now, check_command),
         "odometry": handler.on_odometry,
-        "objects": handler.on_objects,
+        "objects": lambda msg, now: handler.on_objects(msg, now, check_command),
         "lane": handler.on_lane,
     }
     now = dispatch(events, routes, 50 * MS, between)

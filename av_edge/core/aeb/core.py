@@ -134,10 +134,31 @@ class AebCore:
         lane = lane_path(self._lane, (pose.x, pose.y, pose.yaw), curvature, reach, cfg.lane)
         return curvature if lane is None else lane
 
-    def on_objects(self, objects: np.ndarray, stamp_ns: int, now_ns: int) -> None:
-        """A perception object list (OBJECT_DTYPE, base_link) for the scan stamped ``stamp_ns``."""
+    def on_objects(self, objects: np.ndarray, stamp_ns: int, now_ns: int) -> Decision | None:
+        """A perception object list (OBJECT_DTYPE, base_link) for the scan stamped ``stamp_ns``.
+
+        The list arrives after the scan it came from was decided on. When its crossing threats ask
+        for a higher stage than the current one, the AEB escalates now (a Decision stamped with the
+        list's scan) rather than one scan later; it never releases or lowers a stage here: the next
+        scan decides on everything. None when nothing changes.
+        """
         self._objects, self._objects_stamp_ns = objects, stamp_ns
         self.health.on_input("objects", now_ns)
+        if self.last is None or self.state is AebState.HOLD or stamp_ns < self.last.stamp_ns:
+            return None
+        speed = self._speed
+        crossing = self._crossing(speed, self.path(stamp_ns), stamp_ns, now_ns)
+        if not crossing:
+            return None
+        worst = max(crossing, key=lambda t: t.required_decel_mps2)
+        previous = self.state
+        self.state = next_state(previous, threat_level(worst, self.config.brake), stopped=False, released=False)
+        if self.state is previous:
+            return None
+        self._clear_frames = 0
+        self.last = self._decision(stamp_ns, speed, worst, now_ns)
+        self.events.append(self._state_event(previous, self.last))
+        return self.last
 
     def on_cloud(self, xyz_lidar: np.ndarray, stamp_ns: int, now_ns: int) -> Decision:
         """Decide on one scan of finite ``(N, 3)`` lidar-frame points captured at ``stamp_ns``."""
@@ -166,14 +187,18 @@ class AebCore:
         self._clear_frames = self._clear_frames + 1 if level == 0 and not holding else 0
         previous = self.state
         self.state = next_state(self.state, level, stopped, self._clear_frames >= cfg.brake.release_clear_frames)
-        faults = self._note_faults(now_ns)
-        decel = requested_decel(self.state, cfg.brake)
-        if faults and cfg.watchdog.degraded_action == "brake":
-            decel = max(decel, cfg.brake.full_decel_mps2)
-        self.last = Decision(stamp_ns, -decel, self.state, speed, worst, faults)
+        self.last = self._decision(stamp_ns, speed, worst, now_ns)
         if self.state is not previous:
             self.events.append(self._state_event(previous, self.last))
         return self.last
+
+    def _decision(self, stamp_ns: int, speed: float, worst: Threat, now_ns: int) -> Decision:
+        """The command of the current stage (full braking on a fault when the degraded action is to brake)."""
+        faults = self._note_faults(now_ns)
+        decel = requested_decel(self.state, self.config.brake)
+        if faults and self.config.watchdog.degraded_action == "brake":
+            decel = max(decel, self.config.brake.full_decel_mps2)
+        return Decision(stamp_ns, -decel, self.state, speed, worst, faults)
 
     def _crossing(self, speed: float, path: EgoPath | float, stamp_ns: int, now_ns: int) -> list[Threat]:
         """Crossing threats of tracks predicted to cross on ``crossing_lists`` object lists in a row."""
