@@ -1,4 +1,5 @@
-"""AebCore: one decision per scan from points, odometry and (when fresh) tracked objects.
+"""AebCore: one decision per scan from points, odometry and (when fresh) tracked objects, and an
+escalation when an object list predicts a crossing before the next scan.
 
 It keeps the little state a decision needs (stage, speed, last object list, watchdog) and reports
 events (stage changes, watchdog faults) for the shared ``/av_edge/events`` channel.
