@@ -51,7 +51,7 @@ class BrakeConfig:
 class ObjectsConfig:
     """Tracked objects refine closing speed and predict crossings; braking never waits for them."""
 
-    timeout_s: float = bounded(0.0, 2.0, "older object lists are ignored (in-path motion from the range rate alone, no crossings)")
+    timeout_s: float = bounded(0.0, 2.0, "older lists are ignored (in-path motion from the range rate alone)")
     min_score: float = bounded(0.0, 1.0, "tracks refine the in-path obstacle's motion from this score on")
     crossing_min_score: float = bounded(0.0, 1.0, "tracks are predicted to cross the path from this score on")
     vulnerable_class_score: float = bounded(
