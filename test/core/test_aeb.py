@@ -226,6 +226,11 @@ def lead(gap_m: float, vx: float, ax: float = 0.0, score: float = 0.9, y: float 
     return obj
 
 
+def unsure(objects: np.ndarray, v_sigma: float) -> np.ndarray:
+    objects["v_sigma"] = v_sigma
+    return objects
+
+
 def decide(
     objects: np.ndarray | None, gap: float, speed: float, age_ns: int = 20 * MS, closing: float | None = None
 ) -> Decision:
@@ -251,6 +256,16 @@ def test_a_tracked_lead_needs_only_the_closing_speed_margin() -> None:
     assert moving.state is AebState.WARNING  # closing at 5 m/s, 10 m behind: warn, do not brake
 
 
+def test_a_young_track_with_a_sure_velocity_explains_a_car_cutting_in() -> None:
+    # A car cutting in: its corner sliding into the corridor holds the gap still while the car pulls
+    # away at 20 m/s (range rate: stationary). Its track restarted as its outline turned (score 0.5),
+    # but two scans already pin its velocity to 0.9 m/s: that is the car's speed, not the corner's.
+    young = unsure(lead(20.0, 20.0, score=0.5), 0.9)
+    decision = decide(young, 20.0, 15.0)
+    assert decision.lead_speed_mps == pytest.approx(20.0) and decision.accel_mps2 == 0.0
+    assert decide(unsure(lead(20.0, 20.0, score=0.5), 1.5), 20.0, 15.0).state is AebState.FULL  # too unsure
+
+
 def test_a_braking_lead_counts_its_deceleration() -> None:
     steady = decide(lead(15.0, 20.0), 15.0, 20.0, closing=0.0)
     braking = decide(lead(15.0, 20.0, ax=-8.0), 15.0, 20.0, closing=0.0)
@@ -262,6 +277,8 @@ def test_a_braking_lead_counts_its_deceleration() -> None:
     ("objects", "age_ns", "why"),
     [
         (lead(20.0, 15.0, score=0.7), 20 * MS, "car-sized track not yet mature"),
+        (unsure(lead(20.0, 15.0, score=0.7), 1.5), 20 * MS, "young track, velocity still unsure"),
+        (unsure(lead(20.0, 15.0, score=0.3), 0.5), 20 * MS, "seen once: not even a crossing track yet"),
         (lead(20.0, 15.0), 500 * MS, "stale object list"),
         (lead(20.0, 15.0, y=4.0), 20 * MS, "object in the next lane"),
         (lead(35.0, 15.0), 20 * MS, "object far from the in-path obstacle"),

@@ -53,6 +53,9 @@ class ObjectsConfig:
 
     timeout_s: float = bounded(0.0, 2.0, "older lists are ignored (in-path motion from the range rate alone)")
     min_score: float = bounded(0.0, 1.0, "tracks refine the in-path obstacle's motion from this score on")
+    lead_max_sigma_mps: float = bounded(
+        0.0, 10.0, "... and from crossing_min_score on, once their v_sigma is at most this (0: never before min_score)"
+    )
     crossing_min_score: float = bounded(0.0, 1.0, "tracks are predicted to cross the path from this score on")
     vulnerable_class_score: float = bounded(
         0.0, 1.0, "cameras' confidence from which a pedestrian/cyclist class counts"

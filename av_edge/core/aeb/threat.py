@@ -147,7 +147,8 @@ def lead_motion(
 ) -> tuple[float, float] | None:
     """(speed, deceleration) along x of the tracked object behind the in-path obstacle at (x, y).
 
-    ``objects`` are ``dt_s`` older than the scan: they are predicted forward before matching. The
+    ``objects`` are ``dt_s`` older than the scan: they are predicted forward before matching. Tracks
+    count once mature, or younger once their velocity is sure (``lead_max_sigma_mps``). The
     object whose box (grown by ``box_margin_m``) holds the obstacle's return is it, whatever the box's
     fitted heading; failing that, one whose near edge is within ``association_m`` of it.
     """
@@ -157,13 +158,18 @@ def lead_motion(
     y = objects["y"] + objects["vy"] * dt_s
     near_x = x - reach_x
     mature = objects["score"] >= cfg.min_score - SCORE_TOLERANCE
+    # A young track whose velocity is already sure (v_sigma; 0 = not estimated) counts too: a car cutting
+    # in, newly tracked as its outline turns, is where the range rate lies (the corridor's edge runs
+    # along its side, and the gap to it hardly grows while the car pulls away).
+    young = objects["score"] >= cfg.crossing_min_score - SCORE_TOLERANCE
+    trusted = mature | young & (objects["v_sigma"] > 0) & (objects["v_sigma"] <= cfg.lead_max_sigma_mps)
     c, s = np.cos(objects["yaw"]), np.sin(objects["yaw"])
     dx, dy = obstacle_x - x, obstacle_y - y
     holds = (np.abs(c * dx + s * dy) <= objects["length"] / 2 + cfg.box_margin_m) & (
         np.abs(-s * dx + c * dy) <= objects["width"] / 2 + cfg.box_margin_m
     )
     near = (np.abs(objects["y"]) - reach_y < half_width) & (np.abs(near_x - obstacle_x) < cfg.association_m)
-    for candidate in (mature & holds, mature & near):
+    for candidate in (trusted & holds, trusted & near):
         if candidate.any():
             best = np.flatnonzero(candidate)[np.argmin(np.abs(near_x[candidate] - obstacle_x))]
             return float(objects["vx"][best]), float(max(-objects["ax"][best], 0.0))
