@@ -352,6 +352,25 @@ def test_motion_within_the_tracks_own_uncertainty_is_not_a_crossing() -> None:
     assert not crossing_threats(oncoming, 14.0, 0.0, 0.0, CONFIG)
 
 
+def test_a_mature_track_clearing_the_path_just_before_the_ego_arrives_still_crosses() -> None:
+    # At its estimated speed the walker clears the path 0.3 s before the ego's front gets there: a
+    # post-encroachment time inside crossing_time_margin_s, a collision if the estimate is a little
+    # fast. One clearing it a second earlier is no crossing, nor is a young track's (two scans'
+    # velocity) near miss.
+    speed, x = 14.0, V.front_overhang_m + 20
+    t_in = (x - 0.25 - V.front_overhang_m) / speed
+    reach = V.width_m / 2 + C.lateral_margin_m + 0.25 + CONFIG.objects.lateral_sigma_mps * t_in
+    margin = CONFIG.objects.crossing_time_margin_s
+    assert margin > 0.3
+
+    def walker_clearing(before_s: float, score: float) -> np.ndarray:
+        return walker(x, -3.0, (reach + 3.0 + 0.05) / (t_in - before_s), score=score)
+
+    assert crossing_threats(walker_clearing(0.3, 0.9), speed, 0.0, 0.0, CONFIG)
+    assert not crossing_threats(walker_clearing(margin + 0.5, 0.9), speed, 0.0, 0.0, CONFIG)
+    assert not crossing_threats(walker_clearing(0.3, 0.5), speed, 0.0, 0.0, CONFIG)
+
+
 def test_a_classified_pedestrian_or_cyclist_is_treated_as_vulnerable() -> None:
     x = V.front_overhang_m + 20
     bike = walker(x, -3.0, 1.4, score=0.7, size=1.8)  # cyclist-sized at 1.4 m/s: a vehicle that slow stands

@@ -65,6 +65,9 @@ class ObjectsConfig:
     box_margin_m: float = bounded(0.0, 5.0, "an object's box grown by this holds the in-path obstacle's return")
     min_crossing_speed_mps: float = bounded(0.0, 5.0, "lateral speed from which an object counts as crossing")
     max_prediction_s: float = bounded(0.0, 10.0, "crossings further ahead in time are ignored")
+    crossing_time_margin_s: float = bounded(
+        0.0, 2.0, "s; a mature track clearing the path this little before the ego arrives (or after) still crosses"
+    )
     crossing_lists: int = bounded(1, 10, "object lists in a row that must predict a crossing before it counts")
     lateral_sigma_mps: float = bounded(0.0, 2.0, "lateral velocity uncertainty: the margin grows by this per second")
     crossing_sigmas: float = bounded(

@@ -218,7 +218,12 @@ def crossing_threats(
     Every confirmed object with lateral motion is predicted: lateral speed of at least
     ``min_crossing_speed_mps`` and ``crossing_sigmas`` times the track's own velocity uncertainty
     (``v_sigma``); the lateral margin grows with the prediction time by ``lateral_sigma_mps``, since
-    a track's velocity is never exact. Vehicle-sized traffic moving along the path (lateral speed under
+    a track's velocity is never exact. A mature track crosses when it is in the path at any time from
+    ``crossing_time_margin_s`` before the ego's front reaches it to as long after the ego has passed
+    (post-encroachment time): a cyclist's speed overshoots while it pulls away (constant-acceleration
+    track), and "clears 0.2 s before we arrive" is a collision on the real one. A young track gets
+    no such margin: its velocity is two scans' difference, and a parked car's fragment "moving"
+    within it would brake for nothing. Vehicle-sized traffic moving along the path (lateral speed under
     ``lane_traffic_ratio`` of its speed along it: oncoming, overtaking, cutting in) keeps its lane in
     the prediction: a lateral drift of a few degrees is what a track's nearest face does while a car
     passes alongside, and a car that really changes into the path is braked for from the corridor.
@@ -246,6 +251,7 @@ def crossing_threats(
     closing = ego_speed - along
     gap = s - reach_s - vehicle.front_overhang_m
     established = objects["score"] >= cfg.crossing_min_score - SCORE_TOLERANCE
+    mature = objects["score"] >= cfg.min_score - SCORE_TOLERANCE
     small = (objects["length"] <= cfg.small_object_m) & (objects["width"] <= cfg.small_object_m)
     sized = ~(small | classified)  # vehicle-sized
     # A vehicle's heading is its velocity's: within the velocity's uncertainty of its lane, it keeps it
@@ -267,7 +273,8 @@ def crossing_threats(
         if t_in > cfg.max_prediction_s:
             continue
         t_out = t_in + (2 * reach_s[i] + vehicle.front_overhang_m) / closing[i]
-        d_in, d_out = d[i] + lateral[i] * t_in, d[i] + lateral[i] * t_out
+        margin = cfg.crossing_time_margin_s if mature[i] else 0.0
+        d_in, d_out = d[i] + lateral[i] * max(t_in - margin, 0.0), d[i] + lateral[i] * (t_out + margin)
         reach = half_width + reach_d[i] + (cfg.vulnerable_margin_m if classified[i] else 0.0)
         reach += cfg.lateral_sigma_mps * t_in
         if min(d_in, d_out) < reach and max(d_in, d_out) > -reach:
