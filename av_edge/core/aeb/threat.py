@@ -162,7 +162,7 @@ def lead_motion(
     # in, newly tracked as its outline turns, is where the range rate lies (the corridor's edge runs
     # along its side, and the gap to it hardly grows while the car pulls away).
     young = objects["score"] >= cfg.crossing_min_score - SCORE_TOLERANCE
-    trusted = mature | young & (objects["v_sigma"] > 0) & (objects["v_sigma"] <= cfg.lead_max_sigma_mps)
+    trusted = mature | (young & (objects["v_sigma"] > 0) & (objects["v_sigma"] <= cfg.lead_max_sigma_mps))
     c, s = np.cos(objects["yaw"]), np.sin(objects["yaw"])
     dx, dy = obstacle_x - x, obstacle_y - y
     holds = (np.abs(c * dx + s * dy) <= objects["length"] / 2 + cfg.box_margin_m) & (
