@@ -22,10 +22,17 @@ def _suite(args: argparse.Namespace) -> int:
     if args.random is not None:
         from av_edge.suite import random_runs
 
-        runs, seed, plots = args.random, args.seed, not args.no_plots
-        return random_runs.main(runs, seed, args.family, args.index, jobs, args.output, plots)
+        runs, seed, plots, full = args.random, args.seed, not args.no_plots, args.stack == "full"
+        return random_runs.main(runs, seed, args.family, args.index, jobs, args.output, plots, full)
     return runner.main(
-        args.filter, args.category, args.output, args.known_failures, jobs, not args.no_plots, args.record
+        args.filter,
+        args.category,
+        args.output,
+        args.known_failures,
+        jobs,
+        not args.no_plots,
+        args.record,
+        args.stack == "full",
     )
 
 
@@ -177,6 +184,13 @@ def _suite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         default=None,
         metavar="YAML",
         help="ratchet: fail only on failures not listed there, or on listed ones passing",
+    )
+    suite.add_argument(
+        "--stack",
+        choices=("lidar", "full"),
+        default="lidar",
+        help="lidar: LiDAR perception and the AEB (fast, the CI gate); full: also render the cameras, "
+        "detect (ONNX Runtime) and fuse, and the AEB gets the fused list (~4x slower)",
     )
     suite.add_argument("--jobs", type=int, default=None)
     suite.add_argument("--no-plots", action="store_true")

@@ -7,7 +7,9 @@ class_id (see ``CLASSES``), score (0..1), track_id (0 = untracked), ax, ay (acce
 ground, m/s^2, base_link axes; e.g. a braking lead), class_score (0..1: the cameras' confidence in
 class_id; 0 = no camera evidence, class from LiDAR alone), v_sigma (m/s, 1 sigma: how far vx, vy
 may be off, from the tracker's covariance; a young track's or a wide face's is large; 0 = not
-estimated, and a list without the field decodes with 0).
+estimated, and a list without the field decodes with 0), source (``SOURCE_LIDAR``: a LiDAR object,
+its class perhaps from the cameras; ``SOURCE_CAMERA``: seen by the cameras alone, ranged where its
+box meets the road; a list without the field decodes as LiDAR).
 ``score`` stays the existence/track confidence (0.5 new, 0.7 confirmed, 0.9 mature).
 """
 
@@ -42,9 +44,11 @@ OBJECT_DTYPE = np.dtype(
         ("ay", "<f4"),
         ("class_score", "<f4"),
         ("v_sigma", "<f4"),
+        ("source", "<u4"),
     ]
 )
-OPTIONAL_FIELDS = frozenset({"v_sigma"})  # added later: lists recorded before it still decode (as 0)
+OPTIONAL_FIELDS = frozenset({"v_sigma", "source"})  # added later: lists recorded before still decode (as 0)
+SOURCE_LIDAR, SOURCE_CAMERA = 0, 1
 
 
 def encode_objects(objects: np.ndarray) -> CloudBuffer:

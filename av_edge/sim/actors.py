@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from av_edge.core.objects import CLASSES, OBJECT_DTYPE
+from av_edge.core.objects import CLASSES, OBJECT_DTYPE, SOURCE_LIDAR
 from av_edge.sim.road import Road
 from av_edge.sim.world import Box
 
@@ -181,5 +181,6 @@ def ground_truth(actors: list[Actor], road: Road, t: float) -> np.ndarray:
             0.0,
             1.0,
             0.0,  # v_sigma: exact
+            SOURCE_LIDAR,
         )
     return truth

@@ -103,9 +103,9 @@ def _colours(rng: np.random.Generator, jitter: float) -> dict[str, tuple[int, in
     return colours  # type: ignore[return-value]
 
 
-def labelled(instances: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+def labelled(instances: np.ndarray, owner: np.ndarray, n: int, min_height_px: int = MIN_HEIGHT_PX) -> np.ndarray:
     """Mask of the n owners (``owner`` maps box index to owner) visible enough in an instance image
-    to be labelled: MIN_VISIBLE_PIXELS unoccluded pixels spanning MIN_HEIGHT_PX rows."""
+    to be labelled: MIN_VISIBLE_PIXELS unoccluded pixels spanning ``min_height_px`` rows."""
     rows, cols = np.nonzero(instances)
     who = owner[instances[rows, cols].astype(np.intp) - 1]
     count = np.bincount(who, minlength=n)
@@ -113,7 +113,7 @@ def labelled(instances: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     bottom = np.full(n, -1, np.intp)
     np.minimum.at(top, who, rows)
     np.maximum.at(bottom, who, rows)
-    return (count >= MIN_VISIBLE_PIXELS) & (bottom + 1 - top >= MIN_HEIGHT_PX)
+    return (count >= MIN_VISIBLE_PIXELS) & (bottom + 1 - top >= min_height_px)
 
 
 def _labels(instances: np.ndarray, owner: np.ndarray, classes: list[int]) -> np.ndarray:

@@ -18,7 +18,7 @@ from av_edge.core.config import bounded
 from av_edge.core.latency import LatencyTracker
 from av_edge.core.vehicle import VehicleConfig
 from av_edge.sim.actors import PEOPLE, Actor, ground_truth
-from av_edge.sim.detection_data import labelled
+from av_edge.sim.detection_data import MIN_HEIGHT_PX, labelled
 from av_edge.sim.dynamics import DynamicsConfig, EgoDynamics
 from av_edge.sim.geometry2d import polygon_distance
 from av_edge.sim.lidar import LidarConfig, LidarModel
@@ -30,6 +30,7 @@ from av_edge.sim.world import Box
 
 ACTIVATION_DECEL_MPS2 = 0.1 * 9.81  # FMVSS 127 false-activation threshold (we hold ourselves to 0.1 g)
 ORACLE_MIN_POINTS = 5  # returns on an actor from which the ideal system knows it
+ORACLE_MIN_HEIGHT_PX = 20  # ... or its height in a camera image by day (full-stack runs)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class SimConfig:
     seed: int = bounded(0, 2**31 - 1)
     standstill_hold_s: float = bounded(0.0, 10.0, "stopped this long ends the run")
     latency_budget_ms: float = bounded(1.0, 1000.0, "sensor stamp to brake command received")
+    objects_delay_ms: float = bounded(0.0, 1000.0, "lock-step: scan stamp to the LiDAR object list at the AEB")
+    fused_objects_delay_ms: float = bounded(
+        0.0, 1000.0, "lock-step, full stack: scan stamp to the fused object list at the AEB (cost profile)"
+    )
 
 
 @dataclass(frozen=True)
@@ -170,8 +175,16 @@ class Simulation:
             self.seen_s[i] = min(self.seen_s[i], t)
         return points
 
-    def render(self, now_ns: int) -> dict[str, np.ndarray]:
-        """A BGR image per camera of the rig, of the scene at ``now_ns``."""
+    def render(self, now_ns: int, see: bool = False) -> dict[str, np.ndarray]:
+        """A BGR image per camera of the rig, of the scene at ``now_ns``. With ``see`` (a run whose
+        stack detects on them), by day an actor a camera shows ``ORACLE_MIN_HEIGHT_PX`` tall is
+        known to the oracle from then on, as one with enough LiDAR returns."""
+        if see and self.scenario.lighting == "day":
+            images, shown = self.render_visible(now_ns, ORACLE_MIN_HEIGHT_PX)
+            t = self.t(now_ns)
+            for i in np.flatnonzero(np.any(list(shown.values()), axis=0)):
+                self.seen_s[i] = min(self.seen_s[i], t)
+            return images
         state, boxes = self.state(), self.boxes(now_ns)
         night = self.scenario.lighting == "night"
         return {
@@ -179,9 +192,11 @@ class Simulation:
             for r in self.cameras
         }
 
-    def render_visible(self, now_ns: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def render_visible(
+        self, now_ns: int, min_height_px: int = MIN_HEIGHT_PX
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """As :meth:`render`, plus per camera which actors it shows as the detector's training labels
-        require (:func:`~av_edge.sim.detection_data.labelled`; actor order)."""
+        require (:func:`~av_edge.sim.detection_data.labelled`; actor order), ``min_height_px`` tall."""
         state, t = self.state(), self.t(now_ns)
         per_actor = [actor.boxes(self.road, t) for actor in self.scenario.actors]
         boxes = [box for group in per_actor for box in group]
@@ -192,7 +207,7 @@ class Simulation:
             instances = np.zeros((r.camera.height, r.camera.width), np.uint16)
             pose = (state.x, state.y, state.yaw)
             images[r.camera.name] = r.render(pose, boxes, self.road, self.ego.x, night, instances=instances)
-            visible[r.camera.name] = labelled(instances, owner, len(per_actor))
+            visible[r.camera.name] = labelled(instances, owner, len(per_actor), min_height_px)
         return images, visible
 
     def on_brake_command(

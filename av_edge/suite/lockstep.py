@@ -3,9 +3,12 @@
 Each scan is answered before time moves on; the brake command acts ``latency_budget_ms`` after
 the scan's stamp (a conservative worst case), so outcomes do not depend on how loaded the machine
 is, while the AEB's measured wall-clock time per scan is recorded and every one over the budget
-counts as a deadline miss. The perception output of a scan reaches the AEB 20 ms after its stamp,
-i.e. the AEB decides on scan k with the objects of scan k-1, as it does over DDS, and escalates (never
-releases) on the list of scan k when it arrives; that command acts as scan k's. Every 50 ms, as
+counts as a deadline miss. The perception output of a scan reaches the AEB ``objects_delay_ms``
+(20 ms) after its stamp, i.e. the AEB decides on scan k with the objects of scan k-1, as it does over
+DDS, and escalates (never releases) on the list of scan k when it arrives; that command acts as
+scan k's. With ``full_stack`` the cameras are rendered, detected and fused every scan as in the
+perception node (:mod:`av_edge.suite.full_stack`), and the fused list arrives after
+``fused_objects_delay_ms``; by day the oracle also sees what a camera shows 20 px tall. Every 50 ms, as
 the node's watchdog timer, the AEB's degraded command (if any) acts and its availability telltale
 is read: a run records when it first left "available" (``telltale_s``) and when the scenario's
 LiDAR fault began (``fault_onset_s``); a dead LiDAR publishes no scans from then on.
@@ -30,6 +33,7 @@ from av_edge.core.ego import EgoPose
 from av_edge.core.image import array_to_image
 from av_edge.core.objects import encode_objects
 from av_edge.core.pointcloud import array_to_cloud
+from av_edge.ros.fusion_handler import ScanObjects
 from av_edge.ros.handlers import AebHandler, PerceptionHandler
 from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, path_msg, stamp_to_ns
 from av_edge.ros.planner_handler import PlannerHandler
@@ -37,12 +41,12 @@ from av_edge.ros.sim_io import odometry
 from av_edge.sim.scenario import Scenario, lane_centre
 from av_edge.sim.simulation import Simulation
 from av_edge.suite.bag import BagRecorder
+from av_edge.suite.full_stack import CameraStack
 from av_edge.suite.planning_check import PlanningCheck, road_reference
 from av_edge.suite.stack import StackConfig
 
 STEP_NS = 10_000_000
 ODOMETRY_PERIOD_NS = 20_000_000
-PERCEPTION_DELAY_NS = 20_000_000
 WATCHDOG_PERIOD_NS = 50_000_000  # aeb_node's watchdog timer (20 Hz): degraded commands and the telltale
 
 
@@ -71,12 +75,15 @@ def run_lockstep(
     recorder: BagRecorder | None = None,
     perception: bool = True,
     cameras: Sequence[CameraConfig] = (),
+    full_stack: bool = False,
 ) -> RunResult:
-    """One scenario, lock-step. ``cameras`` are rendered with each scan (recorded when recording)."""
+    """One scenario, lock-step. ``cameras`` are rendered with each scan (recorded when recording);
+    with ``full_stack`` they are also detected and fused, and the AEB gets the fused list."""
     sim = Simulation(stack.sim, scenario, 0, cameras)
     log: list[str] = []
     aeb = _aeb(scenario, stack, log)
     seeing = PerceptionHandler(stack.perception, log.append) if perception else None
+    camera_stack = CameraStack(stack.perception, cameras, log.append) if full_stack and seeing else None
     planning = _planning(scenario, stack, log) if perception and scenario.category == "planning" else None
     budget_ns = int(stack.sim.latency_budget_ms * 1e6)
     scan_period_ns = int(1e9 / stack.sim.lidar.rate_hz)
@@ -101,14 +108,14 @@ def run_lockstep(
             _odometry(sim, aeb, seeing, record, now)
             next_odometry += ODOMETRY_PERIOD_NS
         if now >= next_scan and sim.lidar_alive(now):
-            scan, cloud = _capture(sim, stack, record, cameras, now)
+            scan, cloud = _capture(sim, stack, record, camera_stack, now)
             started = time.perf_counter()
             commands = []
             aeb.on_cloud(cloud, now, commands.append)
             latency_ms = (time.perf_counter() - started) * 1e3
             snapshot = _act(commands, aeb, sim, record, now, budget_ns, latency_ms, snapshot, scan)
             if seeing:
-                pending_objects += _perceive(seeing, cloud, now, record, planning, sim)
+                pending_objects += _perceive(seeing, cloud, now, record, planning, sim, camera_stack)
         warned |= aeb.core.state is not AebState.CRUISE
         if now >= next_scan:
             next_scan += scan_period_ns
@@ -118,6 +125,7 @@ def run_lockstep(
         now += STEP_NS
     result = sim.result()
     result.update(fcw=warned, fault_onset_s=sim.fault_onset_s(), telltale_s=telltale_s)
+    result.update(stack="full" if camera_stack else "lidar", stage_ms=camera_stack.summary() if camera_stack else {})
     if planning is not None:
         _planning_outcome(result, planning[1], scenario)
     return RunResult(result, sim.series, log, snapshot or take_snapshot(sim, now, scan, aeb.core))
@@ -153,15 +161,26 @@ def _perceive(
     record: Any,
     planning: tuple[PlannerHandler, PlanningCheck] | None,
     sim: Simulation,
+    camera_stack: CameraStack | None,
 ) -> list[tuple[int, int, Any]]:
-    """Perception on a scan: its object list, due at the AEB ``PERCEPTION_DELAY_NS`` later (if any)."""
+    """Perception on a scan: its object lists (fused with the cameras' detections in the full stack),
+    each due at the AEB after the stack's delay."""
+    started = time.perf_counter()
     output = seeing.on_cloud(cloud, now)
+    lidar_ms = (time.perf_counter() - started) * 1e3
     if output is None:
         return []
-    record(topics.OBJECTS.name, output.objects, now + PERCEPTION_DELAY_NS)
+    if camera_stack is None:
+        lists, delay_ms = [output.objects], sim.config.objects_delay_ms
+    else:
+        scan = ScanObjects(now, output.frame.objects, seeing.ego_motion(now))
+        lists, delay_ms = camera_stack.fuse(scan, lidar_ms, now), sim.config.fused_objects_delay_ms
+    due = now + int(delay_ms * 1e6)
+    for objects in lists:
+        record(topics.OBJECTS.name, objects, due)
     if planning is not None:
         _plan_and_check(planning, sim, output.frame, now)
-    return [(now + PERCEPTION_DELAY_NS, now, output.objects)]
+    return [(due, now, objects) for objects in lists]
 
 
 def _odometry(sim: Simulation, aeb: AebHandler, seeing: PerceptionHandler | None, record: Any, now: int) -> None:
@@ -222,17 +241,25 @@ def _planning_outcome(result: dict[str, Any], check: PlanningCheck, scenario: Sc
 
 
 def _capture(
-    sim: Simulation, stack: StackConfig, record: Any, cameras: Sequence[CameraConfig], now: int
+    sim: Simulation, stack: StackConfig, record: Any, camera_stack: CameraStack | None, now: int
 ) -> tuple[np.ndarray, Any]:
-    """A scan (xyz, lidar frame, and as a message), recorded with ground truth and camera images."""
+    """A scan (xyz, lidar frame, and as a message), recorded with ground truth and camera images
+    (handed to detection in the full stack; by day what they show counts for the oracle)."""
     points = sim.capture(now)
     cloud = cloud_msg(array_to_cloud(points), now, stack.lidar_frame)
     record(topics.LIDAR_POINTS.name, cloud, now)
     record(topics.GROUND_TRUTH.name, cloud_msg(encode_objects(sim.ground_truth(now)), now, "odom"), now)
-    for camera, image in zip(cameras, sim.render(now).values(), strict=True):
-        image_topic = topics.CAMERA_IMAGE.format(camera=camera.name)
-        record(image_topic, image_msg(array_to_image(image, "bgr8"), now, camera.optical_frame), now)
+    if not sim.cameras:
+        return np.column_stack([points["x"], points["y"], points["z"]]), cloud
+    rendered = sim.render(now, see=camera_stack is not None)
+    messages = {}
+    for renderer in sim.cameras:
+        camera = renderer.camera
+        messages[camera.name] = image_msg(array_to_image(rendered[camera.name], "bgr8"), now, camera.optical_frame)
+        record(topics.CAMERA_IMAGE.format(camera=camera.name), messages[camera.name], now)
         record(topics.CAMERA_INFO.format(camera=camera.name), camera_info_msg(camera, now), now)
+    if camera_stack is not None:
+        camera_stack.on_images(messages, now)
     return np.column_stack([points["x"], points["y"], points["z"]]), cloud
 
 

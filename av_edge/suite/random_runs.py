@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from av_edge.core.camera import load_rig
 from av_edge.paths import config_file
 from av_edge.sim.catalog import ego_geometry
 from av_edge.sim.families import (
@@ -64,19 +65,22 @@ def _outcome_verdict(record: dict[str, Any], expected: str) -> str:
     return "excess_impact" if record["impact_kmh"] > oracle + EXCESS_IMPACT_KMH else "ok"
 
 
-def _run(job: tuple[Family, Draw]) -> dict[str, Any]:
-    family, d = job
+def _run(job: tuple[Family, Draw, bool]) -> dict[str, Any]:
+    family, d, full_stack = job
     stack = StackConfig.load()
-    record = run_lockstep(scenario(family, d, ego_geometry(stack.sim)), stack).record
+    cameras = load_rig(config_file("vehicle.yaml")) if full_stack else ()
+    record = run_lockstep(
+        scenario(family, d, ego_geometry(stack.sim)), stack, cameras=cameras, full_stack=full_stack
+    ).record
     record.update(family=family.name, seed=d.seed, index=d.index, values=d.values, main=family.main)
     record["verdict"] = grade(record, family.expected)
     return record
 
 
-def run_all(todo: Sequence[tuple[Family, Draw]], jobs: int) -> Iterator[dict[str, Any]]:
+def run_all(todo: Sequence[tuple[Family, Draw]], jobs: int, full_stack: bool = False) -> Iterator[dict[str, Any]]:
     """Lock-step runs of ``todo`` in ``jobs`` worker processes; records in order, as they finish."""
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_run, todo, chunksize=4)
+        yield from pool.map(_run, [(f, d, full_stack) for f, d in todo], chunksize=4)
 
 
 def reproduce(d: Draw) -> str:
@@ -93,17 +97,28 @@ def plan(
     return [(f, draw(f, seed, i)) for f, i in allocate(chosen, runs)]
 
 
-def main(runs: int, seed: int, only: Sequence[str], index: int | None, jobs: int, output: Path, plots: bool) -> int:
+def main(
+    runs: int,
+    seed: int,
+    only: Sequence[str],
+    index: int | None,
+    jobs: int,
+    output: Path,
+    plots: bool,
+    full_stack: bool = False,
+) -> int:
     families, _ = load_families(config_file("scenarios/families"))
     unknown = sorted(set(only) - {f.name for f in families})
     if unknown:
         print(f"suite: no family {unknown} (known: {[f.name for f in families]})")
         return 2
     todo = plan(families, runs, seed, only, index)
-    print(f"suite: {len(todo)} random runs from {len({f.name for f, _ in todo})} families, seed {seed}, {jobs} workers")
+    mode = "full stack" if full_stack else "LiDAR only"
+    families_n = len({f.name for f, _ in todo})
+    print(f"suite: {len(todo)} random runs from {families_n} families, seed {seed}, {mode}, {jobs} workers")
     failures_dir = output / "random_failures"
     records: list[dict[str, Any]] = []
-    for i, ((family, d), record) in enumerate(zip(todo, run_all(todo, jobs), strict=True), 1):
+    for i, ((family, d), record) in enumerate(zip(todo, run_all(todo, jobs, full_stack), strict=True), 1):
         records.append(record)
         ok = record["verdict"] == "ok"
         oracle = record["oracle_impact_kmh"] or 0.0
@@ -120,11 +135,11 @@ def main(runs: int, seed: int, only: Sequence[str], index: int | None, jobs: int
     score = scoring.score(records, {f.name: f.expected for f in families})
     output.mkdir(parents=True, exist_ok=True)
     (output / "random_results.json").write_text(json.dumps({"score": score, "runs": records}, indent=2) + "\n")
-    (output / "random_summary.md").write_text(scoring.markdown(score, seed))
+    (output / "random_summary.md").write_text(scoring.markdown(score, seed, full_stack))
     report.compose(output)
     if plots:
         scoring.pass_maps(records, output / "plots")
-    print(scoring.markdown(score, seed))
+    print(scoring.markdown(score, seed, full_stack))
     failed = [r for r in records if r["verdict"] != "ok"]
     known = load_known_failures(config_file("scenarios/families"))
     for name in sorted({str(r["family"]) for r in failed}):

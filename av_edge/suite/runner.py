@@ -29,23 +29,28 @@ def select(scenarios: Sequence[Scenario], names: Sequence[str], categories: Sequ
     ]
 
 
-def _run_one(job: tuple[Scenario, Path | None]) -> RunResult:
-    scenario, record_dir = job
+def _run_one(job: tuple[Scenario, Path | None, bool]) -> RunResult:
+    scenario, record_dir, full_stack = job
+    rig = load_rig(config_file("vehicle.yaml"))
     if record_dir is None:
-        return run_lockstep(scenario, StackConfig.load())
+        return run_lockstep(scenario, StackConfig.load(), cameras=rig if full_stack else (), full_stack=full_stack)
     with BagRecorder(record_dir / scenario.name) as recorder:
-        return run_lockstep(scenario, StackConfig.load(), recorder, cameras=load_rig(config_file("vehicle.yaml")))
+        return run_lockstep(scenario, StackConfig.load(), recorder, cameras=rig, full_stack=full_stack)
 
 
 def run_all(
-    scenarios: Sequence[Scenario], jobs: int, progress: bool = True, record_dir: Path | None = None
+    scenarios: Sequence[Scenario],
+    jobs: int,
+    progress: bool = True,
+    record_dir: Path | None = None,
+    full_stack: bool = False,
 ) -> list[RunResult]:
     """Lock-step runs of ``scenarios`` in ``jobs`` worker processes; results in catalog order."""
     results: list[RunResult] = []
     if record_dir is not None:
         record_dir.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for i, result in enumerate(pool.map(_run_one, [(s, record_dir) for s in scenarios]), start=1):
+        for i, result in enumerate(pool.map(_run_one, [(s, record_dir, full_stack) for s in scenarios]), start=1):
             results.append(result)
             if progress:
                 r = result.record
@@ -84,6 +89,7 @@ def main(
     jobs: int,
     plots: bool,
     record_dir: Path | None = None,
+    full_stack: bool = False,
 ) -> int:
     stack = StackConfig.load()
     catalog = load_catalog(config_file("scenarios"), ego_geometry(stack.sim))
@@ -92,8 +98,9 @@ def main(
         print(f"suite: no scenario matches {list(names)} {list(categories)}")
         return 2
     known = load_known_failures(known_failures or config_file("scenarios/known_failures.yaml"))
-    print(f"suite: {len(scenarios)} scenarios, deterministic lock-step, {jobs} workers")
-    results = run_all(scenarios, jobs, record_dir=record_dir)
+    mode = "full stack (cameras, detection, fusion)" if full_stack else "LiDAR only"
+    print(f"suite: {len(scenarios)} scenarios, deterministic lock-step, {mode}, {jobs} workers")
+    results = run_all(scenarios, jobs, record_dir=record_dir, full_stack=full_stack)
     records = [r.record for r in results]
     print(report.table(records))
     report.write(results, output, known, plots)

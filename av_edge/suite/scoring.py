@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from scipy.stats import beta
 
 from av_edge.suite.report import pyplot
@@ -99,15 +100,32 @@ def score(records: Sequence[Mapping[str, Any]], expected: Mapping[str, str]) -> 
         "fault_runs": threat_summary["fault_runs"] + negative_summary["fault_runs"],
         "late_telltales": threat_summary["late_telltales"] + negative_summary["late_telltales"],
         "failures": sum(1 for r in records if r["verdict"] != "ok"),
+        "stage_ms": stage_costs(records),
     }
     return {"overall": overall, "families": families}
 
 
-def markdown(score: Mapping[str, Any], seed: int) -> str:
+def stage_costs(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Full-stack runs' per-stage costs over the runs: the worst p99 and the median p50 (empty: none)."""
+    per_run = [r["stage_ms"] for r in records if r.get("stage_ms")]
+    out: dict[str, float] = {}
+    for key in sorted({k for run in per_run for k in run}):
+        values = [run[key] for run in per_run if key in run]
+        out[key] = round(max(values) if key.endswith("p99_ms") else float(np.median(values)), 2)
+    return out
+
+
+def markdown(score: Mapping[str, Any], seed: int, full_stack: bool = False) -> str:
     o = score["overall"]
-    lines = [
-        f"# Random scenario families (seed {seed}, lock-step, LiDAR + perception + AEB)",
-        "",
+    stack = "full stack: LiDAR + cameras, detection, fusion + AEB" if full_stack else "LiDAR + perception + AEB"
+    lines = [f"# Random scenario families (seed {seed}, lock-step, {stack})", ""]
+    if o.get("stage_ms"):
+        stages = ", ".join(f"{k} {v}" for k, v in o["stage_ms"].items())
+        lines += [
+            f"Per-stage cost in the loop (ms, worst run's p99 / median run's p50; CPU, ONNX Runtime): {stages}.",
+            "",
+        ]
+    lines += [
         f"{o['runs']} runs: {o['threat_runs']} threats ({o['avoidable_runs']} avoidable by the oracle), "
         f"{o['true_negative_runs']} true negatives.",
         f"Avoidable contacts **{o['avoidable_contacts']}** (95 % upper bound of the rate "

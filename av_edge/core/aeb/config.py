@@ -113,12 +113,25 @@ class WatchdogConfig:
 
 
 @dataclass(frozen=True)
+class CameraFallbackConfig:
+    enabled: bool = described("brake on camera-only objects while the LiDAR is degraded")
+    min_lists: int = bounded(1, 50, "object lists in a row showing a camera-only object before it counts")
+    full_lists: int = bounded(1, 100, "... before it may ask for full braking (partial braking until then)")
+    max_sigma_mps: float = bounded(0.0, 20.0, "m/s, a camera-only object's velocity must be at least this sure")
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        below("min_lists", "full_lists", "full braking needs at least the lists that make it count", strict=False),
+    )
+
+
+@dataclass(frozen=True)
 class AebConfig:
     vehicle: VehicleConfig
     corridor: CorridorConfig
     lane: LaneConfig
     brake: BrakeConfig
     objects: ObjectsConfig
+    camera: CameraFallbackConfig
     motion: MotionConfig
     watchdog: WatchdogConfig
     odometry_limits: OdometryLimits

@@ -15,6 +15,7 @@ import numpy as np
 
 from av_edge.core.aeb.availability import Telltale
 from av_edge.core.aeb.blind import BlindHold
+from av_edge.core.aeb.camera import camera_threats, gated
 from av_edge.core.aeb.config import AebConfig
 from av_edge.core.aeb.motion import InPathMotion
 from av_edge.core.aeb.path import EgoPath, lane_path, path_curvature
@@ -35,7 +36,7 @@ from av_edge.core.ego import EgoPose, check_motion
 from av_edge.core.errors import InvalidOdometryError
 from av_edge.core.geometry import transform_points
 from av_edge.core.health import NodeHealth
-from av_edge.core.objects import OBJECT_DTYPE
+from av_edge.core.objects import OBJECT_DTYPE, SOURCE_CAMERA
 
 CLOSING_AT_REST_MPS = 0.3  # below this the ego is not closing on the obstacle (tracking noise)
 
@@ -72,7 +73,10 @@ class AebCore:
         self._yaw_rate = 0.0
         self._pose: EgoPose | None = None  # odom, at the last odometry
         self._lane: np.ndarray | None = None  # lane centre line (M, 2), odom
-        self._objects = np.zeros(0, dtype=OBJECT_DTYPE)
+        self._objects = np.zeros(0, dtype=OBJECT_DTYPE)  # LiDAR objects of the last list
+        self._camera_objects = np.zeros(0, dtype=OBJECT_DTYPE)  # its camera-only objects
+        self._camera_counts: dict[int, int] = {}  # camera-only track id -> lists in a row it was in the path
+        self._camera_stamp_ns = -1
         self._objects_stamp_ns = 0
         self._motion = InPathMotion(config.motion)
         sensor = (float(self._lidar_to_base[0, 3]), float(self._lidar_to_base[1, 3]))
@@ -143,17 +147,21 @@ class AebCore:
         list's scan) rather than one scan later; it never releases or lowers a stage here: the next
         scan decides on everything. None when nothing changes.
         """
-        self._objects, self._objects_stamp_ns = objects, stamp_ns
+        camera = objects["source"] == SOURCE_CAMERA
+        self._objects, self._camera_objects = objects[~camera], objects[camera]
+        self._objects_stamp_ns = stamp_ns
         self.health.on_input("objects", now_ns)
         if self.last is None or self.state is AebState.HOLD or stamp_ns < self.last.stamp_ns:
             return None
         speed = self._speed
-        crossing = self._crossing(speed, self.path(stamp_ns), stamp_ns, now_ns)
+        path = self.path(stamp_ns)
+        crossing = self._crossing(speed, path, stamp_ns, now_ns) + self._camera(speed, path, stamp_ns, now_ns)
         if not crossing:
             return None
         worst = max(crossing, key=lambda t: t.required_decel_mps2)
+        level = max(threat_level(t, self.config.brake) for t in crossing)
         previous = self.state
-        self.state = next_state(previous, threat_level(worst, self.config.brake), stopped=False, released=False)
+        self.state = next_state(previous, level, stopped=False, released=False)
         if self.state is previous:
             return None
         self._clear_frames = 0
@@ -173,7 +181,7 @@ class AebCore:
         blocked = self.watchdog.blocked_sectors
         obstacle, measured = self._blind.update(obstacle, self._motion.speed_mps, speed, stamp_ns, blocked)
         in_path = self._points_threat(obstacle, measured, speed, stamp_ns, now_ns)
-        crossing = self._crossing(speed, path, stamp_ns, now_ns)
+        crossing = self._crossing(speed, path, stamp_ns, now_ns) + self._camera(speed, path, stamp_ns, now_ns)
         if obstacle is not None and self.health.fresh("objects", now_ns):
             dt = (stamp_ns - self._objects_stamp_ns) / 1e9
             crossing += beyond_threats(self._objects, speed, path, obstacle.gap_m, dt, cfg)
@@ -217,6 +225,19 @@ class AebCore:
             self._crossing_counts = {t.track_id: self._crossing_counts.get(t.track_id, 0) + 1 for t in found}
             self._crossing_stamp_ns = self._objects_stamp_ns
         return [t for t in found if self._crossing_counts.get(t.track_id, 0) >= self.config.objects.crossing_lists]
+
+    def _camera(self, speed: float, path: EgoPath | float, stamp_ns: int, now_ns: int) -> list[Threat]:
+        """Camera-only objects in the path, while the LiDAR is degraded (the camera fallback)."""
+        degraded = any(f.sensor == "lidar" for f in self.watchdog.sensor_faults(now_ns))
+        if not (self.config.camera.enabled and degraded and self.health.fresh("objects", now_ns)):
+            self._camera_counts = {}  # lists in a row start again when the fallback does
+            return []
+        dt = (stamp_ns - self._objects_stamp_ns) / 1e9
+        found = camera_threats(self._camera_objects, speed, path, dt, self.config)
+        if self._objects_stamp_ns != self._camera_stamp_ns:  # a new list: count it once
+            self._camera_counts = {t.track_id: self._camera_counts.get(t.track_id, 0) + 1 for t in found}
+            self._camera_stamp_ns = self._objects_stamp_ns
+        return gated(found, self._camera_counts, self.config)
 
     def _points_threat(
         self, obstacle: Obstacle | None, measured: float | None, speed: float, stamp_ns: int, now_ns: int

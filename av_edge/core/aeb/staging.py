@@ -26,12 +26,14 @@ BRAKING = frozenset({AebState.PARTIAL, AebState.FULL, AebState.HOLD})
 
 
 def threat_level(threat: Threat, brake: BrakeConfig) -> int:
-    """0 none, 1 warn, 2 partial braking, 3 full braking."""
+    """0 none, 1 warn, 2 partial braking, 3 full braking (at most the threat's ``max_level``)."""
     if threat.required_decel_mps2 >= brake.full_trigger_mps2:
-        return 3
-    if threat.required_decel_mps2 >= brake.partial_trigger_mps2:
-        return 2
-    return 1 if threat.ttc_s <= brake.warning_ttc_s else 0
+        level = 3
+    elif threat.required_decel_mps2 >= brake.partial_trigger_mps2:
+        level = 2
+    else:
+        level = 1 if threat.ttc_s <= brake.warning_ttc_s else 0
+    return min(level, threat.max_level)
 
 
 def next_state(state: AebState, level: int, stopped: bool, released: bool) -> AebState:

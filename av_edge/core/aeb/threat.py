@@ -39,6 +39,7 @@ class Threat:
     required_decel_mps2: float
     ttc_s: float
     track_id: int = 0  # the object predicted to cross (crossing threats)
+    max_level: int = 3  # the highest stage it may ask for (a young camera-only object: partial braking)
 
 
 NO_THREAT = Threat("none", math.inf, 0.0, 0.0, 0.0, 0.0, math.inf)
@@ -137,7 +138,7 @@ def threat(source: str, gap: float, ego_speed: float, lead_speed: float, lead_de
     )
 
 
-def _extents(objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def extents(objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     c, s = np.abs(np.cos(objects["yaw"])), np.abs(np.sin(objects["yaw"]))
     return c * objects["length"] / 2 + s * objects["width"] / 2, s * objects["length"] / 2 + c * objects["width"] / 2
 
@@ -153,7 +154,7 @@ def lead_motion(
     fitted heading; failing that, one whose near edge is within ``association_m`` of it.
     """
     cfg, half_width = config.objects, config.vehicle.width_m / 2 + config.corridor.lateral_margin_m
-    reach_x, reach_y = _extents(objects)
+    reach_x, reach_y = extents(objects)
     x = objects["x"] + (objects["vx"] - ego_speed) * dt_s
     y = objects["y"] + objects["vy"] * dt_s
     near_x = x - reach_x
@@ -195,7 +196,7 @@ def beyond_threats(
     s, d = ego_path.coordinates(xy)
     heading = ego_path.heading(s)
     along = vx * np.cos(heading) + vy * np.sin(heading)
-    reach_s, reach_d = _extents(objects)
+    reach_s, reach_d = extents(objects)
     gap = s - reach_s - vehicle.front_overhang_m
     half_width = vehicle.width_m / 2 + config.corridor.lateral_margin_m
     mature = objects["score"] >= cfg.min_score - SCORE_TOLERANCE
@@ -247,7 +248,7 @@ def crossing_threats(
     heading = ego_path.heading(s)
     along = vx * np.cos(heading) + vy * np.sin(heading)
     lateral = -vx * np.sin(heading) + vy * np.cos(heading)
-    reach_s, reach_d = _extents(objects)
+    reach_s, reach_d = extents(objects)
     closing = ego_speed - along
     gap = s - reach_s - vehicle.front_overhang_m
     established = objects["score"] >= cfg.crossing_min_score - SCORE_TOLERANCE

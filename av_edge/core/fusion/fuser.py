@@ -14,6 +14,14 @@ from av_edge.core.detection.evaluation import xyxy
 from av_edge.core.diagnostics import Level, Status, fmt
 from av_edge.core.fusion.associate import EgoMotion, box_corners, camera_votes, classify, project_objects
 from av_edge.core.fusion.calibration import CameraCalibration
+from av_edge.core.fusion.camera_objects import (
+    CameraObjectsConfig,
+    CameraTracker,
+    Ranged,
+    ground_points,
+    merge,
+    ranged_detections,
+)
 from av_edge.core.objects import CLASSES
 
 
@@ -32,6 +40,7 @@ class DisagreementConfig:
 @dataclass(frozen=True)
 class FusionConfig:
     disagreement: DisagreementConfig
+    camera_objects: CameraObjectsConfig
     tolerance_s: float = bounded(0.0, 0.5, "camera and LiDAR stamps this close belong together")
     timeout_s: float = bounded(0.0, 1.0, "the object list waits at most this for camera detections")
     stale_s: float = bounded(0.05, 10.0, "a camera silent this long is not waited for")
@@ -60,6 +69,7 @@ class Fuser:
         self.to_object_class = class_map(model_classes)
         self._last_event_ns: dict[str, int] = {}
         self._track_votes: dict[int, np.ndarray] = {}
+        self.camera_tracker = CameraTracker(config.camera_objects)
 
     def fuse(
         self,
@@ -68,13 +78,15 @@ class Fuser:
         cameras: Mapping[str, tuple[CameraCalibration, CameraInput]],
         ego: EgoMotion,
     ) -> tuple[np.ndarray, dict[str, int], list[Status]]:
-        """Objects with class_id/class_score from the cameras, matched objects per camera, events."""
+        """Objects with class_id/class_score from the cameras (and camera-only objects after them),
+        matched objects per camera, events."""
         fused = objects.copy()
         votes = np.zeros((len(objects), len(self.model_classes)))
         matched: dict[str, int] = {}
         seen_by = np.zeros(len(objects), bool)
         daylight = False
         events: list[Status] = []
+        ranged: list[Ranged] = []
         for name, (calibration, frame) in cameras.items():
             dt = (frame.stamp_ns - stamp_ns) / 1e9
             boxes, visible = project_objects(box_corners(objects, dt, ego), calibration)
@@ -85,6 +97,11 @@ class Fuser:
             lit = frame.brightness >= self.config.disagreement.daylight_min_brightness
             daylight |= lit
             events += self._camera_only(name, calibration, frame, boxes, visible, stamp_ns)
+            if self.config.camera_objects.enabled:
+                alone = ~explained(frame.detections, boxes, visible, self.config.min_iou)
+                ranged += ranged_detections(
+                    frame.detections[alone], calibration, self.model_classes, self.config.camera_objects
+                )
         votes = self._track_history(objects["track_id"], votes)
         best, confidence = classify(votes, self.config.min_vote)
         has_class = best >= 0
@@ -92,6 +109,9 @@ class Fuser:
         fused["class_score"] = confidence.astype(np.float32)
         if daylight:
             events += self._lidar_only(fused, seen_by, has_class, stamp_ns)
+        if self.config.camera_objects.enabled and cameras:
+            found = merge(ranged, self.config.camera_objects.merge_m)
+            fused = np.concatenate([fused, self.camera_tracker.update(found, stamp_ns, ego.speed_mps, ego.yaw_rate)])
         return fused, matched, events
 
     def _track_history(self, track_ids: np.ndarray, votes: np.ndarray) -> np.ndarray:
@@ -128,9 +148,7 @@ class Fuser:
         in_path = (
             (np.abs(ground[:, 1]) <= cfg.corridor_half_width_m) & (ground[:, 0] > 0) & (ground[:, 0] <= cfg.max_range_m)
         )
-        if visible.any():
-            explained = iou_matrix(xyxy(found), boxes[visible]).max(axis=1) >= self.config.min_iou / 2
-            in_path &= ~explained
+        in_path &= ~explained(found, boxes, visible, self.config.min_iou)
         if not in_path.any():
             return []
         k = int(np.flatnonzero(in_path)[0])
@@ -172,17 +190,8 @@ class Fuser:
         return [Status(Level.WARN, f"fusion/{kind}", message, "fusion", values)]
 
 
-def ground_points(detections: np.ndarray, calibration: CameraCalibration) -> np.ndarray:
-    """(N, 2) base_link ground positions of the boxes' bottom centres (flat road z = 0); rays that do
-    not reach the ground ahead give +inf."""
-    u = (detections["x1"] + detections["x2"]) / 2
-    v = detections["y2"]
-    rays_optical = np.linalg.inv(calibration.k) @ np.vstack([u, v, np.ones_like(u)])
-    rotation = calibration.optical_from_base[:3, :3]
-    origin = -rotation.T @ calibration.optical_from_base[:3, 3]
-    rays = rotation.T @ rays_optical  # base_link directions
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(rays[2] < -1e-6, -origin[2] / rays[2], np.inf)
-    points = origin[:2, None] + rays[:2] * t
-    points[:, ~np.isfinite(t)] = np.inf
-    return np.asarray(points.T)
+def explained(detections: np.ndarray, boxes: np.ndarray, visible: np.ndarray, min_iou: float) -> np.ndarray:
+    """Mask of detections a visible projected object box overlaps (IoU >= half the association's)."""
+    if not visible.any() or detections.size == 0:
+        return np.zeros(detections.size, bool)
+    return np.asarray(iou_matrix(xyxy(detections), boxes[visible]).max(axis=1) >= min_iou / 2)

@@ -15,8 +15,9 @@ from av_edge.core.fusion.calibration import (
     check_extrinsic,
     intrinsics_from_camera_info,
 )
+from av_edge.core.fusion.camera_objects import ground_points
 from av_edge.core.fusion.collector import FusionCollector
-from av_edge.core.fusion.fuser import CameraInput, Fuser, ground_points
+from av_edge.core.fusion.fuser import CameraInput, Fuser
 from av_edge.core.objects import CLASSES, OBJECT_DTYPE
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.vehicle import load_node_params
@@ -42,7 +43,7 @@ def objects(*rows: tuple[float, float, float, float, float]) -> np.ndarray:
     """(x, y, length, width, height) standing on the road, at rest."""
     out = np.zeros(len(rows), OBJECT_DTYPE)
     for i, (x, y, length, width, height) in enumerate(rows):
-        out[i] = (x, y, height / 2, length, width, height, 0, 0, 0, 0, 0.9, i + 1, 0, 0, 0, 0)
+        out[i] = (x, y, height / 2, length, width, height, 0, 0, 0, 0, 0.9, i + 1, 0, 0, 0, 0, 0)
     return out
 
 

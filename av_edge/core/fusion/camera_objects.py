@@ -1,0 +1,296 @@
+"""Camera-only objects: confident detections no LiDAR object explains, ranged on the ground and tracked.
+
+When the LiDAR is blocked, dead or sparse on an object, the cameras still see it. A detection's
+range comes from where its box meets the road: the ray through the bottom-centre pixel, cut with
+the ground plane (z = 0 in base_link) through the calibrated camera (intrinsics and lens model from
+CameraInfo, pose from the vehicle description). That range is checked against the class's height
+prior: the height the box implies at that range must be one the class has (a car's box whose
+bottom is hidden would read too far and "too tall"). Ranged detections are tracked in a frame
+fixed to the ground (the ego's motion integrated from its speed and yaw rate), so a track's
+velocity over ground comes from its position series, with an uncertainty from the ranging error
+(``bottom_px_sigma``: one pixel at the box's bottom is ~1.2 m at 30 m for a 1.4 m high camera).
+
+These objects go out in the object list with ``source`` = camera; consumers decide what they trust
+them for (the AEB brakes on them only while its LiDAR is degraded).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from av_edge.core.config import bounded
+from av_edge.core.fusion.calibration import CameraCalibration
+from av_edge.core.objects import CLASSES, CONFIRMED_SCORE, OBJECT_DTYPE, SOURCE_CAMERA, TENTATIVE_SCORE
+
+#: (length, width) of a camera-only object by class. A camera sees a face, not the depth behind it,
+#: and a box around an object seen at an angle spans its side too (see ``_lateral_extent``): its
+#: width is at most its class's, so a car or cyclist crossing side-on reads narrower than it is
+#: and enters the predicted path ~0.15 s later than it does (its lateral speed still carries it in).
+CLASS_SIZE_M = {"car": (4.5, 1.9), "truck": (8.0, 2.6), "pedestrian": (0.5, 0.8), "cyclist": (1.8, 0.8)}
+BORDER_PX = 6.0  # a box this close to the image's left, right or bottom edge is cut off: not ranged
+
+
+@dataclass(frozen=True)
+class HeightPrior:
+    min_m: float = bounded(0.1, 10.0, "m, the lowest an object of the class stands")
+    max_m: float = bounded(0.1, 10.0, "m, the tallest")
+
+
+@dataclass(frozen=True)
+class HeightPriors:
+    car: HeightPrior
+    truck: HeightPrior
+    pedestrian: HeightPrior
+    cyclist: HeightPrior
+
+
+@dataclass(frozen=True)
+class CameraObjectsConfig:
+    heights: HeightPriors
+    enabled: bool = field(metadata={"doc": "publish camera-only objects (source = camera) in the object list"})
+    min_score: float = bounded(0.0, 1.0, "a detection must be this confident to become a camera-only object")
+    max_range_m: float = bounded(5.0, 200.0, "m, farthest a ground contact is trusted")
+    bottom_px_sigma: float = bounded(0.1, 20.0, "px, 1 sigma of a box's bottom edge: sets the range uncertainty")
+    merge_m: float = bounded(0.0, 10.0, "m, detections of one class this close (two cameras' overlap) are one")
+    gate_m: float = bounded(0.1, 20.0, "m, a detection continues a track whose prediction is this close ...")
+    gate_range_share: float = bounded(0.0, 1.0, "... plus this share of its range (ranging error grows with it)")
+    min_frames: int = bounded(2, 50, "frames before a track's velocity is estimated")
+    window: int = bounded(2, 100, "latest frames in the velocity fit")
+    max_age_s: float = bounded(0.05, 10.0, "s, a track unseen this long is dropped")
+
+
+@dataclass(frozen=True)
+class Ranged:
+    """A detection placed on the ground: base_link position, implied size, its class and confidence."""
+
+    x: float
+    y: float
+    height_m: float
+    width_m: float
+    class_name: str
+    score: float
+    range_sigma_m: float
+
+
+def ranged_detections(
+    detections: np.ndarray,
+    calibration: CameraCalibration,
+    model_classes: tuple[str, ...],
+    config: CameraObjectsConfig,
+) -> list[Ranged]:
+    """Detections (``DETECTION_DTYPE``, image pixels) of known classes placed on the ground, those
+    whose implied height fits their class prior and whose range is within ``max_range_m``."""
+    keep = detections[detections["score"] >= config.min_score]
+    names = [model_classes[c] if 0 <= c < len(model_classes) else "" for c in keep["class_id"].tolist()]
+    width_px, height_px = calibration.width, calibration.height
+    whole = (keep["x1"] >= BORDER_PX) & (keep["x2"] <= width_px - BORDER_PX) & (keep["y2"] <= height_px - BORDER_PX)
+    known = np.array([n in CLASS_SIZE_M for n in names], bool) & whole
+    keep, names = keep[known], [n for n, k in zip(names, known, strict=True) if k]
+    if keep.size == 0:
+        return []
+    u = (keep["x1"] + keep["x2"]) / 2
+    origin, top = pixel_rays(calibration, np.column_stack([u, keep["y1"]]))
+    ground = ground_points(keep, calibration)
+    t = np.isfinite(ground[:, 0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        horizontal = np.hypot(ground[:, 0] - origin[0], ground[:, 1] - origin[1])
+        height = origin[2] + top[:, 2] * horizontal / np.hypot(top[:, 0], top[:, 1])
+    y, width = _lateral_extent(keep, calibration, names)
+    fy = float(calibration.k[1, 1])
+    sigma = config.bottom_px_sigma * horizontal**2 / (fy * origin[2])
+    out = []
+    for i, name in enumerate(names):
+        prior: HeightPrior = getattr(config.heights, name)
+        fits = prior.min_m <= height[i] <= prior.max_m
+        if t[i] and ground[i, 0] > 0 and horizontal[i] <= config.max_range_m and fits:
+            r = Ranged(
+                float(ground[i, 0]),
+                float(y[i]),
+                float(height[i]),
+                float(width[i]),
+                name,
+                float(keep["score"][i]),
+                float(sigma[i]),
+            )
+            out.append(r)
+    return out
+
+
+def _lateral_extent(
+    boxes: np.ndarray, calibration: CameraCalibration, names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lateral centre and width (base_link, m) of each box at its contact depth.
+
+    The box's bottom corners cut with the road sit at the depth of the object's nearest point. For
+    an object beside the path, the outer corner is its near face's (right there); the inner one is
+    the far end of the side it turns to the camera, so it reads towards the path by up to metres.
+    The object is therefore placed from its outer edge, no wider than its class. A box spanning
+    the path's axis shows a face: both corners hold."""
+    y1 = ground_at(boxes["x1"], boxes["y2"], calibration)[:, 1]
+    y2 = ground_at(boxes["x2"], boxes["y2"], calibration)[:, 1]
+    measured = np.abs(y1 - y2)
+    width = np.minimum(measured, [CLASS_SIZE_M[n][1] for n in names])
+    outer = np.where(np.abs(y1) > np.abs(y2), y1, y2)
+    beside = np.sign(y1) == np.sign(y2)
+    centre = np.where(beside, outer - np.sign(outer) * width / 2, (y1 + y2) / 2)
+    return np.where(np.isfinite(centre), centre, np.inf), width
+
+
+def ground_points(detections: np.ndarray, calibration: CameraCalibration) -> np.ndarray:
+    """(N, 2) base_link ground positions of the boxes' bottom centres (flat road z = 0); rays that do
+    not reach the ground ahead give +inf."""
+    return ground_at((detections["x1"] + detections["x2"]) / 2, detections["y2"], calibration)
+
+
+def ground_at(u: np.ndarray, v: np.ndarray, calibration: CameraCalibration) -> np.ndarray:
+    """(N, 2) base_link points where the rays through pixels (u, v) meet the road (z = 0); +inf where
+    they do not reach it ahead."""
+    origin, rays = pixel_rays(calibration, np.column_stack([u, v]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(rays[:, 2] < -1e-6, -origin[2] / rays[:, 2], np.inf)
+    points = origin[:2] + rays[:, :2] * t[:, None]
+    points[~np.isfinite(t)] = np.inf
+    return np.asarray(points)
+
+
+def pixel_rays(calibration: CameraCalibration, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The camera centre and the (N, 3) base_link directions of ``pixels`` (through the lens model)."""
+    if calibration.distortion.size:
+        normalised = cv2.undistortPoints(
+            pixels.reshape(-1, 1, 2).astype(np.float64), calibration.k, calibration.distortion
+        )
+        xy = normalised.reshape(-1, 2)
+    else:
+        xy = (pixels - calibration.k[:2, 2]) / np.diag(calibration.k)[:2]
+    rotation = calibration.optical_from_base[:3, :3]
+    origin = -rotation.T @ calibration.optical_from_base[:3, 3]
+    rays = np.column_stack([xy, np.ones(len(xy))]) @ rotation  # rotation.T @ each ray
+    return origin, rays
+
+
+def merge(found: list[Ranged], merge_m: float) -> list[Ranged]:
+    """One detection per object where cameras overlap: the most confident of those within ``merge_m``."""
+    kept: list[Ranged] = []
+    for r in sorted(found, key=lambda r: -r.score):
+        if all(k.class_name != r.class_name or math.hypot(k.x - r.x, k.y - r.y) > merge_m for k in kept):
+            kept.append(r)
+    return kept
+
+
+@dataclass
+class _Track:
+    track_id: int
+    class_name: str
+    samples: deque[tuple[float, float, float]]  # (t s, x, y) in the ground-fixed frame, the latest ``window``
+    last: Ranged
+    scores: deque[float]
+    votes: dict[str, float] = field(default_factory=dict)  # class -> summed detection scores
+    velocity: tuple[float, float] | None = None
+    v_sigma: float = 0.0
+
+
+class CameraTracker:
+    """Camera-only detections tracked over ground: ``update`` once per object list."""
+
+    ID_BASE = 1 << 31  # camera-only track ids: apart from the LiDAR tracker's (which count from 1)
+
+    def __init__(self, config: CameraObjectsConfig) -> None:
+        self.config = config
+        self._pose = (0.0, 0.0, 0.0)  # base_link in the ground-fixed frame
+        self._stamp_ns: int | None = None
+        self._tracks: list[_Track] = []
+        self._next_id = self.ID_BASE
+
+    def update(self, found: list[Ranged], stamp_ns: int, speed_mps: float, yaw_rate: float) -> np.ndarray:
+        """The camera-only objects (``OBJECT_DTYPE``, base_link) after this list's detections."""
+        cfg = self.config
+        self._move(stamp_ns, speed_mps, yaw_rate)
+        t = stamp_ns / 1e9
+        self._tracks = [k for k in self._tracks if t - k.samples[-1][0] <= cfg.max_age_s]
+        free = list(self._tracks)
+        for r in sorted(found, key=lambda r: r.x):
+            gx, gy = self._to_ground(r.x, r.y)
+            track = self._nearest(free, r, gx, gy, t)
+            if track is None:
+                track = _Track(self._next_id, r.class_name, deque(maxlen=cfg.window), r, deque(maxlen=cfg.window))
+                self._next_id += 1
+                self._tracks.append(track)
+            else:
+                free.remove(track)
+            track.samples.append((t, gx, gy))
+            track.scores.append(r.score)
+            track.votes[r.class_name] = track.votes.get(r.class_name, 0.0) + r.score
+            track.class_name = max(track.votes, key=lambda c: track.votes[c])
+            track.last = r
+            self._fit(track)
+        current = [k for k in self._tracks if k.samples[-1][0] == t]
+        return self._objects(current)
+
+    def _move(self, stamp_ns: int, speed: float, yaw_rate: float) -> None:
+        if self._stamp_ns is not None and stamp_ns > self._stamp_ns:
+            dt = (stamp_ns - self._stamp_ns) / 1e9
+            x, y, yaw = self._pose
+            mid = yaw + yaw_rate * dt / 2
+            self._pose = (x + speed * math.cos(mid) * dt, y + speed * math.sin(mid) * dt, yaw + yaw_rate * dt)
+        self._stamp_ns = stamp_ns if self._stamp_ns is None else max(self._stamp_ns, stamp_ns)
+
+    def _to_ground(self, x: float, y: float) -> tuple[float, float]:
+        px, py, yaw = self._pose
+        c, s = math.cos(yaw), math.sin(yaw)
+        return px + c * x - s * y, py + s * x + c * y
+
+    def _nearest(self, tracks: list[_Track], r: Ranged, gx: float, gy: float, t: float) -> _Track | None:
+        gate = self.config.gate_m + self.config.gate_range_share * math.hypot(r.x, r.y)
+        best, best_d = None, gate
+        for k in tracks:  # whatever the class: a side-on cyclist flickers between "cyclist" and "car"
+            t0, x0, y0 = k.samples[-1]
+            vx, vy = k.velocity or (0.0, 0.0)
+            d = math.hypot(gx - (x0 + vx * (t - t0)), gy - (y0 + vy * (t - t0)))
+            if d <= best_d:
+                best, best_d = k, d
+        return best
+
+    def _fit(self, track: _Track) -> None:
+        """Velocity over ground by least squares over the window, and its 1-sigma uncertainty: the
+        ranging error's, or the scatter about the fitted line's where larger."""
+        if len(track.samples) < self.config.min_frames:
+            track.velocity, track.v_sigma = None, 0.0
+            return
+        samples = np.array(track.samples)
+        t = samples[:, 0] - samples[:, 0].mean()
+        spread = float(np.sum(t**2))
+        if spread <= 0:
+            return
+        vx = float(np.sum(t * samples[:, 1]) / spread)
+        vy = float(np.sum(t * samples[:, 2]) / spread)
+        sigma = track.last.range_sigma_m / math.sqrt(spread)
+        if len(samples) > 2:
+            fitted = samples[:, 1:] - samples[:, 1:].mean(axis=0) - np.outer(t, (vx, vy))
+            scatter = math.sqrt(float(np.sum(fitted**2)) / (2 * (len(samples) - 2)))
+            sigma = max(sigma, scatter / math.sqrt(spread))
+        track.velocity, track.v_sigma = (vx, vy), sigma
+
+    def _objects(self, tracks: list[_Track]) -> np.ndarray:
+        out = np.zeros(len(tracks), dtype=OBJECT_DTYPE)
+        _, _, yaw = self._pose
+        c, s = math.cos(yaw), math.sin(yaw)
+        for row, k in zip(out, tracks, strict=True):
+            r = k.last
+            length = CLASS_SIZE_M[k.class_name][0]
+            row["x"], row["y"], row["z"] = r.x + length / 2, r.y, r.height_m / 2
+            row["length"], row["width"], row["height"] = length, r.width_m, r.height_m
+            if k.velocity is not None:  # ground velocity into base_link axes
+                vx, vy = k.velocity
+                row["vx"], row["vy"] = c * vx + s * vy, -s * vx + c * vy
+                row["v_sigma"] = max(k.v_sigma, 1e-3)
+            row["class_id"] = CLASSES.index(k.class_name)
+            row["class_score"] = float(np.mean(k.scores))
+            row["score"] = CONFIRMED_SCORE if k.velocity is not None else TENTATIVE_SCORE
+            row["track_id"] = k.track_id
+            row["source"] = SOURCE_CAMERA
+        return out
