@@ -131,7 +131,8 @@ class PerceptionNode(Node):
     def _detect(self) -> None:
         detector = self.cameras.detector
         results = self.cameras.detect(self._now_ns)
-        self.fusion.on_detections(results, self._now_ns())
+        now = self._now_ns()
+        self.fusion.on_camera_batch(results, self.handler.ego_motion(now), now)
         for result in results:
             publisher = self._debug_images[result.frame.camera]
             if detector is not None and publisher.get_subscription_count() > 0:

@@ -26,6 +26,7 @@ from av_edge.core.fusion.calibration import (
 from av_edge.core.fusion.collector import FusionCollector
 from av_edge.core.fusion.fuser import CameraInput, Fuser, FusionConfig
 from av_edge.core.latency import LatencyTracker
+from av_edge.core.objects import OBJECT_DTYPE
 from av_edge.ros.camera_handler import CameraDetections
 
 Log = Callable[[str], None]
@@ -71,6 +72,8 @@ class FusionHandler:
         self.added_ms = LatencyTracker(1000, latency_budget_ms)  # wait added to the object list
         self.latency = LatencyTracker(1000, latency_budget_ms)  # scan stamp -> fused object list
         self.scans = 0
+        self.camera_only_lists = 0  # lists made from camera batches alone while the LiDAR was silent
+        self._last_scan_ns: int | None = None  # node time of the last scan (or of the first batch before one)
         self._lock = threading.Lock()
 
     def on_camera_info(self, camera: str, msg: CameraInfo) -> None:
@@ -109,7 +112,22 @@ class FusionHandler:
 
     def on_scan(self, scan: ScanObjects, now_ns: int) -> None:
         with self._lock:
+            self._last_scan_ns = now_ns
             self.collector.add_scan(scan.stamp_ns, scan, now_ns)
+
+    def on_camera_batch(self, results: list[CameraDetections], ego: EgoMotion, now_ns: int) -> None:
+        """A batch's detections (:meth:`on_detections`); while no scan has come for ``lidar_silent_s``
+        (a dead LiDAR), also an empty LiDAR list at the batch's stamp, so its camera-only objects go out."""
+        self.on_detections(results, now_ns)
+        with self._lock:
+            if self._last_scan_ns is None:  # a LiDAR starting up is not silent yet
+                self._last_scan_ns = now_ns
+            silent = now_ns - self._last_scan_ns > self.config.lidar_silent_s * 1e9
+        if silent and results and self.config.camera_objects.enabled:
+            stamp = max(r.frame.stamp_ns for r in results)
+            with self._lock:
+                self.collector.add_scan(stamp, ScanObjects(stamp, np.zeros(0, OBJECT_DTYPE), ego), now_ns)
+                self.camera_only_lists += 1
 
     def release(self, now_ns: int) -> list[FusedScan]:
         """Object lists whose cameras all answered or whose wait is over, fused."""
@@ -144,6 +162,7 @@ class FusionHandler:
         latency = self.latency.summary()
         values = {
             "scans": str(self.scans),
+            "camera_only_lists": str(self.camera_only_lists),
             "wait_p99_ms": fmt(self.added_ms.summary().p99_ms),
             "objects_latency_p50_ms": fmt(latency.p50_ms),
             "objects_latency_p99_ms": fmt(latency.p99_ms),

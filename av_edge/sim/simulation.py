@@ -76,6 +76,7 @@ class Simulation:
         )
         self.seen_s = [math.inf] * len(scenario.actors)  # first scan with enough returns on each actor
         self._fault_applied = False
+        self._camera_sight = False  # the stack sees through cameras by day (full stack): the oracle too
         self.cameras = [CameraRenderer(camera, config.seed + i) for i, camera in enumerate(cameras)]
         self.start_ns = start_ns
         self.latency = LatencyTracker(window=100000, budget_ms=config.latency_budget_ms)
@@ -180,6 +181,7 @@ class Simulation:
         stack detects on them), by day an actor a camera shows ``ORACLE_MIN_HEIGHT_PX`` tall is
         known to the oracle from then on, as one with enough LiDAR returns."""
         if see and self.scenario.lighting == "day":
+            self._camera_sight = True
             images, shown = self.render_visible(now_ns, ORACLE_MIN_HEIGHT_PX)
             t = self.t(now_ns)
             for i in np.flatnonzero(np.any(list(shown.values()), axis=0)):
@@ -253,9 +255,11 @@ class Simulation:
             min_points=ORACLE_MIN_POINTS,
         )
         s = self.scenario
-        # With a dead LiDAR the ideal system, too, gets no scan to brake on from the fault's onset.
+        # With a dead LiDAR the ideal system, too, gets no scan to brake on from the fault's onset
+        # (unless it sees through cameras: a full-stack run by day).
         fault = s.lidar_fault
-        blind = fault.from_s if fault is not None and fault.kind == "dead" else math.inf
+        dead = fault is not None and fault.kind == "dead" and not self._camera_sight
+        blind = fault.from_s if dead and fault is not None else math.inf
         return judge(s.actors, s.road, s.ego_speed_mps, s.ego_d, s.duration_s, self.seen_s, oracle_config, blind)
 
     def result(self) -> dict[str, Any]:

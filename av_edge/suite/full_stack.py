@@ -16,6 +16,7 @@ import numpy as np
 from sensor_msgs.msg import Image, PointCloud2
 
 from av_edge.core.camera import CameraConfig
+from av_edge.core.fusion.associate import EgoMotion
 from av_edge.core.objects import encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.ros.camera_handler import CameraDetectionHandler
@@ -56,6 +57,18 @@ class CameraStack:
         self.stage_ms["lidar"].append(lidar_ms)
         self.stage_ms["detection"].append((detected - started) * 1e3)
         self.stage_ms["fusion"].append((done - detected) * 1e3)
+        return [cloud_msg(encode_objects(f.objects), f.stamp_ns, "base_link") for f in fused]
+
+    def camera_only(self, ego: EgoMotion, now_ns: int) -> list[PointCloud2]:
+        """With no scan (a dead LiDAR): this moment's camera batch, and its list once the LiDAR has been
+        silent for ``lidar_silent_s`` (camera-only objects), as the node does."""
+        started = time.perf_counter()
+        results = self.detection.detect(lambda: now_ns)
+        detected = time.perf_counter()
+        self.fusion.on_camera_batch(results, ego, now_ns)
+        fused = self.fusion.release(now_ns)
+        self.stage_ms["detection"].append((detected - started) * 1e3)
+        self.stage_ms["fusion"].append((time.perf_counter() - detected) * 1e3)
         return [cloud_msg(encode_objects(f.objects), f.stamp_ns, "base_link") for f in fused]
 
     def summary(self) -> dict[str, float]:

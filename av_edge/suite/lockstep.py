@@ -85,13 +85,11 @@ def run_lockstep(
     seeing = PerceptionHandler(stack.perception, log.append) if perception else None
     camera_stack = CameraStack(stack.perception, cameras, log.append) if full_stack and seeing else None
     planning = _planning(scenario, stack, log) if perception and scenario.category == "planning" else None
-    budget_ns = int(stack.sim.latency_budget_ms * 1e6)
-    scan_period_ns = int(1e9 / stack.sim.lidar.rate_hz)
+    budget_ns, scan_period_ns = int(stack.sim.latency_budget_ms * 1e6), int(1e9 / stack.sim.lidar.rate_hz)
     record = recorder.write if recorder else (lambda topic, msg, t: None)
     now = next_scan = next_odometry = next_watchdog = 0
     telltale_s: float | None = None  # when the availability telltale first said anything but "available"
     pending_objects: list[tuple[int, int, Any]] = []  # (due at the AEB, scan stamp, object list)
-    commands: list[AccelStamped] = []
     snapshot: Snapshot | None = None
     scan = np.zeros((0, 3))
     warned = False  # a forward-collision warning (or more) at any time
@@ -99,7 +97,7 @@ def run_lockstep(
         sim.advance(now)
         while pending_objects and pending_objects[0][0] <= now:  # an escalation acts as its scan's command
             _, stamp, objects = pending_objects.pop(0)
-            commands = []
+            commands: list[AccelStamped] = []
             started = time.perf_counter()
             aeb.on_objects(objects, now, commands.append)
             latency_ms = (now - stamp) / 1e6 + (time.perf_counter() - started) * 1e3
@@ -116,6 +114,8 @@ def run_lockstep(
             snapshot = _act(commands, aeb, sim, record, now, budget_ns, latency_ms, snapshot, scan)
             if seeing:
                 pending_objects += _perceive(seeing, cloud, now, record, planning, sim, camera_stack)
+        elif now >= next_scan and camera_stack and seeing:  # a dead LiDAR: the cameras go on
+            pending_objects += _cameras_alone(sim, record, camera_stack, seeing, now)
         warned |= aeb.core.state is not AebState.CRUISE
         if now >= next_scan:
             next_scan += scan_period_ns
@@ -124,8 +124,8 @@ def run_lockstep(
             next_watchdog += WATCHDOG_PERIOD_NS
         now += STEP_NS
     result = sim.result()
-    result.update(fcw=warned, fault_onset_s=sim.fault_onset_s(), telltale_s=telltale_s)
-    result.update(stack="full" if camera_stack else "lidar", stage_ms=camera_stack.summary() if camera_stack else {})
+    stages = {"stack": "full", "stage_ms": camera_stack.summary()} if camera_stack else {"stack": "lidar"}
+    result.update(fcw=warned, fault_onset_s=sim.fault_onset_s(), telltale_s=telltale_s, **stages)
     if planning is not None:
         _planning_outcome(result, planning[1], scenario)
     return RunResult(result, sim.series, log, snapshot or take_snapshot(sim, now, scan, aeb.core))
@@ -249,8 +249,15 @@ def _capture(
     cloud = cloud_msg(array_to_cloud(points), now, stack.lidar_frame)
     record(topics.LIDAR_POINTS.name, cloud, now)
     record(topics.GROUND_TRUTH.name, cloud_msg(encode_objects(sim.ground_truth(now)), now, "odom"), now)
+    _cameras(sim, record, camera_stack, now)
+    return np.column_stack([points["x"], points["y"], points["z"]]), cloud
+
+
+def _cameras(sim: Simulation, record: Any, camera_stack: CameraStack | None, now: int) -> None:
+    """The cameras' images of this moment, recorded and (full stack) handed to detection; by day
+    what they show counts for the oracle."""
     if not sim.cameras:
-        return np.column_stack([points["x"], points["y"], points["z"]]), cloud
+        return
     rendered = sim.render(now, see=camera_stack is not None)
     messages = {}
     for renderer in sim.cameras:
@@ -260,7 +267,18 @@ def _capture(
         record(topics.CAMERA_INFO.format(camera=camera.name), camera_info_msg(camera, now), now)
     if camera_stack is not None:
         camera_stack.on_images(messages, now)
-    return np.column_stack([points["x"], points["y"], points["z"]]), cloud
+
+
+def _cameras_alone(
+    sim: Simulation, record: Any, camera_stack: CameraStack, seeing: PerceptionHandler, now: int
+) -> list[tuple[int, int, Any]]:
+    """No scan (a dead LiDAR): the cameras' object lists (camera-only objects), due after the fused delay."""
+    _cameras(sim, record, camera_stack, now)
+    lists = camera_stack.camera_only(seeing.ego_motion(now), now)
+    due = now + int(sim.config.fused_objects_delay_ms * 1e6)
+    for objects in lists:
+        record(topics.OBJECTS.name, objects, due)
+    return [(due, stamp_to_ns(objects.header.stamp), objects) for objects in lists]
 
 
 def take_snapshot(sim: Simulation, now_ns: int, scan_lidar: np.ndarray, aeb: AebCore | None = None) -> Snapshot:

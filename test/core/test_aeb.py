@@ -522,7 +522,8 @@ def test_an_object_list_escalates_on_arrival_but_never_lowers_the_stage() -> Non
     core, v = AebCore(CONFIG), 14.0
     core.on_odometry(v, 0.0, 10**9)
     clear = scan(wall(10.0, lateral_m=5.0))
-    assert core.on_objects(np.zeros(0, OBJECT_DTYPE), 10**9, 10**9) is None
+    first = core.on_objects(np.zeros(0, OBJECT_DTYPE), 10**9, 10**9)  # no scan yet: the list decides alone
+    assert first is not None and first.state is AebState.CRUISE
     assert core.on_cloud(clear, 10**9 + 100 * MS, 10**9 + 105 * MS).state is AebState.CRUISE
     escalation = core.on_objects(walker(V.front_overhang_m + 20, -3.0, 1.4), 10**9 + 100 * MS, 10**9 + 121 * MS)
     assert escalation is not None and escalation.state is AebState.FULL and core.state is AebState.FULL

@@ -69,3 +69,19 @@ def test_an_unsure_camera_velocity_is_no_threat() -> None:
         unsure = camera_car(16.0 - SPEED * k * 0.1, v_sigma=CONFIG.camera.max_sigma_mps + 1.0)
         core.on_objects(unsure, now, now + 60 * MS)
     assert core.state is AebState.CRUISE
+
+
+def test_with_the_lidar_dead_camera_lists_decide_alone_and_the_aeb_is_degraded_not_unavailable() -> None:
+    core = AebCore(CONFIG)
+    core.on_odometry(SPEED, 0.0, 0)
+    core.on_cloud(scan(wall(60.0, lateral_m=8.0)), 0, 5 * MS)  # the last scan: the LiDAR dies after it
+    decisions = []
+    for k in range(1, 10):
+        now = k * SCAN_NS + CONFIG.watchdog.lidar_timeout_s * 1e9
+        core.on_odometry(SPEED, 0.0, int(now))
+        decisions.append(core.on_objects(camera_car(20.0 - SPEED * k * 0.1), int(now), int(now) + 60 * MS))
+    states = [d.state for d in decisions if d is not None]
+    assert len(states) == 9 and AebState.PARTIAL in states and states[-1] is AebState.FULL
+    assert core.telltale(int(now) + 60 * MS).availability.value == "degraded"
+    silent = int(now) + int(1e9)  # and once the lists stop too, nothing is left to brake on
+    assert core.telltale(silent).availability.value == "unavailable"

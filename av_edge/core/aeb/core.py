@@ -151,7 +151,14 @@ class AebCore:
         self._objects, self._camera_objects = objects[~camera], objects[camera]
         self._objects_stamp_ns = stamp_ns
         self.health.on_input("objects", now_ns)
-        if self.last is None or self.state is AebState.HOLD or stamp_ns < self.last.stamp_ns:
+        if self.last is not None and stamp_ns < self.last.stamp_ns:
+            return None
+        if self._lidar_silent(now_ns):  # no scans: the list decides alone, as a scan without points would
+            path = self.path(stamp_ns)
+            threats = [NO_THREAT, *self._crossing(self._speed, path, stamp_ns, now_ns)]
+            threats += self._camera(self._speed, path, stamp_ns, now_ns)
+            return self._step(threats, self._speed, stamp_ns, now_ns, holding=False)
+        if self.last is None or self.state is AebState.HOLD:
             return None
         speed = self._speed
         path = self.path(stamp_ns)
@@ -185,14 +192,19 @@ class AebCore:
         if obstacle is not None and self.health.fresh("objects", now_ns):
             dt = (stamp_ns - self._objects_stamp_ns) / 1e9
             crossing += beyond_threats(self._objects, speed, path, obstacle.gap_m, dt, cfg)
-        worst = max([in_path, *crossing], key=lambda t: t.required_decel_mps2)
-        level = max(threat_level(t, cfg.brake) for t in [in_path, *crossing])
-        stopped = speed <= cfg.brake.standstill_speed_mps
         # No release while still closing on an in-path obstacle (the required deceleration fades as
         # braking works, and letting go would roll the car on), nor while one stands this close.
         holding = obstacle is not None and (
             obstacle.gap_m <= cfg.brake.hold_distance_m or in_path.closing_mps > CLOSING_AT_REST_MPS
         )
+        return self._step([in_path, *crossing], speed, stamp_ns, now_ns, holding)
+
+    def _step(self, threats: list[Threat], speed: float, stamp_ns: int, now_ns: int, holding: bool) -> Decision:
+        """One decision on ``threats`` (a scan's, or a list's while no scan comes): the stage moves."""
+        cfg = self.config
+        worst = max(threats, key=lambda t: t.required_decel_mps2)
+        level = max(threat_level(t, cfg.brake) for t in threats)
+        stopped = speed <= cfg.brake.standstill_speed_mps
         self._clear_frames = self._clear_frames + 1 if level == 0 and not holding else 0
         previous = self.state
         self.state = next_state(self.state, level, stopped, self._clear_frames >= cfg.brake.release_clear_frames)
@@ -200,6 +212,13 @@ class AebCore:
         if self.state is not previous:
             self.events.append(self._state_event(previous, self.last))
         return self.last
+
+    def _lidar_silent(self, now_ns: int) -> bool:
+        """No scan for the LiDAR timeout (dead or stale), while the camera fallback could stand in."""
+        return (
+            self.config.camera.enabled
+            and self.health.age_s("point cloud", now_ns) > self.config.watchdog.lidar_timeout_s
+        )
 
     def _decision(self, stamp_ns: int, speed: float, worst: Threat, now_ns: int) -> Decision:
         """The command of the current stage (full braking on a fault when the degraded action is to brake)."""
@@ -266,8 +285,12 @@ class AebCore:
         return self._note_faults(now_ns)
 
     def telltale(self, now_ns: int) -> Telltale:
-        """Availability for the driver and downstream consumers (FMVSS No. 127's malfunction telltale)."""
-        return Telltale.of(self.watchdog.sensor_faults(now_ns))
+        """Availability for the driver and downstream consumers (FMVSS No. 127's malfunction telltale).
+        A silent LiDAR leaves the AEB degraded, not unavailable, while object lists (the cameras) come."""
+        faults = self.watchdog.sensor_faults(now_ns)
+        if self._lidar_silent(now_ns) and self.health.fresh("objects", now_ns):
+            faults = [dataclasses.replace(f, disabling=False) if f.sensor == "lidar" else f for f in faults]
+        return Telltale.of(faults)
 
     def degraded_command(self, now_ns: int) -> float | None:
         """Deceleration the watchdog demands while scans are missing (None: nothing to add)."""

@@ -47,6 +47,9 @@ class FusionConfig:
     min_iou: float = bounded(0.0, 1.0, "camera box vs projected LiDAR box overlap needed to associate")
     min_vote: float = bounded(0.0, 1.0, "score x IoU needed to give an object a class")
     class_memory: float = bounded(0.0, 1.0, "per-frame decay of a track's accumulated class votes")
+    lidar_silent_s: float = bounded(
+        0.05, 10.0, "no scan for this long: each camera batch makes an object list of its own (camera-only objects)"
+    )
 
 
 @dataclass(frozen=True)
