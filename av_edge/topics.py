@@ -206,6 +206,16 @@ AEB_AVAILABILITY = TopicSpec(
     "the AEB telltale (FMVSS No. 127 S5.4): level 0 available, 1 degraded (brakes on what is left), 2 "
     "unavailable; message and one value per faulty input (lidar, odometry, clock) say why",
 )
+CAMERA_HEALTH = TopicSpec(
+    "/av_edge/perception/camera_health",
+    "diagnostic_msgs/msg/DiagnosticArray",
+    LATCHED_QOS,
+    "-",
+    "on change and 1 Hz",
+    "output",
+    "one status per camera perception checks: OK, or WARN with its faults (blank, too dark, blinded, "
+    "frozen, stale, no image); the AEB's availability telltale takes them in (its camera fallback)",
+)
 DETECTIONS_3D = TopicSpec(
     "/av_edge/perception/detections_3d",
     "vision_msgs/msg/Detection3DArray",
@@ -279,6 +289,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     ODOMETRY,
     BRAKE_COMMAND,
     AEB_AVAILABILITY,
+    CAMERA_HEALTH,
     AEB_MARKERS,
     OBSTACLE_POINTS,
     OBJECTS,

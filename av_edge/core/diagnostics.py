@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
@@ -67,3 +68,18 @@ class EventLimiter:
             self._sent_level[name] = event.level
             del self._held[name]
         return out
+
+
+class ChangeOrPeriod:
+    """When to (re)send a latched state: on every change of its key, and every ``period_s`` while unchanged."""
+
+    def __init__(self, period_s: float) -> None:
+        self._period_ns = int(period_s * 1e9)
+        self._key: Hashable | None = None
+        self._sent_ns: int | None = None
+
+    def due(self, key: Hashable, now_ns: int) -> bool:
+        if self._sent_ns is None or key != self._key or now_ns - self._sent_ns >= self._period_ns:
+            self._key, self._sent_ns = key, now_ns
+            return True
+        return False

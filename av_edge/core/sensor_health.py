@@ -22,6 +22,7 @@ import numpy as np
 
 from av_edge.core.config import bounded
 
+CAMERA_STATUS_PREFIX = "av_edge: camera "  # + the camera's name: its health status (perception's diagnostics)
 SATURATED_LUMA = 250.0
 _LUMA_BGR = np.array([0.114, 0.587, 0.299], dtype=np.float32)  # ITU-R BT.601 weights, in OpenCV's BGR order
 

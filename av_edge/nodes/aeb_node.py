@@ -46,6 +46,12 @@ class AebNode(Node):
         self.create_subscription(
             Path, topics.REFERENCE_PATH.name, lambda m: self.handler.on_lane(m, now()), qos(topics.REFERENCE_PATH.qos)
         )
+        self.create_subscription(
+            DiagnosticArray,
+            topics.CAMERA_HEALTH.name,
+            lambda m: self.handler.on_camera_health(m, now()),
+            qos(topics.CAMERA_HEALTH.qos),
+        )
         self.create_timer(1.0, lambda: self._diagnostics.publish(self.handler.diagnostics(now())))
         self.create_timer(WATCHDOG_PERIOD_S, self._watchdog)
 

@@ -22,7 +22,7 @@ from visualization_msgs.msg import MarkerArray
 
 from av_edge import topics
 from av_edge.core.detection.config import DetectionConfig
-from av_edge.core.diagnostics import EventLimiter
+from av_edge.core.diagnostics import ChangeOrPeriod, EventLimiter
 from av_edge.core.errors import ConfigError
 from av_edge.core.objects import encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
@@ -93,6 +93,11 @@ class PerceptionNode(Node):
             self._debug_images[camera] = self.create_publisher(
                 Image, topics.DETECTION_IMAGE.format(camera=camera), qos(topics.DETECTION_IMAGE.qos)
             )
+        self._camera_health = self.create_publisher(
+            DiagnosticArray, topics.CAMERA_HEALTH.name, qos(topics.CAMERA_HEALTH.qos)
+        )
+        self._camera_health_due = ChangeOrPeriod(1.0)
+        self.create_timer(0.1, self._publish_camera_health)
         self.create_service(Trigger, "~/reload_model", self._on_reload)
         # over-the-air models (camera_detection.update_directory): promotions wait while the vehicle
         # brakes or an event is on
@@ -137,6 +142,13 @@ class PerceptionNode(Node):
             publisher = self._debug_images[result.frame.camera]
             if detector is not None and publisher.get_subscription_count() > 0:
                 publisher.publish(debug_image(result, detector.package.manifest.class_names))
+
+    def _publish_camera_health(self) -> None:
+        """Each checked camera's health, for the AEB's telltale: on change (within 0.1 s) and every second."""
+        now = self._now_ns()
+        found = self.cameras.camera_statuses(now)
+        if found and self._camera_health_due.due(tuple((s.name, s.message) for s in found), now):
+            self._camera_health.publish(diagnostic_array(found, now))
 
     def _on_events(self, msg: DiagnosticArray) -> None:
         now = self._now_ns()

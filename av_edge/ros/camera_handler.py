@@ -18,7 +18,7 @@ from av_edge.core.diagnostics import Level, Status
 from av_edge.core.errors import AvEdgeError, MessageError
 from av_edge.core.health import NodeHealth
 from av_edge.core.image import array_to_image, to_bgr8
-from av_edge.core.sensor_health import CameraHealth, CameraHealthConfig
+from av_edge.core.sensor_health import CAMERA_STATUS_PREFIX, CameraHealth, CameraHealthConfig
 from av_edge.detection.detector import CameraDetector
 from av_edge.detection.updates import LiveModelUpdates
 from av_edge.ros.messages import image_msg, stamp_to_ns
@@ -175,7 +175,9 @@ class CameraDetectionHandler:
                     saturated=f"{stats.saturated:.3f}",
                 )
             level = Level.WARN if faults else Level.OK
-            out.append(Status(level, f"av_edge: camera {camera}", "; ".join(faults) or "ok", "perception", values))
+            out.append(
+                Status(level, f"{CAMERA_STATUS_PREFIX}{camera}", "; ".join(faults) or "ok", "perception", values)
+            )
         return out
 
     def status(self, now_ns: int) -> Status:

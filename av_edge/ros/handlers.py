@@ -27,6 +27,7 @@ from av_edge.core.objects import decode_objects, encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.core.perception.pipeline import LidarPipeline, PerceptionFrame
 from av_edge.core.pointcloud import array_to_cloud, xyz_from_cloud
+from av_edge.core.sensor_health import CAMERA_STATUS_PREFIX
 from av_edge.ros.messages import (
     cloud_msg,
     diagnostic_array,
@@ -35,6 +36,7 @@ from av_edge.ros.messages import (
     header,
     path_points,
     stamp_to_ns,
+    statuses,
 )
 
 Log = Callable[[str], None]
@@ -103,6 +105,15 @@ class AebHandler:
         publish(brake_command(decision.accel_mps2, decision.stamp_ns))
         if decision.state is not previous:
             self._log(_transition(previous.value, decision))
+
+    def on_camera_health(self, msg: DiagnosticArray, now_ns: int) -> None:
+        """Perception's camera health (``CAMERA_HEALTH``): each camera's faults into the telltale."""
+        faults = {}
+        for status in statuses(msg):
+            if status.name.startswith(CAMERA_STATUS_PREFIX):
+                reasons = status.values.get("faults", "")
+                faults[status.name.removeprefix(CAMERA_STATUS_PREFIX)] = tuple(r for r in reasons.split("; ") if r)
+        self.core.on_camera_health(faults, now_ns)
 
     def watchdog(self, now_ns: int) -> AccelStamped | None:
         """Between scans: a braking command when the watchdog's degraded action demands one."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Image, PointCloud2
 
 from av_edge.core.camera import CameraConfig
@@ -21,7 +22,7 @@ from av_edge.core.objects import encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
 from av_edge.ros.camera_handler import CameraDetectionHandler
 from av_edge.ros.fusion_handler import FusionHandler, ScanObjects
-from av_edge.ros.messages import camera_info_msg, cloud_msg
+from av_edge.ros.messages import camera_info_msg, cloud_msg, diagnostic_array
 
 Log = Callable[[str], None]
 
@@ -70,6 +71,10 @@ class CameraStack:
         self.stage_ms["detection"].append((detected - started) * 1e3)
         self.stage_ms["fusion"].append((time.perf_counter() - detected) * 1e3)
         return [cloud_msg(encode_objects(f.objects), f.stamp_ns, "base_link") for f in fused]
+
+    def health(self, now_ns: int) -> DiagnosticArray:
+        """Each camera's health as perception publishes it (``CAMERA_HEALTH``)."""
+        return diagnostic_array(self.detection.camera_statuses(now_ns), now_ns)
 
     def summary(self) -> dict[str, float]:
         """p50 and p99 of each stage's cost per scan, ms (wall clock on this machine, CPU only)."""

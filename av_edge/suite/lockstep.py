@@ -120,7 +120,7 @@ def run_lockstep(
         if now >= next_scan:
             next_scan += scan_period_ns
         if now >= next_watchdog:  # between scans, as the node's timer: a dead sensor is noticed
-            telltale_s = _watchdog(aeb, sim, now, budget_ns, telltale_s)
+            telltale_s = _watchdog(aeb, sim, now, budget_ns, telltale_s, camera_stack)
             next_watchdog += WATCHDOG_PERIOD_NS
         now += STEP_NS
     result = sim.result()
@@ -191,9 +191,14 @@ def _odometry(sim: Simulation, aeb: AebHandler, seeing: PerceptionHandler | None
     record(topics.ODOMETRY.name, msg, now)
 
 
-def _watchdog(aeb: AebHandler, sim: Simulation, now: int, budget_ns: int, telltale_s: float | None) -> float | None:
+def _watchdog(
+    aeb: AebHandler, sim: Simulation, now: int, budget_ns: int, telltale_s: float | None, cameras: CameraStack | None
+) -> float | None:
     """The node's watchdog timer: its degraded command (if any) acts; returns when the availability
-    telltale first left "available" (``telltale_s`` once it has)."""
+    telltale first left "available" (``telltale_s`` once it has). Perception's camera health reaches
+    the AEB at the same pace (the node sends it within 0.1 s of a change)."""
+    if cameras is not None:
+        aeb.on_camera_health(cameras.health(now), now)
     command = aeb.watchdog(now)
     if command is not None:
         sim.on_brake_command(command.accel.linear.x, now, now + budget_ns, 0.0)

@@ -8,6 +8,7 @@ import numpy as np
 from av_edge.core.aeb import AebCore, AebState
 from av_edge.core.objects import CLASSES, OBJECT_DTYPE, SOURCE_CAMERA
 from test.core.test_aeb import CONFIG, MS, V, scan, wall
+from test.core.test_aeb_availability import healthy_scans
 
 SCAN_NS = 100 * MS
 SPEED = 13.89  # 50 km/h
@@ -85,3 +86,25 @@ def test_with_the_lidar_dead_camera_lists_decide_alone_and_the_aeb_is_degraded_n
     assert core.telltale(int(now) + 60 * MS).availability.value == "degraded"
     silent = int(now) + int(1e9)  # and once the lists stop too, nothing is left to brake on
     assert core.telltale(silent).availability.value == "unavailable"
+
+
+def test_camera_faults_degrade_the_telltale_and_all_cameras_faulty_leave_a_dead_lidar_unavailable() -> None:
+    core = AebCore(CONFIG)
+    core.on_odometry(SPEED, 0.0, 0)
+    core.on_cloud(scan(wall(60.0, lateral_m=8.0)), 0, 5 * MS)
+    core.on_camera_health({"front": ("blank",), "front_left": ()}, 10 * MS)
+    assert core.telltale(20 * MS).availability.value == "degraded"
+    now = 10**9  # the LiDAR has been silent for 1 s; object lists still come
+    core.on_odometry(SPEED, 0.0, now)
+    core.on_objects(np.zeros(0, OBJECT_DTYPE), now, now)
+    core.on_camera_health({"front": ("blank",), "front_left": ()}, now)
+    assert core.telltale(now).availability.value == "degraded"  # front_left still sees
+    core.on_camera_health({"front": ("blank",), "front_left": ("frozen",)}, now)
+    assert core.telltale(now).availability.value == "unavailable"  # nothing left to brake on
+
+
+def test_a_camera_health_report_lapses_after_three_seconds() -> None:
+    core = AebCore(CONFIG)
+    core.on_camera_health({"front": ("blank",)}, 0)
+    last = healthy_scans(core, 0, 35)  # 3.4 s of healthy LiDAR and odometry
+    assert core.telltale(last).availability.value == "available"

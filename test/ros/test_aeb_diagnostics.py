@@ -115,3 +115,28 @@ def test_the_markers_show_the_corridor_the_obstacle_and_the_state() -> None:
     np.testing.assert_allclose(np.abs(d), half, atol=1e-6)  # its edges are the corridor's, wherever it bends
     rear_of_car = drive.car_x - 4.5 / 2 - drive.x  # base_link x of the car's rear face
     assert obstacle.action == Marker.ADD and abs(obstacle.pose.position.x - rear_of_car) < 0.6
+
+
+def test_a_faulty_camera_perception_reports_degrades_the_telltale_until_it_heals() -> None:
+    from av_edge.core.diagnostics import Level, Status
+    from av_edge.ros.messages import diagnostic_array
+
+    def health(front: str) -> DiagnosticArray:
+        level = Level.WARN if front else Level.OK
+        return diagnostic_array(
+            [
+                Status(level, "av_edge: camera front", front or "ok", "perception", {"faults": front}),
+                Status(Level.OK, "av_edge: camera front_left", "ok", "perception", {"faults": ""}),
+            ],
+            drive.now,
+        )
+
+    drive = Drive(10.0, 60.0)
+    for _ in range(6):
+        drive.step()
+    drive.handler.on_camera_health(health("blank; frozen"), drive.now)
+    telltale = drive.handler.core.telltale(drive.now)
+    assert telltale.availability.value == "degraded"
+    assert [f.reason for f in telltale.faults] == ["front: blank; frozen"]
+    drive.handler.on_camera_health(health(""), drive.now)
+    assert drive.handler.core.telltale(drive.now).availability.value == "available"

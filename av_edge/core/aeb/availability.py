@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from av_edge.core.diagnostics import Level, Status
+from av_edge.core.diagnostics import ChangeOrPeriod, Level, Status
 
 PERIOD_NS = 1_000_000_000  # republished this often while unchanged (a latecomer also gets it latched)
 
@@ -71,13 +71,9 @@ class TelltalePublisher:
     """When to (re)send the telltale: on every change, and every ``PERIOD_NS`` while unchanged."""
 
     def __init__(self) -> None:
-        self._key: tuple[Availability, frozenset[tuple[str, str]]] | None = None
-        self._sent_ns = -PERIOD_NS
+        self._when = ChangeOrPeriod(PERIOD_NS / 1e9)
 
     def due(self, telltale: Telltale, now_ns: int) -> bool:
         """A change is another availability or another set of (sensor, kind): a stale input's growing
         age is not one, or the telltale would go out at the watchdog's 20 Hz."""
-        if telltale.key() != self._key or now_ns - self._sent_ns >= PERIOD_NS:
-            self._key, self._sent_ns = telltale.key(), now_ns
-            return True
-        return False
+        return self._when.due(telltale.key(), now_ns)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from av_edge.core.aeb.availability import Telltale
+from av_edge.core.aeb.availability import Fault, Telltale
 from av_edge.core.aeb.blind import BlindHold
 from av_edge.core.aeb.camera import camera_threats, gated
 from av_edge.core.aeb.config import AebConfig
@@ -39,6 +39,7 @@ from av_edge.core.health import NodeHealth
 from av_edge.core.objects import OBJECT_DTYPE, SOURCE_CAMERA
 
 CLOSING_AT_REST_MPS = 0.3  # below this the ego is not closing on the obstacle (tracking noise)
+CAMERA_HEALTH_TIMEOUT_NS = 3_000_000_000  # perception reports camera health at 1 Hz: older reports lapse
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class AebCore:
         self._camera_objects = np.zeros(0, dtype=OBJECT_DTYPE)  # its camera-only objects
         self._camera_counts: dict[int, int] = {}  # camera-only track id -> lists in a row it was in the path
         self._camera_stamp_ns = -1
+        self._camera_faults: dict[str, tuple[str, ...]] = {}  # camera -> faults (empty: healthy), from perception
+        self._camera_health_ns = -CAMERA_HEALTH_TIMEOUT_NS
         self._objects_stamp_ns = 0
         self._motion = InPathMotion(config.motion)
         sensor = (float(self._lidar_to_base[0, 3]), float(self._lidar_to_base[1, 3]))
@@ -284,13 +287,22 @@ class AebCore:
         """Watchdog poll between scans: the current faults (events are raised when they change)."""
         return self._note_faults(now_ns)
 
+    def on_camera_health(self, faults: dict[str, tuple[str, ...]], now_ns: int) -> None:
+        """Perception's report on each camera it checks: its faults (blank, frozen, ...; empty: healthy)."""
+        self._camera_faults, self._camera_health_ns = dict(faults), now_ns
+
     def telltale(self, now_ns: int) -> Telltale:
         """Availability for the driver and downstream consumers (FMVSS No. 127's malfunction telltale).
-        A silent LiDAR leaves the AEB degraded, not unavailable, while object lists (the cameras) come."""
+
+        A faulty camera degrades it (the camera fallback loses that view). A silent LiDAR leaves it
+        degraded, not unavailable, while object lists come and some camera is healthy."""
         faults = self.watchdog.sensor_faults(now_ns)
-        if self._lidar_silent(now_ns) and self.health.fresh("objects", now_ns):
+        cameras = self._camera_faults if now_ns - self._camera_health_ns <= CAMERA_HEALTH_TIMEOUT_NS else {}
+        blind = [Fault("camera", name, f"{name}: {'; '.join(why)}", False) for name, why in cameras.items() if why]
+        seeing = not cameras or len(blind) < len(cameras)
+        if self._lidar_silent(now_ns) and self.health.fresh("objects", now_ns) and seeing:
             faults = [dataclasses.replace(f, disabling=False) if f.sensor == "lidar" else f for f in faults]
-        return Telltale.of(faults)
+        return Telltale.of([*faults, *blind])
 
     def degraded_command(self, now_ns: int) -> float | None:
         """Deceleration the watchdog demands while scans are missing (None: nothing to add)."""
