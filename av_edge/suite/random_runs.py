@@ -83,8 +83,9 @@ def run_all(todo: Sequence[tuple[Family, Draw]], jobs: int, full_stack: bool = F
         yield from pool.map(_run, [(f, d, full_stack) for f, d in todo], chunksize=4)
 
 
-def reproduce(d: Draw) -> str:
-    return f"av-edge suite --random 1 --seed {d.seed} --family {d.family} --index {d.index}"
+def reproduce(d: Draw, full_stack: bool = True) -> str:
+    stack = "" if full_stack else " --stack lidar"
+    return f"av-edge suite --random 1 --seed {d.seed} --family {d.family} --index {d.index}{stack}"
 
 
 def plan(
@@ -125,7 +126,7 @@ def main(
         print(
             f"[{i:4d}/{len(todo)}] {'ok  ' if ok else 'FAIL'} {d.name:34s} {record['ego_kmh']:6.1f} km/h "
             f"{record['outcome']:13s} impact {record['impact_kmh']:5.1f} (oracle {oracle:5.1f})"
-            f"{'' if ok else ' ' + record['verdict']}  | {reproduce(d)}",
+            f"{'' if ok else ' ' + record['verdict']}  | {reproduce(d, full_stack)}",
             flush=True,
         )
         if not ok:

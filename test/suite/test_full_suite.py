@@ -1,6 +1,6 @@
 """The whole catalog, deterministic lock-step, twice: the ratchet holds and the runs are identical.
 
-This is `av-edge suite --deterministic --known-failures config/scenarios/known_failures.yaml` as CI
+This is `av-edge suite --deterministic --stack lidar --known-failures config/scenarios/known_failures.yaml` as CI
 runs it (about a minute per run on 2 cores).
 """
 

@@ -1,6 +1,6 @@
 """A fixed-seed sample of the random scenario families, graded against the avoidability oracle.
 
-This is `av-edge suite --random 300 --seed 4242` as CI runs it (a few minutes on 2 cores); `make
+This is `av-edge suite --random 300 --seed 4242 --stack lidar` as CI runs it (a few minutes on 2 cores); `make
 bench` runs 2000 on another seed. Any avoidable contact, excess impact over the oracle's or false
 activation fails, named with its one-line reproduction, unless its family is listed with its reason
 in `config/scenarios/families/known_failures.yaml` (the ratchet: a listed family that has no failure
@@ -41,7 +41,8 @@ def test_no_avoidable_contact_excess_impact_or_false_activation_outside_known_fa
     records, _ = sample
     known = load_known_failures(config_file("scenarios/families"))
     failed = [
-        f"{r['verdict']}: av-edge suite --random 1 --seed {SEED} --family {r['family']} --index {r['index']}"
+        f"{r['verdict']}: av-edge suite --random 1 --seed {SEED} --family {r['family']} --index {r['index']} "
+        "--stack lidar"
         for r in records
         if r["verdict"] != "ok" and r["family"] not in known
     ]
