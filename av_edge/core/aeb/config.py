@@ -118,6 +118,9 @@ class CameraFallbackConfig:
     min_lists: int = bounded(1, 50, "object lists in a row showing a camera-only object before it counts")
     full_lists: int = bounded(1, 100, "... before it may ask for full braking (partial braking until then)")
     max_sigma_mps: float = bounded(0.0, 20.0, "m/s, a camera-only object's velocity must be at least this sure")
+    vehicle_min_lateral_mps: float = bounded(
+        0.0, 20.0, "m/s, a camera-only car or truck is predicted sideways only above this (its box slides slower)"
+    )
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         below("min_lists", "full_lists", "full braking needs at least the lists that make it count", strict=False),
