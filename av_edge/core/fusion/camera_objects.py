@@ -32,6 +32,7 @@ from av_edge.core.objects import CLASSES, CONFIRMED_SCORE, OBJECT_DTYPE, SOURCE_
 #: width is at most its class's, so a car or cyclist crossing side-on reads narrower than it is
 #: and enters the predicted path ~0.15 s later than it does (its lateral speed still carries it in).
 CLASS_SIZE_M = {"car": (4.5, 1.9), "truck": (8.0, 2.6), "pedestrian": (0.5, 0.8), "cyclist": (1.8, 0.8)}
+SCORE_MEMORY = 10  # frames whose detection scores make a track's class_score
 BORDER_PX = 6.0  # a box this close to the image's left, right or bottom edge is cut off: not ranged
 
 
@@ -59,8 +60,9 @@ class CameraObjectsConfig:
     merge_m: float = bounded(0.0, 10.0, "m, detections of one class this close (two cameras' overlap) are one")
     gate_m: float = bounded(0.1, 20.0, "m, a detection continues a track whose prediction is this close ...")
     gate_range_share: float = bounded(0.0, 1.0, "... plus this share of its range (ranging error grows with it)")
-    min_frames: int = bounded(2, 50, "frames before a track's velocity is estimated")
-    window: int = bounded(2, 100, "latest frames in the velocity fit")
+    min_frames: int = bounded(2, 50, "frames before a track's velocity is given")
+    initial_sigma_mps: float = bounded(0.1, 50.0, "m/s, 1 sigma of a new track's velocity (anything it may be)")
+    accel_sigma_mps2: float = bounded(0.0, 20.0, "m/s^2, how fast a track's velocity may change (process noise)")
     max_age_s: float = bounded(0.05, 10.0, "s, a track unseen this long is dropped")
 
 
@@ -74,7 +76,8 @@ class Ranged:
     width_m: float
     class_name: str
     score: float
-    range_sigma_m: float
+    range_sigma_m: float  # 1 sigma along the line of sight
+    cross_sigma_m: float  # ... and across it
 
 
 def ranged_detections(
@@ -103,6 +106,7 @@ def ranged_detections(
     y, width = _lateral_extent(keep, calibration, names)
     fy = float(calibration.k[1, 1])
     sigma = config.bottom_px_sigma * horizontal**2 / (fy * origin[2])
+    cross = config.bottom_px_sigma * horizontal / float(calibration.k[0, 0])
     out = []
     for i, name in enumerate(names):
         prior: HeightPrior = getattr(config.heights, name)
@@ -116,6 +120,7 @@ def ranged_detections(
                 name,
                 float(keep["score"][i]),
                 float(sigma[i]),
+                float(cross[i]),
             )
             out.append(r)
     return out
@@ -174,28 +179,40 @@ def pixel_rays(calibration: CameraCalibration, pixels: np.ndarray) -> tuple[np.n
 
 
 def merge(found: list[Ranged], merge_m: float) -> list[Ranged]:
-    """One detection per object where cameras overlap: the most confident of those within ``merge_m``."""
+    """One detection per object where cameras overlap: the most confident of those within ``merge_m``,
+    whatever their classes (two cameras may name a side-on cyclist differently)."""
     kept: list[Ranged] = []
     for r in sorted(found, key=lambda r: -r.score):
-        if all(k.class_name != r.class_name or math.hypot(k.x - r.x, k.y - r.y) > merge_m for k in kept):
+        if all(math.hypot(k.x - r.x, k.y - r.y) > merge_m for k in kept):
             kept.append(r)
     return kept
 
 
 @dataclass
 class _Track:
+    """A constant-velocity Kalman filter over ground: state (x, y, vx, vy), its covariance."""
+
     track_id: int
     class_name: str
-    samples: deque[tuple[float, float, float]]  # (t s, x, y) in the ground-fixed frame, the latest ``window``
+    state: np.ndarray  # (4,) ground-fixed frame
+    cov: np.ndarray  # (4, 4)
+    t: float  # s, of the last update
     last: Ranged
-    scores: deque[float]
+    updates: int = 1
+    scores: deque[float] = field(default_factory=lambda: deque(maxlen=SCORE_MEMORY))
     votes: dict[str, float] = field(default_factory=dict)  # class -> summed detection scores
-    velocity: tuple[float, float] | None = None
-    v_sigma: float = 0.0
+
+    def predicted(self, t: float) -> np.ndarray:
+        return self.state[:2] + self.state[2:] * (t - self.t)
 
 
 class CameraTracker:
-    """Camera-only detections tracked over ground: ``update`` once per object list."""
+    """Camera-only detections tracked over ground: ``update`` once per object list.
+
+    Each track is a constant-velocity Kalman filter whose measurement noise is the ranging error
+    along the line of sight (growing with the square of the range) and the pixel error across it:
+    a far car's velocity settles over many frames, a near cyclist setting off is followed at once
+    (``accel_sigma_mps2``: how fast a velocity may change)."""
 
     ID_BASE = 1 << 31  # camera-only track ids: apart from the LiDAR tracker's (which count from 1)
 
@@ -211,25 +228,25 @@ class CameraTracker:
         cfg = self.config
         self._move(stamp_ns, speed_mps, yaw_rate)
         t = stamp_ns / 1e9
-        self._tracks = [k for k in self._tracks if t - k.samples[-1][0] <= cfg.max_age_s]
+        self._tracks = [k for k in self._tracks if t - k.t <= cfg.max_age_s]
         free = list(self._tracks)
         for r in sorted(found, key=lambda r: r.x):
-            gx, gy = self._to_ground(r.x, r.y)
-            track = self._nearest(free, r, gx, gy, t)
+            position, noise = self._measurement(r)
+            track = self._nearest(free, r, position, t)
             if track is None:
-                track = _Track(self._next_id, r.class_name, deque(maxlen=cfg.window), r, deque(maxlen=cfg.window))
+                cov = np.zeros((4, 4))
+                cov[:2, :2], cov[2:, 2:] = noise, np.eye(2) * cfg.initial_sigma_mps**2
+                track = _Track(self._next_id, r.class_name, np.r_[position, 0.0, 0.0], cov, t, r)
                 self._next_id += 1
                 self._tracks.append(track)
             else:
                 free.remove(track)
-            track.samples.append((t, gx, gy))
+                self._filter(track, position, noise, t)
+            track.last = r
             track.scores.append(r.score)
             track.votes[r.class_name] = track.votes.get(r.class_name, 0.0) + r.score
             track.class_name = max(track.votes, key=lambda c: track.votes[c])
-            track.last = r
-            self._fit(track)
-        current = [k for k in self._tracks if k.samples[-1][0] == t]
-        return self._objects(current)
+        return self._objects([k for k in self._tracks if k.t == t])
 
     def _move(self, stamp_ns: int, speed: float, yaw_rate: float) -> None:
         if self._stamp_ns is not None and stamp_ns > self._stamp_ns:
@@ -239,41 +256,39 @@ class CameraTracker:
             self._pose = (x + speed * math.cos(mid) * dt, y + speed * math.sin(mid) * dt, yaw + yaw_rate * dt)
         self._stamp_ns = stamp_ns if self._stamp_ns is None else max(self._stamp_ns, stamp_ns)
 
-    def _to_ground(self, x: float, y: float) -> tuple[float, float]:
+    def _measurement(self, r: Ranged) -> tuple[np.ndarray, np.ndarray]:
+        """The detection's ground-frame position and its 2x2 noise: range error along the line of
+        sight, pixel error across it."""
         px, py, yaw = self._pose
         c, s = math.cos(yaw), math.sin(yaw)
-        return px + c * x - s * y, py + s * x + c * y
+        rotation = np.array([[c, -s], [s, c]])
+        position = np.array([px, py]) + rotation @ np.array([r.x, r.y])
+        bearing = math.atan2(r.y, r.x) + yaw
+        along = np.array([math.cos(bearing), math.sin(bearing)])
+        across = np.array([-along[1], along[0]])
+        noise = r.range_sigma_m**2 * np.outer(along, along) + r.cross_sigma_m**2 * np.outer(across, across)
+        return position, noise
 
-    def _nearest(self, tracks: list[_Track], r: Ranged, gx: float, gy: float, t: float) -> _Track | None:
+    def _nearest(self, tracks: list[_Track], r: Ranged, position: np.ndarray, t: float) -> _Track | None:
         gate = self.config.gate_m + self.config.gate_range_share * math.hypot(r.x, r.y)
         best, best_d = None, gate
         for k in tracks:  # whatever the class: a side-on cyclist flickers between "cyclist" and "car"
-            t0, x0, y0 = k.samples[-1]
-            vx, vy = k.velocity or (0.0, 0.0)
-            d = math.hypot(gx - (x0 + vx * (t - t0)), gy - (y0 + vy * (t - t0)))
+            d = float(np.hypot(*(position - k.predicted(t))))
             if d <= best_d:
                 best, best_d = k, d
         return best
 
-    def _fit(self, track: _Track) -> None:
-        """Velocity over ground by least squares over the window, and its 1-sigma uncertainty: the
-        ranging error's, or the scatter about the fitted line's where larger."""
-        if len(track.samples) < self.config.min_frames:
-            track.velocity, track.v_sigma = None, 0.0
-            return
-        samples = np.array(track.samples)
-        t = samples[:, 0] - samples[:, 0].mean()
-        spread = float(np.sum(t**2))
-        if spread <= 0:
-            return
-        vx = float(np.sum(t * samples[:, 1]) / spread)
-        vy = float(np.sum(t * samples[:, 2]) / spread)
-        sigma = track.last.range_sigma_m / math.sqrt(spread)
-        if len(samples) > 2:
-            fitted = samples[:, 1:] - samples[:, 1:].mean(axis=0) - np.outer(t, (vx, vy))
-            scatter = math.sqrt(float(np.sum(fitted**2)) / (2 * (len(samples) - 2)))
-            sigma = max(sigma, scatter / math.sqrt(spread))
-        track.velocity, track.v_sigma = (vx, vy), sigma
+    def _filter(self, track: _Track, position: np.ndarray, noise: np.ndarray, t: float) -> None:
+        dt = t - track.t
+        f = np.eye(4)
+        f[0, 2] = f[1, 3] = dt
+        q = self.config.accel_sigma_mps2**2 * np.array([[dt**4 / 4, dt**3 / 2], [dt**3 / 2, dt**2]])
+        state, cov = f @ track.state, f @ track.cov @ f.T + np.kron(q, np.eye(2))
+        innovation_cov = cov[:2, :2] + noise
+        gain = cov[:, :2] @ np.linalg.inv(innovation_cov)
+        track.state = state + gain @ (position - state[:2])
+        track.cov = cov - gain @ cov[:2, :]
+        track.t, track.updates = t, track.updates + 1
 
     def _objects(self, tracks: list[_Track]) -> np.ndarray:
         out = np.zeros(len(tracks), dtype=OBJECT_DTYPE)
@@ -284,13 +299,14 @@ class CameraTracker:
             length = CLASS_SIZE_M[k.class_name][0]
             row["x"], row["y"], row["z"] = r.x + length / 2, r.y, r.height_m / 2
             row["length"], row["width"], row["height"] = length, r.width_m, r.height_m
-            if k.velocity is not None:  # ground velocity into base_link axes
-                vx, vy = k.velocity
+            known = k.updates >= self.config.min_frames
+            if known:  # ground velocity into base_link axes; v_sigma the rms of the two axes
+                vx, vy = k.state[2:]
                 row["vx"], row["vy"] = c * vx + s * vy, -s * vx + c * vy
-                row["v_sigma"] = max(k.v_sigma, 1e-3)
+                row["v_sigma"] = max(math.sqrt((k.cov[2, 2] + k.cov[3, 3]) / 2), 1e-3)
             row["class_id"] = CLASSES.index(k.class_name)
             row["class_score"] = float(np.mean(k.scores))
-            row["score"] = CONFIRMED_SCORE if k.velocity is not None else TENTATIVE_SCORE
+            row["score"] = CONFIRMED_SCORE if known else TENTATIVE_SCORE
             row["track_id"] = k.track_id
             row["source"] = SOURCE_CAMERA
         return out

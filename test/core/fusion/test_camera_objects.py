@@ -33,12 +33,11 @@ def test_a_box_whose_height_fits_no_such_object_is_not_ranged() -> None:
     assert ranged_detections(timid, calib(), MODEL_CLASSES, CONFIG) == []
 
 
-def test_two_cameras_seeing_one_object_make_one() -> None:
-    a = Ranged(10.0, 3.0, 1.7, 0.6, "pedestrian", 0.8, 0.3)
-    assert merge([a, dataclasses.replace(a, x=10.5, score=0.9), dataclasses.replace(a, class_name="car")], 2.0) == [
-        dataclasses.replace(a, x=10.5, score=0.9),
-        dataclasses.replace(a, class_name="car"),
-    ]
+def test_two_cameras_seeing_one_object_make_one_whatever_they_call_it() -> None:
+    a = Ranged(10.0, 3.0, 1.7, 0.6, "cyclist", 0.5, 0.3, 0.03)
+    b = dataclasses.replace(a, x=10.5, score=0.9, class_name="car")
+    far = dataclasses.replace(a, y=-3.0)
+    assert merge([a, b, far], 2.0) == [b, far]
 
 
 def observe(tracker: CameraTracker, frames: int, ego_speed: float, at) -> list[np.ndarray]:
@@ -47,7 +46,7 @@ def observe(tracker: CameraTracker, frames: int, ego_speed: float, at) -> list[n
     for k in range(frames):
         t = k * 0.1
         x, y = at(t)
-        out.append(tracker.update([Ranged(x, y, 1.5, 1.8, "car", 0.9, 0.5)], int(t * 1e9), ego_speed, 0.0))
+        out.append(tracker.update([Ranged(x, y, 1.5, 1.8, "car", 0.9, 0.5, 0.05)], int(t * 1e9), ego_speed, 0.0))
     return out
 
 
@@ -70,7 +69,7 @@ def test_a_track_unseen_for_max_age_is_gone() -> None:
     tracker = CameraTracker(CONFIG)
     observe(tracker, 3, 0.0, lambda t: (20.0, 0.0))
     late = int((0.2 + CONFIG.max_age_s + 0.1) * 1e9)
-    fresh = tracker.update([Ranged(20.0, 0.0, 1.5, 1.8, "car", 0.9, 0.5)], late, 0.0, 0.0)
+    fresh = tracker.update([Ranged(20.0, 0.0, 1.5, 1.8, "car", 0.9, 0.5, 0.05)], late, 0.0, 0.0)
     assert int(fresh["track_id"][0]) == CameraTracker.ID_BASE + 1 and fresh["score"][0] == pytest.approx(0.5)
 
 
