@@ -18,7 +18,7 @@ import numpy as np
 
 from av_edge.core.aeb.config import AebConfig
 from av_edge.core.aeb.path import EgoPath
-from av_edge.core.aeb.threat import Threat, as_path, extents, threat
+from av_edge.core.aeb.threat import Threat, in_path_while_passing, path_frame, threat
 from av_edge.core.objects import CLASSES
 
 PARTIAL_LEVEL = 2
@@ -33,35 +33,25 @@ def camera_threats(
     vehicle = config.vehicle
     if objects.size == 0 or ego_speed <= 0.5:
         return []
-    vx, vy = objects["vx"], objects["vy"]
-    ego_path = as_path(path)
-    s, d = ego_path.coordinates(np.column_stack([objects["x"] + (vx - ego_speed) * dt_s, objects["y"] + vy * dt_s]))
-    heading = ego_path.heading(s)
-    along = vx * np.cos(heading) + vy * np.sin(heading)
-    lateral = -vx * np.sin(heading) + vy * np.cos(heading)
+    frame = path_frame(objects, ego_speed, path, dt_s, vehicle.front_overhang_m)
     # A car or truck is judged where it stands unless it moves sideways faster than its box can
     # slide: as the ego closes in, a parked car's box takes in more of its side (and another camera
     # takes over), which reads as up to ~2.5 m/s towards the path, well outside three frames'
     # scatter. People and cyclists (narrow: little side to take in) are predicted on their velocity;
     # so is a "car" crossing faster (the detector calls a side-on cyclist a car at close range).
-    sliding = np.abs(lateral) < np.maximum(config.camera.vehicle_min_lateral_mps, 3.0 * objects["v_sigma"])
-    lateral = np.where(np.isin(objects["class_id"], VEHICLE_CLASSES) & sliding, 0.0, lateral)
-    reach_s, reach_d = extents(objects)
-    closing = ego_speed - along
-    gap = s - reach_s - vehicle.front_overhang_m
+    sliding = np.abs(frame.lateral) < np.maximum(config.camera.vehicle_min_lateral_mps, 3.0 * objects["v_sigma"])
+    lateral = np.where(np.isin(objects["class_id"], VEHICLE_CLASSES) & sliding, 0.0, frame.lateral)
     sure = (objects["v_sigma"] > 0) & (objects["v_sigma"] <= config.camera.max_sigma_mps)
-    usable = sure & (closing > 0.1) & (gap > 0) & np.isfinite(s)
+    usable = sure & (frame.closing > 0.1) & (frame.gap > 0) & np.isfinite(frame.s)
     half_width = vehicle.width_m / 2 + config.corridor.lateral_margin_m
     out = []
     for i in np.flatnonzero(usable):
-        t_in = gap[i] / closing[i]
+        t_in = frame.gap[i] / frame.closing[i]
         if t_in > config.objects.max_prediction_s:
             continue
-        t_out = t_in + (2 * reach_s[i] + vehicle.front_overhang_m) / closing[i]
-        d_in, d_out = d[i] + lateral[i] * t_in, d[i] + lateral[i] * t_out
-        reach = half_width + reach_d[i] + config.objects.lateral_sigma_mps * t_in
-        if min(d_in, d_out) < reach and max(d_in, d_out) > -reach:
-            found = threat("camera", float(gap[i]), ego_speed, float(along[i]), 0.0, config)
+        reach = half_width + frame.reach_d[i] + config.objects.lateral_sigma_mps * t_in
+        if in_path_while_passing(frame, int(i), float(lateral[i]), 0.0, reach, vehicle.front_overhang_m):
+            found = threat("camera", float(frame.gap[i]), ego_speed, float(frame.along[i]), 0.0, config)
             out.append(dataclasses.replace(found, track_id=int(objects["track_id"][i])))
     return out
 

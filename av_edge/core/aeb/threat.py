@@ -211,6 +211,45 @@ def beyond_threats(
     return out
 
 
+@dataclass(frozen=True)
+class PathFrame:
+    """Objects in the ego path's frame, predicted ``dt_s`` forward: arc length ``s`` and offset ``d``
+    of their centres, velocity ``along`` and ``lateral`` to the path, half extents, closing speed and
+    the gap from the front bumper to their near end."""
+
+    s: np.ndarray
+    d: np.ndarray
+    along: np.ndarray
+    lateral: np.ndarray
+    reach_s: np.ndarray
+    reach_d: np.ndarray
+    closing: np.ndarray
+    gap: np.ndarray
+
+
+def path_frame(objects: np.ndarray, ego_speed: float, path: EgoPath | float, dt_s: float, front_m: float) -> PathFrame:
+    vx, vy = objects["vx"], objects["vy"]
+    ego_path = as_path(path)
+    s, d = ego_path.coordinates(np.column_stack([objects["x"] + (vx - ego_speed) * dt_s, objects["y"] + vy * dt_s]))
+    heading = ego_path.heading(s)
+    along = vx * np.cos(heading) + vy * np.sin(heading)
+    lateral = -vx * np.sin(heading) + vy * np.cos(heading)
+    reach_s, reach_d = extents(objects)
+    return PathFrame(s, d, along, lateral, reach_s, reach_d, ego_speed - along, s - reach_s - front_m)
+
+
+def in_path_while_passing(
+    frame: PathFrame, i: int, lateral: float, margin_s: float, reach_m: float, front_m: float
+) -> bool:
+    """Whether object ``i``, moving sideways at ``lateral``, comes within ``reach_m`` of the path's
+    centre line at any time from ``margin_s`` before the ego's front reaches it to as long after the
+    ego has passed it (the ego closing at ``frame.closing``)."""
+    t_in = frame.gap[i] / frame.closing[i]
+    t_out = t_in + (2 * frame.reach_s[i] + front_m) / frame.closing[i]
+    d_in, d_out = frame.d[i] + lateral * max(t_in - margin_s, 0.0), frame.d[i] + lateral * (t_out + margin_s)
+    return bool(min(d_in, d_out) < reach_m and max(d_in, d_out) > -reach_m)
+
+
 def crossing_threats(
     objects: np.ndarray, ego_speed: float, path: EgoPath | float, dt_s: float, config: AebConfig
 ) -> list[Threat]:
@@ -241,16 +280,8 @@ def crossing_threats(
         objects["class_score"] >= cfg.vulnerable_class_score - SCORE_TOLERANCE
     )
     vx, vy = objects["vx"], objects["vy"]
-    x = objects["x"] + (vx - ego_speed) * dt_s
-    y = objects["y"] + vy * dt_s
-    ego_path = as_path(path)
-    s, d = ego_path.coordinates(np.column_stack([x, y]))
-    heading = ego_path.heading(s)
-    along = vx * np.cos(heading) + vy * np.sin(heading)
-    lateral = -vx * np.sin(heading) + vy * np.cos(heading)
-    reach_s, reach_d = extents(objects)
-    closing = ego_speed - along
-    gap = s - reach_s - vehicle.front_overhang_m
+    frame = path_frame(objects, ego_speed, path, dt_s, vehicle.front_overhang_m)
+    along, lateral, closing, gap = frame.along, frame.lateral, frame.closing, frame.gap
     established = objects["score"] >= cfg.crossing_min_score - SCORE_TOLERANCE
     mature = objects["score"] >= cfg.min_score - SCORE_TOLERANCE
     small = (objects["length"] <= cfg.small_object_m) & (objects["width"] <= cfg.small_object_m)
@@ -266,19 +297,16 @@ def crossing_threats(
     # velocity is two scans' difference, and a wide face's anchor slides (a parked car "crossing").
     moving = np.abs(lateral) >= np.maximum(cfg.min_crossing_speed_mps, cfg.crossing_sigmas * objects["v_sigma"])
     usable = established & ~lane_traffic & ~standing & ~fragment & moving
-    usable &= (closing > 0.1) & (gap > 0) & np.isfinite(s)
+    usable &= (closing > 0.1) & (gap > 0) & np.isfinite(frame.s)
     out = []
     half_width = vehicle.width_m / 2 + config.corridor.lateral_margin_m
     for i in np.flatnonzero(usable):
-        t_in = gap[i] / closing[i]
-        if t_in > cfg.max_prediction_s:
+        if gap[i] / closing[i] > cfg.max_prediction_s:
             continue
-        t_out = t_in + (2 * reach_s[i] + vehicle.front_overhang_m) / closing[i]
         margin = cfg.crossing_time_margin_s if mature[i] else 0.0
-        d_in, d_out = d[i] + lateral[i] * max(t_in - margin, 0.0), d[i] + lateral[i] * (t_out + margin)
-        reach = half_width + reach_d[i] + (cfg.vulnerable_margin_m if classified[i] else 0.0)
-        reach += cfg.lateral_sigma_mps * t_in
-        if min(d_in, d_out) < reach and max(d_in, d_out) > -reach:
+        reach = half_width + frame.reach_d[i] + (cfg.vulnerable_margin_m if classified[i] else 0.0)
+        reach += cfg.lateral_sigma_mps * gap[i] / closing[i]
+        if in_path_while_passing(frame, int(i), float(lateral[i]), margin, reach, vehicle.front_overhang_m):
             found = threat("crossing", float(gap[i]), ego_speed, float(along[i]), 0.0, config)
             out.append(dataclasses.replace(found, track_id=int(objects["track_id"][i])))
     return out
