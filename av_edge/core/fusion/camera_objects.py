@@ -78,6 +78,8 @@ class Ranged:
     score: float
     range_sigma_m: float  # 1 sigma along the line of sight
     cross_sigma_m: float  # ... and across it
+    camera: str = ""
+    off_centre: float = 0.0  # the box centre's distance from the image centre column, in half widths
 
 
 def ranged_detections(
@@ -107,6 +109,7 @@ def ranged_detections(
     fy = float(calibration.k[1, 1])
     sigma = config.bottom_px_sigma * horizontal**2 / (fy * origin[2])
     cross = config.bottom_px_sigma * horizontal / float(calibration.k[0, 0])
+    off_centre = np.abs(u - calibration.k[0, 2]) / (calibration.width / 2)
     out = []
     for i, name in enumerate(names):
         prior: HeightPrior = getattr(config.heights, name)
@@ -121,6 +124,8 @@ def ranged_detections(
                 float(keep["score"][i]),
                 float(sigma[i]),
                 float(cross[i]),
+                calibration.name,
+                float(off_centre[i]),
             )
             out.append(r)
     return out
@@ -179,10 +184,11 @@ def pixel_rays(calibration: CameraCalibration, pixels: np.ndarray) -> tuple[np.n
 
 
 def merge(found: list[Ranged], merge_m: float) -> list[Ranged]:
-    """One detection per object where cameras overlap: the most confident of those within ``merge_m``,
-    whatever their classes (two cameras may name a side-on cyclist differently)."""
+    """One detection per object where cameras overlap, whatever their classes (two cameras may name a
+    side-on cyclist differently): of those within ``merge_m``, the one nearest its image's centre
+    (least cut off, least distorted), so an object passes from one camera to the next once."""
     kept: list[Ranged] = []
-    for r in sorted(found, key=lambda r: -r.score):
+    for r in sorted(found, key=lambda r: (r.off_centre, -r.score)):
         if all(math.hypot(k.x - r.x, k.y - r.y) > merge_m for k in kept):
             kept.append(r)
     return kept
@@ -197,7 +203,7 @@ class _Track:
     state: np.ndarray  # (4,) ground-fixed frame
     cov: np.ndarray  # (4, 4)
     t: float  # s, of the last update
-    last: Ranged
+    last: Ranged  # the last detection (its camera measured the position)
     updates: int = 1
     scores: deque[float] = field(default_factory=lambda: deque(maxlen=SCORE_MEMORY))
     votes: dict[str, float] = field(default_factory=dict)  # class -> summed detection scores
@@ -241,7 +247,7 @@ class CameraTracker:
                 self._tracks.append(track)
             else:
                 free.remove(track)
-                self._filter(track, position, noise, t)
+                self._filter(track, position, noise, t, anchor=r.camera != track.last.camera)
             track.last = r
             track.scores.append(r.score)
             track.votes[r.class_name] = track.votes.get(r.class_name, 0.0) + r.score
@@ -278,17 +284,24 @@ class CameraTracker:
                 best, best_d = k, d
         return best
 
-    def _filter(self, track: _Track, position: np.ndarray, noise: np.ndarray, t: float) -> None:
+    def _filter(self, track: _Track, position: np.ndarray, noise: np.ndarray, t: float, anchor: bool) -> None:
+        """Predict to ``t`` and update with the measurement; with ``anchor`` (another camera measured
+        it: its ranging bias differs, so the jump between the two is no motion) the measurement only
+        sets the position and the velocity is kept."""
         dt = t - track.t
         f = np.eye(4)
         f[0, 2] = f[1, 3] = dt
         q = self.config.accel_sigma_mps2**2 * np.array([[dt**4 / 4, dt**3 / 2], [dt**3 / 2, dt**2]])
         state, cov = f @ track.state, f @ track.cov @ f.T + np.kron(q, np.eye(2))
+        track.t, track.updates = t, track.updates + 1
+        if anchor:
+            state[:2], cov[:2, :2], cov[:2, 2:], cov[2:, :2] = position, noise, 0.0, 0.0
+            track.state, track.cov = state, cov
+            return
         innovation_cov = cov[:2, :2] + noise
         gain = cov[:, :2] @ np.linalg.inv(innovation_cov)
         track.state = state + gain @ (position - state[:2])
         track.cov = cov - gain @ cov[:2, :]
-        track.t, track.updates = t, track.updates + 1
 
     def _objects(self, tracks: list[_Track]) -> np.ndarray:
         out = np.zeros(len(tracks), dtype=OBJECT_DTYPE)

@@ -34,10 +34,20 @@ def test_a_box_whose_height_fits_no_such_object_is_not_ranged() -> None:
 
 
 def test_two_cameras_seeing_one_object_make_one_whatever_they_call_it() -> None:
-    a = Ranged(10.0, 3.0, 1.7, 0.6, "cyclist", 0.5, 0.3, 0.03)
-    b = dataclasses.replace(a, x=10.5, score=0.9, class_name="car")
+    a = Ranged(10.0, 3.0, 1.7, 0.6, "cyclist", 0.5, 0.3, 0.03, "front", off_centre=0.9)
+    b = dataclasses.replace(a, x=10.5, score=0.9, class_name="car", camera="front_left", off_centre=0.2)
     far = dataclasses.replace(a, y=-3.0)
-    assert merge([a, b, far], 2.0) == [b, far]
+    assert merge([a, b, far], 2.0) == [b, far]  # the view nearest its image's centre
+
+
+def test_a_jump_where_another_camera_takes_over_is_no_motion() -> None:
+    tracker = CameraTracker(CONFIG)
+    for k in range(5):  # a parked car 3 m to the side, the ego at 10 m/s; the front camera ranges it
+        r = Ranged(30.0 - k, 3.0, 1.5, 1.8, "car", 0.9, 0.5, 0.05, "front")
+        tracker.update([r], k * 10**8, 10.0, 0.0)
+    handed = Ranged(25.0, 2.2, 1.5, 1.8, "car", 0.9, 0.5, 0.05, "front_left")  # its bias: 0.8 m inwards
+    (row,) = tracker.update([handed], 5 * 10**8, 10.0, 0.0)
+    assert row["y"] == pytest.approx(2.2) and abs(row["vy"]) < 0.5 and abs(row["vx"]) < 0.5
 
 
 def observe(tracker: CameraTracker, frames: int, ego_speed: float, at) -> list[np.ndarray]:
