@@ -278,6 +278,7 @@ class Simulation:
         return {
             "scenario": self.scenario.name,
             "category": self.scenario.category,
+            "lighting": self.scenario.lighting,
             "ego_kmh": self.scenario.ego_speed_kmh,
             "expected": self.scenario.expected,
             "outcome": outcome,

@@ -73,7 +73,11 @@ def score(records: Sequence[Mapping[str, Any]], expected: Mapping[str, str]) -> 
     for r in records:
         by_family.setdefault(str(r["family"]), []).append(r)
     families = {
-        name: {"expected": expected[name], **_summary(rs, expected[name] == "not_activated")}
+        name: {
+            "expected": expected[name],
+            **_summary(rs, expected[name] == "not_activated"),
+            "by_lighting": _by_lighting(rs, expected[name] == "not_activated"),
+        }
         for name, rs in sorted(by_family.items())
     }
     threats = [r for r in records if expected[str(r["family"])] != "not_activated"]
@@ -103,6 +107,14 @@ def score(records: Sequence[Mapping[str, Any]], expected: Mapping[str, str]) -> 
         "stage_ms": stage_costs(records),
     }
     return {"overall": overall, "families": families}
+
+
+def _by_lighting(records: Sequence[Mapping[str, Any]], negative: bool) -> dict[str, dict[str, Any]]:
+    """The family's summary by day and by night, when it has runs of both."""
+    lights = sorted({str(r.get("lighting", "day")) for r in records})
+    if len(lights) < 2:
+        return {}
+    return {light: _summary([r for r in records if r.get("lighting", "day") == light], negative) for light in lights}
 
 
 def stage_costs(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
@@ -150,7 +162,30 @@ def markdown(score: Mapping[str, Any], seed: int, full_stack: bool = False) -> s
             f"{bands} | {f['false_activations']} | {f['nuisance_warnings']} | {f['failures']} | "
             f"{f['failure_rate_upper95']:.2%} |"
         )
+    lines += _lighting_table(score["families"])
     return "\n".join(lines) + "\n"
+
+
+def _lighting_table(families: Mapping[str, Any]) -> list[str]:
+    """Day vs night for the families drawn in both (night means night only in the full stack)."""
+    rows = []
+    for name, f in families.items():
+        for light, g in f.get("by_lighting", {}).items():
+            reduction = "-" if g["mean_impact_reduction_pct"] is None else g["mean_impact_reduction_pct"]
+            rows.append(
+                f"| {name} | {light} | {g['runs']} | {g['contacts']} ({g['avoidable_contacts']}/"
+                f"{g['unavoidable_contacts']}) | {reduction} | {g['false_activations']} | {g['failures']} |"
+            )
+    if not rows:
+        return []
+    head = [
+        "",
+        "Day vs night:",
+        "",
+        "| family | lighting | runs | contacts (avoidable/unavoidable) | reduction % | false act. | failures |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    return head + rows
 
 
 def pass_maps(records: Sequence[Mapping[str, Any]], directory: Path) -> None:
