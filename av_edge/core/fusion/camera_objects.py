@@ -6,9 +6,10 @@ the ground plane (z = 0 in base_link) through the calibrated camera (intrinsics 
 CameraInfo, pose from the vehicle description). That range is checked against the class's height
 prior: the height the box implies at that range must be one the class has (a car's box whose
 bottom is hidden would read too far and "too tall"). Ranged detections are tracked in a frame
-fixed to the ground (the ego's motion integrated from its speed and yaw rate), so a track's
-velocity over ground comes from its position series, with an uncertainty from the ranging error
-(``bottom_px_sigma``: one pixel at the box's bottom is ~1.2 m at 30 m for a 1.4 m high camera).
+fixed to the ground (the ego's motion integrated from its speed and yaw rate) by constant-velocity
+Kalman filters whose noise is the ranging error (``bottom_px_sigma``: one pixel at the box's bottom
+is ~1.2 m at 30 m for a 1.4 m high camera), so a track's velocity over ground comes with how sure
+it is (``v_sigma``).
 
 These objects go out in the object list with ``source`` = camera; consumers decide what they trust
 them for (the AEB brakes on them only while its LiDAR is degraded).
