@@ -306,12 +306,13 @@ class CameraTracker:
 
     def _objects(self, tracks: list[_Track]) -> np.ndarray:
         out = np.zeros(len(tracks), dtype=OBJECT_DTYPE)
-        _, _, yaw = self._pose
+        px, py, yaw = self._pose
         c, s = math.cos(yaw), math.sin(yaw)
         for row, k in zip(out, tracks, strict=True):
             r = k.last
             length = CLASS_SIZE_M[k.class_name][0]
-            row["x"], row["y"], row["z"] = r.x + length / 2, r.y, r.height_m / 2
+            dx, dy = k.state[0] - px, k.state[1] - py  # the filtered ground contact into base_link
+            row["x"], row["y"], row["z"] = c * dx + s * dy + length / 2, -s * dx + c * dy, r.height_m / 2
             row["length"], row["width"], row["height"] = length, r.width_m, r.height_m
             known = k.updates >= self.config.min_frames
             if known:  # ground velocity into base_link axes; v_sigma the rms of the two axes
