@@ -23,6 +23,18 @@ class CorridorConfig:
 
 
 @dataclass(frozen=True)
+class ClutterConfig:
+    """Cells in which a return alone is rain or spray, not a surface (:mod:`av_edge.core.aeb.clutter`)."""
+
+    azimuth_deg: float = bounded(0.05, 10.0, "cell width: a surface returns on several rays across it")
+    elevation_deg: float = bounded(0.05, 20.0, "cell height: a surface returns on more than one beam in it")
+    range_m: float = bounded(0.05, 10.0, "cell depth: a surface's returns in a cell lie this close in range")
+    max_range_m: float = bounded(
+        1.0, 300.0, "drops return from within this of the sensor: only there is one looked for"
+    )
+
+
+@dataclass(frozen=True)
 class BrakeConfig:
     """Staged response: warning, partial braking, full braking, hold at standstill."""
 
@@ -105,6 +117,12 @@ class WatchdogConfig:
     blind_hold_s: float = bounded(
         0.0, 10.0, "an in-path obstacle whose place went blind is braked for as last measured, this long"
     )
+    max_spurious: float = bounded(
+        0.0,
+        100000.0,
+        "more drops (returns alone in their clutter cell) per scan, mean of 5 scans: a spurious-returns fault "
+        "(rain, spray, dust); clears under half",
+    )
     clock_jump_s: float = bounded(0.01, 10.0, "sensor-to-node clock offset change that counts as a jump")
 
     RULES: ClassVar[tuple[Rule, ...]] = (
@@ -131,6 +149,7 @@ class CameraFallbackConfig:
 class AebConfig:
     vehicle: VehicleConfig
     corridor: CorridorConfig
+    clutter: ClutterConfig
     lane: LaneConfig
     brake: BrakeConfig
     objects: ObjectsConfig

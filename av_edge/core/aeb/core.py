@@ -25,9 +25,11 @@ from av_edge.core.aeb.threat import (
     Obstacle,
     Threat,
     beyond_threats,
+    clutter_mask,
+    corridor_mask,
     crossing_threats,
     lead_motion,
-    nearest_obstacle,
+    nearest_in,
     threat,
 )
 from av_edge.core.aeb.watchdog import Watchdog, cut_by_blind_sectors
@@ -182,11 +184,13 @@ class AebCore:
     def on_cloud(self, xyz_lidar: np.ndarray, stamp_ns: int, now_ns: int) -> Decision:
         """Decide on one scan of finite ``(N, 3)`` lidar-frame points captured at ``stamp_ns``."""
         self.health.on_input("point cloud", now_ns)
-        self.watchdog.on_cloud(xyz_lidar, stamp_ns, now_ns)
         cfg, speed = self.config, self._speed
         path = self.path(stamp_ns)
         points = transform_points(self._lidar_to_base, xyz_lidar)
-        obstacle = nearest_obstacle(points, cfg.vehicle, cfg.corridor, path)
+        drops = clutter_mask(xyz_lidar, points, cfg.corridor, cfg.clutter)  # never an obstacle
+        self.watchdog.on_cloud(xyz_lidar, int(np.count_nonzero(drops)), stamp_ns, now_ns)
+        corridor, s = corridor_mask(points, path, cfg.vehicle, cfg.corridor)
+        obstacle = nearest_in(points, corridor & ~drops, s, cfg.vehicle, cfg.corridor)
         self._motion.update(None if obstacle is None else obstacle.gap_m, speed, stamp_ns)
         blocked = self.watchdog.blocked_sectors
         obstacle, measured = self._blind.update(obstacle, self._motion.speed_mps, speed, stamp_ns, blocked)

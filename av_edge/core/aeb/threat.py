@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from av_edge.core.aeb.config import AebConfig, BrakeConfig, CorridorConfig
+from av_edge.core.aeb.clutter import isolated
+from av_edge.core.aeb.config import AebConfig, BrakeConfig, ClutterConfig, CorridorConfig
 from av_edge.core.aeb.path import Arc, EgoPath
 from av_edge.core.objects import CLASSES
 from av_edge.core.vehicle import VehicleConfig
@@ -82,6 +83,27 @@ def nearest_obstacle(
     The gap is the ``min_points``-th closest return, so a few stray returns cannot set it.
     """
     mask, s = corridor_mask(points, path, vehicle, corridor)
+    return nearest_in(points, mask, s, vehicle, corridor)
+
+
+def clutter_mask(
+    xyz_sensor: np.ndarray, points: np.ndarray, corridor: CorridorConfig, clutter: ClutterConfig
+) -> np.ndarray:
+    """Mask of the scan's returns that are drops (rain, spray, dust): within ``clutter.max_range_m`` of
+    the sensor, above the corridor's floor, and alone in their cell (:mod:`~av_edge.core.aeb.clutter`).
+    ``xyz_sensor`` and ``points`` are the same returns in the sensor frame and in base_link."""
+    x, y = xyz_sensor[:, 0], xyz_sensor[:, 1]
+    r = clutter.max_range_m
+    near = np.flatnonzero((points[:, 2] > corridor.min_height_m) & (x * x + y * y < r * r))
+    mask = np.zeros(points.shape[0], dtype=bool)
+    mask[near[isolated(xyz_sensor[near], clutter)]] = True
+    return mask
+
+
+def nearest_in(
+    points: np.ndarray, mask: np.ndarray, s: np.ndarray, vehicle: VehicleConfig, corridor: CorridorConfig
+) -> Obstacle | None:
+    """:func:`nearest_obstacle` of a corridor ``mask`` with the returns' distances ``s`` along the path."""
     inside_s = s[mask]
     k = corridor.min_points
     if inside_s.shape[0] < k:

@@ -1,4 +1,5 @@
-"""Fail-safe watchdog: stale inputs, LiDAR blockage and dropout, clock jumps, each named in the diagnostics.
+"""Fail-safe watchdog: stale inputs, LiDAR blockage, dropout and spurious returns, clock jumps, each
+named in the diagnostics.
 
 FMVSS No. 127 asks for sensor blockage to be detected and reported; Autoware's AEB stayed silent
 when its point cloud stopped (their issue #5633). The node polls :meth:`Watchdog.sensor_faults` on a timer,
@@ -6,6 +7,8 @@ so a dead sensor is noticed without waiting for the next message that never come
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 
@@ -16,12 +19,16 @@ from av_edge.core.health import NodeHealth
 
 CLOCK_FAULT_HOLD_NS = 2_000_000_000
 BLOCKAGE_STRIDE = 4
+SPURIOUS_SCANS = 5  # spurious returns per scan: the mean of this many (one drop-heavy scan is not rain)
 
 
 class Watchdog:
     def __init__(self, config: WatchdogConfig, health: NodeHealth) -> None:
         self.config = config
         self.health = health
+        self._spurious: deque[int] = deque(maxlen=SPURIOUS_SCANS)
+        self.spurious = 0.0  # mean spurious returns per scan, over the last SPURIOUS_SCANS
+        self.raining = False  # a spurious-return fault: raised over max_spurious, cleared under half of it
         self._offset_ns: int | None = None
         self._last_stamp_ns: int | None = None
         self._clock_fault_until_ns = -1
@@ -29,7 +36,8 @@ class Watchdog:
         self.dropout = 0.0  # share of the open sectors' ground rays lost in the last scan
         self.odometry_error: str | None = None  # why the latest odometry was rejected (None: it was valid)
 
-    def on_cloud(self, xyz_lidar: np.ndarray, stamp_ns: int, now_ns: int) -> None:
+    def on_cloud(self, xyz_lidar: np.ndarray, spurious: int, stamp_ns: int, now_ns: int) -> None:
+        """A scan (sensor frame) and how many of its returns were drops (``spurious``: rain, spray, dust)."""
         cfg = self.config
         offset = now_ns - stamp_ns
         backwards = self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns
@@ -38,6 +46,9 @@ class Watchdog:
             self._clock_fault_until_ns = now_ns + CLOCK_FAULT_HOLD_NS
         self._offset_ns, self._last_stamp_ns = offset, stamp_ns
         self.blocked_sectors, self.dropout = coverage(xyz_lidar, cfg)
+        self._spurious.append(spurious)
+        self.spurious = sum(self._spurious) / len(self._spurious)
+        self.raining = self.spurious > (cfg.max_spurious / 2 if self.raining else cfg.max_spurious)
 
     def sensor_faults(self, now_ns: int) -> list[Fault]:
         """Causes of degraded operation right now (empty when healthy): the input each concerns, its
@@ -56,6 +67,9 @@ class Watchdog:
             found.append(Fault("lidar", "blocked", f"LiDAR blocked ({sectors})", False))
         if self.dropout > self.config.max_dropout:
             found.append(Fault("lidar", "dropout", f"LiDAR dropout {self.dropout:.0%}", False))
+        if self.raining:
+            why = f"LiDAR spurious returns {self.spurious:.0f}/scan (rain, spray, dust)"
+            found.append(Fault("lidar", "spurious", why, False))
         if now_ns < self._clock_fault_until_ns:
             found.append(Fault("clock", "jump", "clock jump", False))
         return found
