@@ -10,6 +10,7 @@ Simulated scans, CPU only, no TensorRT.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import tempfile
 import time
@@ -33,6 +34,7 @@ from av_edge.paths import config_file
 from av_edge.ros.messages import camera_info_msg, cloud_msg, image_msg, statuses
 from av_edge.ros.qos import qos_profile
 from av_edge.sim.catalog import find_scenario
+from av_edge.sim.render import NOISE_FRAMES
 from av_edge.sim.simulation import Simulation
 from av_edge.suite.stack import StackConfig
 
@@ -358,7 +360,8 @@ def _camera_publisher(probe: Any) -> Callable[[int], None]:
     stack = StackConfig.load()
     rig = load_rig(config_file("vehicle.yaml"))
     scenario = find_scenario(config_file("scenarios"), "lead_stopped_50kmh_100pct", stack.sim)
-    images = Simulation(stack.sim, scenario, 0, rig).render(0)
+    sim = Simulation(stack.sim, scenario, 0, rig)
+    renders = [sim.render(0) for _ in range(NOISE_FRAMES)]  # cycled: one frame resent reads as a frozen camera
     outputs = []
     for camera in rig:
         image_pub = probe.node.create_publisher(
@@ -367,12 +370,14 @@ def _camera_publisher(probe: Any) -> Callable[[int], None]:
         info_pub = probe.node.create_publisher(
             CameraInfo, topics.CAMERA_INFO.format(camera=camera.name), qos_profile(topics.CAMERA_INFO.qos)
         )
-        outputs.append((camera, image_pub, info_pub, array_to_image(images[camera.name], "bgr8")))
+        outputs.append((camera, image_pub, info_pub, [array_to_image(r[camera.name], "bgr8") for r in renders]))
     time.sleep(1.0)  # discovery
+    sent = itertools.count()
 
     def publish(stamp: int) -> None:
-        for camera, image_pub, info_pub, body in outputs:
-            image_pub.publish(image_msg(body, stamp, camera.optical_frame))
+        frame = next(sent) % NOISE_FRAMES
+        for camera, image_pub, info_pub, bodies in outputs:
+            image_pub.publish(image_msg(bodies[frame], stamp, camera.optical_frame))
             info_pub.publish(camera_info_msg(camera, stamp))
 
     return publish

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from av_edge.ros.messages import camera_info_msg, image_msg
     from av_edge.ros.qos import qos_profile
     from av_edge.sim.catalog import find_scenario
+    from av_edge.sim.render import NOISE_FRAMES
     from av_edge.sim.simulation import Simulation
     from av_edge.suite.stack import StackConfig
 
@@ -40,11 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     stack = StackConfig.load()
     rig = load_rig(config_file("vehicle.yaml"))
     scenario = find_scenario(config_file("scenarios"), "lead_stopped_50kmh_100pct", stack.sim)
-    rendered = Simulation(stack.sim, scenario, 0, rig).render(0)
-    cameras = [(c, c.name, array_to_image(rendered[c.name], "bgr8")) for c in rig]
+    sim = Simulation(stack.sim, scenario, 0, rig)
+    # A few frames, each with its own sensor noise, cycled: one frame resent would read as a frozen
+    # camera, whose frames perception then keeps from the model (a load the soak must not lose).
+    renders = [sim.render(0) for _ in range(NOISE_FRAMES)]
+    cameras = [(c, c.name, [array_to_image(r[c.name], "bgr8") for r in renders]) for c in rig]
     for i in range(max(0, args.cameras - len(cameras))):
-        camera, _, body = cameras[i % len(rig)]
-        cameras.append((camera, EXTRA[i % len(EXTRA)], body))
+        camera, _, bodies = cameras[i % len(rig)]
+        cameras.append((camera, EXTRA[i % len(EXTRA)], bodies))
     outputs = [
         (
             camera,
@@ -52,16 +56,18 @@ def main(argv: list[str] | None = None) -> int:
             node.create_publisher(
                 CameraInfo, topics.CAMERA_INFO.format(camera=name), qos_profile(topics.CAMERA_INFO.qos)
             ),
-            body,
+            bodies,
         )
-        for camera, name, body in cameras[: args.cameras]
+        for camera, name, bodies in cameras[: args.cameras]
     ]
     period = 1.0 / args.rate
     next_time = time.monotonic()
+    frame = 0
     while not stop.is_set():
         stamp = node.get_clock().now().nanoseconds
-        for camera, image_pub, info_pub, body in outputs:
-            image_pub.publish(image_msg(body, stamp, camera.optical_frame))
+        frame = (frame + 1) % NOISE_FRAMES
+        for camera, image_pub, info_pub, bodies in outputs:
+            image_pub.publish(image_msg(bodies[frame], stamp, camera.optical_frame))
             info_pub.publish(camera_info_msg(camera, stamp))
         next_time += period
         stop.wait(max(0.0, next_time - time.monotonic()))

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from sensor_msgs.msg import Image
 
+from av_edge.core.detection.boxes import DETECTION_DTYPE
 from av_edge.core.detection.config import DetectionConfig
 from av_edge.core.detection.manifest import ModelPackageError
 from av_edge.core.diagnostics import Level, Status
@@ -32,6 +33,7 @@ class CameraFrame:
     stamp_ns: int
     frame_id: str
     image: np.ndarray  # BGR
+    faulty: bool = False  # its camera's health check had a fault raised: not detected on
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class CameraDetectionHandler:
         self._lock = threading.Lock()
         self.failed_batches = 0
         self.batches = 0  # batches that ran to the end
+        self.withheld = 0  # frames of a faulty camera (blank, frozen, ...) not detected on
         self.error = ""  # the last batch's exception; cleared by the next batch that succeeds
 
     def _load(self, config: DetectionConfig, log: Log) -> CameraDetector | None:
@@ -92,10 +95,14 @@ class CameraDetectionHandler:
         except MessageError as err:
             self.health.reject(f"{camera}_{err.reason}", f"image from {camera}", err, now_ns, self.log)
             return
+        faulty = False
         if camera in self.camera_health:
-            self.camera_health[camera].on_frame(image, now_ns)
+            health = self.camera_health[camera]
+            health.on_frame(image, now_ns)
+            faulty = bool(health.conditions.active)
+        frame = CameraFrame(camera, stamp_to_ns(msg.header.stamp), msg.header.frame_id, image, faulty)
         with self._lock:
-            self._pending[camera] = CameraFrame(camera, stamp_to_ns(msg.header.stamp), msg.header.frame_id, image)
+            self._pending[camera] = frame
             self._first_pending_ns = min(self._first_pending_ns, now_ns)
 
     def due(self, now_ns: int) -> bool:
@@ -126,14 +133,19 @@ class CameraDetectionHandler:
             self._first_pending_ns = 1 << 62
         if not frames:
             return []
-        images = [f.image for f in frames]
-        found = self.detector.detect(images)
+        # A blank frame shows nothing and a frozen one shows the past (ghosts at stale places): a faulty
+        # camera's frame gets no detections, at once, so fusion neither waits for it nor trusts it.
+        sound = [f for f in frames if not f.faulty]
+        images = [f.image for f in sound]
+        found = self.detector.detect(images) if images else []
         self.error = ""
         self.batches += 1
+        self.withheld += len(frames) - len(sound)
         done = now_ns()
-        if self.updates is not None and self.detector.last is not None:
+        if self.updates is not None and self.detector.last is not None and images:
             self.updates.on_live_batch(images, found, self.detector.last, done)
-        results = [CameraDetections(f, d) for f, d in zip(frames, found, strict=True)]
+        detected = dict(zip((f.camera for f in sound), found, strict=True))
+        results = [CameraDetections(f, detected.get(f.camera, np.zeros(0, DETECTION_DTYPE))) for f in frames]
         for result in results:
             self.health.on_output(result.frame.stamp_ns, done)
             self.latest[result.frame.camera] = result
@@ -189,6 +201,7 @@ class CameraDetectionHandler:
             values.update(self.updates.status_values())
         values["batches"] = str(self.batches)
         values["failed_batches"] = str(self.failed_batches)
+        values["withheld_frames"] = str(self.withheld)
         problems = [(Level.ERROR, f"detection failing: {self.error}")] if self.error else []
         return self.health.status(now_ns, problems, values=values)
 

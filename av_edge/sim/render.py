@@ -27,6 +27,8 @@ COLOURS = {
     "trench_plate": (90, 90, 90),
     "gantry": (60, 140, 60),
 }
+NOISE_FRAMES = 4  # distinct sensor-noise frames a renderer cycles through (a frame resent is a frozen camera)
+COVERED_BGR = (18, 24, 30)  # a mud-caked lens, before sensor noise
 SUN = np.array([0.4, 0.3, 0.87]) / np.linalg.norm([0.4, 0.3, 0.87])
 # (quad corner indices into Box.corners(): 0-3 bottom ccw, 4-7 top ccw)
 FACES = ((0, 1, 2, 3), (4, 5, 6, 7), (0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6), (3, 0, 4, 7))
@@ -40,7 +42,9 @@ class CameraRenderer:
         rng = np.random.default_rng(seed)
         # A few noise frames made once and cycled: sensor noise without per-frame random draws.
         shape = (camera.height, camera.width, 3)
-        self._noise = [np.clip(rng.normal(8.0, noise_sigma, shape), 0, 16).astype(np.uint8) for _ in range(4)]
+        self._noise = [
+            np.clip(rng.normal(8.0, noise_sigma, shape), 0, 16).astype(np.uint8) for _ in range(NOISE_FRAMES)
+        ]
         self._frame = 0
         self._glow: np.ndarray | None = None  # the headlight pattern on a flat road is fixed in the image
 
@@ -72,6 +76,13 @@ class CameraRenderer:
         self._frame = (self._frame + 1) % len(self._noise)
         cv2.add(image, self._noise[self._frame], dst=image)
         cv2.subtract(image, (8, 8, 8, 0), dst=image)
+        return image
+
+    def covered(self) -> np.ndarray:
+        """What a covered (mud-caked, taped-over) lens sends: a uniform dark frame with sensor noise."""
+        self._frame = (self._frame + 1) % len(self._noise)
+        image = np.full((self.camera.height, self.camera.width, 3), COVERED_BGR, np.uint8)
+        cv2.add(image, self._noise[self._frame], dst=image)
         return image
 
     def _optical_from_odom(self, ego: tuple[float, float, float]) -> np.ndarray:

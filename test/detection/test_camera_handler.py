@@ -4,6 +4,7 @@ rate_hz batches a second; malformed images are rejected and counted; a failing b
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -133,3 +134,36 @@ def test_a_covered_camera_is_a_warning_of_its_own_and_detection_goes_on(
     assert handler.batches > 0  # the detector kept running on both
     later = {s.name: s for s in handler.camera_statuses(1_400 * MS)}
     assert "stale" in later["av_edge: camera left"].message
+
+
+def test_a_faulty_camera_is_not_detected_on_and_fusion_is_not_kept_waiting(
+    yolo_package: ModelPackage, tmp_path: Path
+) -> None:
+    """A blank or frozen frame shows nothing or the past (ghosts): once the camera's fault is raised
+    its frames skip the model, each gets an empty detection set at once (fusion does not wait for
+    it), and the frames withheld are counted in the status."""
+    config = dataclasses.replace(detection_config(yolo_package.path, tmp_path), cameras=("front", "left"))
+    handler = CameraDetectionHandler(config, 100.0, print, STACK.perception.camera_health)
+    assert handler.detector is not None
+    model_inputs: list[int] = []
+    detect = handler.detector.detect
+
+    def counted(images: list[np.ndarray]) -> list[np.ndarray]:
+        model_inputs.append(len(images))
+        return detect(images)
+
+    handler.detector.detect = counted  # type: ignore[method-assign]
+    rng = np.random.default_rng(0)
+    results = []
+    for k in range(8):
+        t = k * 100 * MS
+        cap = np.clip(rng.normal(8.0, 2.0, (384, 640, 3)), 0, 255).astype(np.uint8)
+        scene = rng.integers(0, 255, (384, 640, 3), dtype=np.uint8)
+        for camera, frame in (("front", cap), ("left", scene)):
+            handler.on_image(camera, image_msg(array_to_image(frame, "bgr8"), t, f"{camera}_optical"), t)
+        results = handler.detect(functools.partial(int, t + MS))
+    assert model_inputs[0] == 2 and model_inputs[-1] == 1  # both at first; "left" alone once "front" is blank
+    assert {r.frame.camera: r.detections.size for r in results}["front"] == 0
+    assert len(results) == 2  # "front" answered (empty), so nothing waits for it
+    assert handler.withheld == model_inputs.count(1)
+    assert handler.status(800 * MS).values["withheld_frames"] == str(handler.withheld)

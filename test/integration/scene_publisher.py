@@ -1,5 +1,6 @@
 """One simulated moment (3 camera images with CameraInfo, a LiDAR scan, odometry) published twice a
-second with fresh stamps until SIGTERM; prints the car's distance ahead first.
+second with fresh stamps (and fresh image noise, as a camera's) until SIGTERM; prints the car's
+distance ahead first.
 
 Its own process, started with the shipped Fast DDS profile: multi-megabyte best-effort images and
 scans from a default-configured participant are lost (README, "DDS transport"), and the pytest
@@ -46,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     truth = sim.ground_truth(0)
     print(float(truth["x"][truth["class_id"] == CLASSES.index("car")][0]) - sim.state().x, flush=True)
     cloud = cloud_msg(array_to_cloud(sim.capture(0)), 0, stack.lidar_frame)
-    images = sim.render(0)
     probe = VehicleProbe(args.domain, "scene_publisher")
     node = probe.node
     cameras = [
@@ -58,16 +58,16 @@ def main(argv: list[str] | None = None) -> int:
             node.create_publisher(
                 CameraInfo, topics.CAMERA_INFO.format(camera=camera.name), qos_profile(topics.CAMERA_INFO.qos)
             ),
-            array_to_image(images[camera.name], "bgr8"),
         )
         for camera in rig
     ]
     while not stop.wait(0.5):
         probe.publish_speed(0.0)
         stamp = probe.now_ns()
-        for camera, image_pub, info_pub, body in cameras:
+        images = sim.render(0)  # each frame with its own sensor noise: a resent frame reads as a frozen camera
+        for camera, image_pub, info_pub in cameras:
             info_pub.publish(camera_info_msg(camera, stamp))
-            image_pub.publish(image_msg(body, stamp, camera.optical_frame))
+            image_pub.publish(image_msg(array_to_image(images[camera.name], "bgr8"), stamp, camera.optical_frame))
         probe.publish_cloud(cloud, stamp)
     probe.close()
     return 0
