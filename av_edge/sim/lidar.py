@@ -80,6 +80,10 @@ class LidarModel:
         """From now on, at least this share of returns is lost."""
         self._dropout = max(self._dropout, dropout)
 
+    def rain(self, clutter: float) -> None:
+        """From now on, at least this share of rays returns early (heavy rain, spray)."""
+        self._clutter = max(self._clutter, clutter)
+
     def scan(self, ego_x: float, ego_y: float, ego_yaw: float, boxes: Sequence[Box]) -> np.ndarray:
         """One revolution (treated as instantaneous) in the sensor frame, as an x, y, z, intensity array."""
         world_from_lidar = pose_matrix(ego_x, ego_y, 0.0, 0.0, 0.0, ego_yaw) @ self._base_from_lidar

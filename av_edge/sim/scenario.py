@@ -30,25 +30,49 @@ EXPECTED = ("no_contact", "not_activated", "path_swerve", "path_stop", "path_fol
 G = 9.81
 
 
-LIDAR_FAULTS = ("blocked", "dead", "dropout")
+LIDAR_FAULTS = ("blocked", "dead", "dropout", "rain")
+CAMERA_FAULTS = ("blind", "frozen")
 
 
 @dataclass(frozen=True)
 class LidarFault:
     """The LiDAR failing from ``from_s`` on: ``blocked`` (no returns in the sensor-frame azimuth
-    sector ``sector_deg``: mud, a bag, a wet leaf), ``dead`` (no scans at all) or ``dropout`` (a
-    share ``dropout`` of its returns lost: spray, a dying laser)."""
+    sector ``sector_deg``: mud, a bag, a wet leaf), ``dead`` (no scans at all), ``dropout`` (a
+    share ``dropout`` of its returns lost: spray, a dying laser) or ``rain`` (a share ``clutter`` of
+    its rays returning early from drops, 1-40 m out: heavy rain or spray). In a scenario file,
+    ``kind: none`` means no fault (for families that draw whether there is one), as for cameras."""
 
     kind: str
     from_s: float = 0.0
     sector_deg: tuple[float, float] = (0.0, 0.0)
     dropout: float = 0.0
+    clutter: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in LIDAR_FAULTS:
             raise ValueError(f"lidar_fault.kind {self.kind!r} is not one of {LIDAR_FAULTS}")
-        if not 0.0 <= self.dropout <= 1.0:
-            raise ValueError(f"lidar_fault.dropout {self.dropout} is outside [0, 1]")
+        for key in ("dropout", "clutter"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ValueError(f"lidar_fault.{key} {getattr(self, key)} is outside [0, 1]")
+
+
+@dataclass(frozen=True)
+class CameraFault:
+    """Cameras failing from ``from_s`` on: ``blind`` (a covered or mud-caked lens: a uniform dark
+    frame with sensor noise) or ``frozen`` (a driver resending the last good frame with new stamps).
+    ``cameras``: the rig's names; empty means every camera."""
+
+    kind: str
+    from_s: float = 0.0
+    cameras: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in CAMERA_FAULTS:
+            raise ValueError(f"camera_fault.kind {self.kind!r} is not one of {CAMERA_FAULTS}")
+
+    def covers(self, camera: str, t: float) -> bool:
+        """Whether ``camera`` is failed at ``t`` (s into the run)."""
+        return t >= self.from_s and (not self.cameras or camera in self.cameras)
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,7 @@ class Scenario:
     lidar_dropout: float = 0.0
     lidar_clutter: float = 0.0  # chance a ray returns early from rain or spray
     lidar_fault: LidarFault | None = None  # a fault injected during the run (the telltale must say so)
+    camera_fault: CameraFault | None = None  # ... on the cameras (full-stack runs render it)
     lidar_noise_m: float | None = None  # range noise (1 sigma); None: the LiDAR config's
     ego_d: float = 0.0  # the ego's lateral offset in its lane (left +)
     seed: int | None = None  # the sensors' noise seed; None: the simulator config's
@@ -152,7 +177,7 @@ def build(spec: Mapping[str, Any], category: str, expected: str, ego: EgoGeometr
     moving = any(a.speed_mps > 0 for a in actors)
     default_duration = 25.0 if moving else (last + 30.0) / max(speed, 1.0) + 3.0
     blockage = spec.get("lidar_blockage_deg")
-    fault = spec.get("lidar_fault")
+    fault, camera_fault = spec.get("lidar_fault"), spec.get("camera_fault")
     return Scenario(
         name=str(spec["name"]),
         category=category,
@@ -165,7 +190,8 @@ def build(spec: Mapping[str, Any], category: str, expected: str, ego: EgoGeometr
         lidar_blockage_deg=(float(blockage[0]), float(blockage[1])) if blockage else None,
         lidar_dropout=float(spec.get("lidar_dropout", 0.0)),
         lidar_clutter=float(spec.get("lidar_clutter", 0.0)),
-        lidar_fault=_lidar_fault(fault) if fault else None,
+        lidar_fault=_lidar_fault(fault) if fault and fault.get("kind") != "none" else None,
+        camera_fault=_camera_fault(camera_fault) if camera_fault and camera_fault.get("kind") != "none" else None,
         lidar_noise_m=float(spec["lidar_noise_m"]) if "lidar_noise_m" in spec else None,
         ego_d=float(spec.get("ego_d", 0.0)),
         seed=int(spec["seed"]) if "seed" in spec else None,
@@ -240,13 +266,24 @@ def _dims(spec: Mapping[str, Any], kind: str) -> tuple[float, float, float, floa
 
 
 def _lidar_fault(spec: Mapping[str, Any]) -> LidarFault:
-    unknown = sorted(set(spec) - {"kind", "from_s", "sector_deg", "dropout"})
+    unknown = sorted(set(spec) - {"kind", "from_s", "sector_deg", "dropout", "clutter"})
     if unknown:
-        raise ValueError(f"lidar_fault: unknown keys {unknown} (kind, from_s, sector_deg, dropout)")
+        raise ValueError(f"lidar_fault: unknown keys {unknown} (kind, from_s, sector_deg, dropout, clutter)")
     sector = spec.get("sector_deg", (0.0, 0.0))
     return LidarFault(
         kind=str(spec["kind"]),
         from_s=float(spec.get("from_s", 0.0)),
         sector_deg=(float(sector[0]), float(sector[1])),
         dropout=float(spec.get("dropout", 0.0)),
+        clutter=float(spec.get("clutter", 0.0)),
     )
+
+
+def _camera_fault(spec: Mapping[str, Any]) -> CameraFault:
+    unknown = sorted(set(spec) - {"kind", "from_s", "cameras"})
+    if unknown:
+        raise ValueError(f"camera_fault: unknown keys {unknown} (kind, from_s, cameras)")
+    cameras = spec.get("cameras", [])
+    if isinstance(cameras, str):  # one name, or "all"
+        cameras = [] if cameras == "all" else [cameras]
+    return CameraFault(kind=str(spec["kind"]), from_s=float(spec.get("from_s", 0.0)), cameras=tuple(map(str, cameras)))

@@ -77,6 +77,7 @@ class Simulation:
         self.seen_s = [math.inf] * len(scenario.actors)  # first scan with enough returns on each actor
         self._fault_applied = False
         self._camera_sight = False  # the stack sees through cameras by day (full stack): the oracle too
+        self._last_frames: dict[str, np.ndarray] = {}  # each camera's last frame before a camera fault
         self.cameras = [CameraRenderer(camera, config.seed + i) for i, camera in enumerate(cameras)]
         self.start_ns = start_ns
         self.latency = LatencyTracker(window=100000, budget_ms=config.latency_budget_ms)
@@ -152,10 +153,11 @@ class Simulation:
         fault = self.scenario.lidar_fault
         return fault is None or fault.kind != "dead" or self.t(now_ns) < fault.from_s
 
-    def fault_onset_s(self) -> float | None:
-        """When the scenario's LiDAR fault begins (None: it has none)."""
-        fault = self.scenario.lidar_fault
-        return None if fault is None else fault.from_s
+    def fault_onset_s(self, cameras: bool = True) -> float | None:
+        """When the scenario's first sensor fault begins (None: it has none); a camera fault counts only
+        with ``cameras`` (a run whose stack looks at them)."""
+        faults = (self.scenario.lidar_fault, self.scenario.camera_fault if cameras else None)
+        return min((f.from_s for f in faults if f is not None), default=None)
 
     def capture(self, now_ns: int) -> np.ndarray:
         """A LiDAR scan at the current ego pose, actors where they are at ``now_ns``, in the sensor frame
@@ -167,6 +169,8 @@ class Simulation:
                 self.lidar.block(fault.sector_deg)
             elif fault.kind == "dropout":
                 self.lidar.lose(fault.dropout)
+            elif fault.kind == "rain":
+                self.lidar.rain(fault.clutter)
             self._fault_applied = True
         per_actor = [actor.boxes(self.road, t) for actor in self.scenario.actors]
         points = self.lidar.scan(state.x, state.y, state.yaw, [box for group in per_actor for box in group])
@@ -177,22 +181,42 @@ class Simulation:
         return points
 
     def render(self, now_ns: int, see: bool = False) -> dict[str, np.ndarray]:
-        """A BGR image per camera of the rig, of the scene at ``now_ns``. With ``see`` (a run whose
-        stack detects on them), by day an actor a camera shows ``ORACLE_MIN_HEIGHT_PX`` tall is
-        known to the oracle from then on, as one with enough LiDAR returns."""
+        """A BGR image per camera of the rig, of the scene at ``now_ns`` (as the scenario's camera fault
+        leaves it). With ``see`` (a run whose stack detects on them), by day an actor a working camera
+        shows ``ORACLE_MIN_HEIGHT_PX`` tall is known to the oracle from then on, as one with enough
+        LiDAR returns."""
+        t = self.t(now_ns)
         if see and self.scenario.lighting == "day":
             self._camera_sight = True
             images, shown = self.render_visible(now_ns, ORACLE_MIN_HEIGHT_PX)
-            t = self.t(now_ns)
-            for i in np.flatnonzero(np.any(list(shown.values()), axis=0)):
+            working = [seen for name, seen in shown.items() if not self._camera_failed(name, t)]
+            for i in np.flatnonzero(np.any(working, axis=0)) if working else ():
                 self.seen_s[i] = min(self.seen_s[i], t)
-            return images
+            return self._camera_faults(images, t)
         state, boxes = self.state(), self.boxes(now_ns)
         night = self.scenario.lighting == "night"
-        return {
+        images = {
             r.camera.name: r.render((state.x, state.y, state.yaw), boxes, self.road, self.ego.x, night)
             for r in self.cameras
         }
+        return self._camera_faults(images, t)
+
+    def _camera_failed(self, camera: str, t: float) -> bool:
+        fault = self.scenario.camera_fault
+        return fault is not None and fault.covers(camera, t)
+
+    def _camera_faults(self, images: dict[str, np.ndarray], t: float) -> dict[str, np.ndarray]:
+        """``images`` as failed cameras send them: a covered lens, or the last good frame again."""
+        fault = self.scenario.camera_fault
+        for renderer in self.cameras:
+            name = renderer.camera.name
+            if fault is None or not fault.covers(name, t):
+                self._last_frames[name] = images[name]
+            elif fault.kind == "blind":
+                images[name] = renderer.covered()
+            else:  # frozen: the frame before the fault, resent (the first one if it failed from the start)
+                images[name] = self._last_frames.setdefault(name, images[name]).copy()
+        return images
 
     def render_visible(
         self, now_ns: int, min_height_px: int = MIN_HEIGHT_PX

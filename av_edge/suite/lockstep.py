@@ -11,7 +11,8 @@ perception node (:mod:`av_edge.suite.full_stack`), and the fused list arrives af
 ``fused_objects_delay_ms``; by day the oracle also sees what a camera shows 20 px tall. Every 50 ms, as
 the node's watchdog timer, the AEB's degraded command (if any) acts and its availability telltale
 is read: a run records when it first left "available" (``telltale_s``) and when the scenario's
-LiDAR fault began (``fault_onset_s``); a dead LiDAR publishes no scans from then on.
+first sensor fault began (``fault_onset_s``; a camera fault only in the full stack); a dead LiDAR
+publishes no scans from then on.
 """
 
 from __future__ import annotations
@@ -125,7 +126,9 @@ def run_lockstep(
         now += STEP_NS
     result = sim.result()
     stages = {"stack": "full", "stage_ms": camera_stack.summary()} if camera_stack else {"stack": "lidar"}
-    result.update(fcw=warned, fault_onset_s=sim.fault_onset_s(), telltale_s=telltale_s, **stages)
+    result.update(
+        fcw=warned, fault_onset_s=sim.fault_onset_s(camera_stack is not None), telltale_s=telltale_s, **stages
+    )
     if planning is not None:
         _planning_outcome(result, planning[1], scenario)
     return RunResult(result, sim.series, log, snapshot or take_snapshot(sim, now, scan, aeb.core))

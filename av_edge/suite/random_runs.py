@@ -3,7 +3,7 @@
 A threat run fails on contact the oracle says was avoidable, or on an impact more than
 ``EXCESS_IMPACT_KMH`` faster than the oracle's where it was not; a true-negative run fails on braking
 above 0.1 g (a false activation) and counts a forward-collision warning as a nuisance warning. A
-run with an injected LiDAR fault also fails when the availability telltale did not leave
+run with an injected sensor fault also fails when the availability telltale did not leave
 "available" within ``TELLTALE_S`` of the fault's onset.
 Failing runs are written out as catalog files, ready to become permanent regression scenarios.
 """
@@ -36,12 +36,12 @@ from av_edge.suite.lockstep import run_lockstep
 from av_edge.suite.stack import StackConfig
 
 EXCESS_IMPACT_KMH = 5.0
-TELLTALE_S = 1.0  # a LiDAR fault shows on the availability telltale within this (FMVSS No. 127 S5.4)
+TELLTALE_S = 1.0  # a sensor fault shows on the availability telltale within this (FMVSS No. 127 S5.4)
 
 
 def grade(record: dict[str, Any], expected: str) -> str:
     """``ok``, or why the run failed: avoidable_contact, excess_impact, false_activation, contact, or
-    late_telltale (a LiDAR fault the availability telltale did not report within TELLTALE_S)."""
+    late_telltale (a sensor fault the availability telltale did not report within TELLTALE_S)."""
     verdict = _outcome_verdict(record, expected)
     onset = record.get("fault_onset_s")
     if verdict == "ok" and onset is not None:

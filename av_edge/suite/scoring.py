@@ -146,7 +146,7 @@ def markdown(score: Mapping[str, Any], seed: int, full_stack: bool = False) -> s
         f"false activations **{o['false_activations']}** (upper bound {o['false_activation_rate_upper95']:.2%}), "
         f"nuisance warnings {o['nuisance_warnings']} ({o['nuisance_rate']:.2%} of true negatives), "
         f"mean impact-speed reduction {o['mean_impact_reduction_pct']} %. "
-        f"LiDAR-fault runs {o['fault_runs']}, telltale late or missing in **{o['late_telltales']}**.",
+        f"Sensor-fault runs {o['fault_runs']}, telltale late or missing in **{o['late_telltales']}**.",
         "",
         "| family | expected | runs | avoidable | contacts (avoidable/unavoidable) | mean impact km/h | "
         "excess km/h | reduction % | bands | false act. | nuisance FCW | failures | fail rate ≤ (95 %) |",
