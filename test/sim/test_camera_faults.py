@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from av_edge.core.aeb.threat import clutter_mask
+from av_edge.core.aeb import AebCore
 from av_edge.core.camera import load_rig
 from av_edge.core.sensor_health import CameraHealth
 from av_edge.paths import config_file
@@ -86,18 +86,20 @@ def test_the_oracle_does_not_see_through_a_failed_camera() -> None:
 
 
 def test_rain_starts_at_its_onset_and_a_camera_fault_counts_only_where_cameras_run() -> None:
+    """The AEB's drop count (returns alone in their cell, in and beside the corridor) jumps at the onset."""
     rainy = dataclasses.replace(
         STOPPED, lidar_fault=LidarFault("rain", 1.0, clutter=0.008), camera_fault=CameraFault("blind", 0.5)
     )
     sim = Simulation(STACK.sim, rainy, 0)
-    mount = STACK.aeb.lidar_extrinsic.matrix()
+    core = AebCore(STACK.aeb)
 
     def drops(t: float) -> int:
         p = sim.capture(int(t * S))
-        xyz = np.column_stack([p["x"], p["y"], p["z"]])
-        base = xyz @ mount[:3, :3].T + mount[:3, 3]
-        return int(clutter_mask(xyz, base, STACK.aeb.corridor, STACK.aeb.clutter).sum())
+        core.on_odometry(13.9, 0.0, int(t * S))
+        core.on_cloud(np.column_stack([p["x"], p["y"], p["z"]]), int(t * S), int(t * S) + 1)
+        return core.watchdog.last_spurious
 
-    before, after = drops(0.9), drops(1.0)
-    assert before < 20 and after > 100
+    before = [drops(t) for t in (0.7, 0.8, 0.9)]
+    after = [drops(t) for t in (1.0, 1.1, 1.2)]
+    assert max(before) <= 2 and min(after) >= 8, (before, after)
     assert sim.fault_onset_s() == 0.5 and sim.fault_onset_s(cameras=False) == 1.0

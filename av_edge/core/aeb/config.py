@@ -29,9 +29,8 @@ class ClutterConfig:
     azimuth_deg: float = bounded(0.05, 10.0, "cell width: a surface returns on several rays across it")
     elevation_deg: float = bounded(0.05, 20.0, "cell height: a surface returns on more than one beam in it")
     range_m: float = bounded(0.05, 10.0, "cell depth: a surface's returns in a cell lie this close in range")
-    max_range_m: float = bounded(
-        1.0, 300.0, "drops return from within this of the sensor: only there is one looked for"
-    )
+    max_range_m: float = bounded(1.0, 300.0, "m along the path from the bumper: drops are looked for this close ...")
+    band_m: float = bounded(0.0, 10.0, "m: ... in the corridor and this far beside it (a return's cell-mates)")
 
 
 @dataclass(frozen=True)
@@ -120,8 +119,8 @@ class WatchdogConfig:
     max_spurious: float = bounded(
         0.0,
         100000.0,
-        "more drops (returns alone in their clutter cell) per scan, mean of 5 scans: a spurious-returns fault "
-        "(rain, spray, dust); clears under half",
+        "more drops (returns alone in their clutter cell, in and beside the corridor) per scan, mean of 5 "
+        "scans: a spurious-returns fault (rain, spray, dust); clears under half",
     )
     clock_jump_s: float = bounded(0.01, 10.0, "sensor-to-node clock offset change that counts as a jump")
 

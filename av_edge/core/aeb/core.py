@@ -26,6 +26,7 @@ from av_edge.core.aeb.threat import (
     Threat,
     beyond_threats,
     clutter_mask,
+    corridor_half_width,
     corridor_mask,
     crossing_threats,
     lead_motion,
@@ -187,10 +188,14 @@ class AebCore:
         cfg, speed = self.config, self._speed
         path = self.path(stamp_ns)
         points = transform_points(self._lidar_to_base, xyz_lidar)
-        drops = clutter_mask(xyz_lidar, points, cfg.corridor, cfg.clutter)  # never an obstacle
+        # Drops (rain, spray) are never an obstacle: looked for in the corridor and a band beside it
+        # (a corridor return's cell-mates lie within a cell's width), near enough to return from one.
+        band, s, d = corridor_mask(points, path, cfg.vehicle, cfg.corridor, cfg.clutter.band_m)
+        near = band & (s < cfg.vehicle.front_overhang_m + cfg.clutter.max_range_m)
+        drops = clutter_mask(near, xyz_lidar, cfg.clutter)
         self.watchdog.on_cloud(xyz_lidar, int(np.count_nonzero(drops)), stamp_ns, now_ns)
-        corridor, s = corridor_mask(points, path, cfg.vehicle, cfg.corridor)
-        obstacle = nearest_in(points, corridor & ~drops, s, cfg.vehicle, cfg.corridor)
+        corridor = band & (d < corridor_half_width(cfg.vehicle, cfg.corridor)) & ~drops
+        obstacle = nearest_in(points, corridor, s, cfg.vehicle, cfg.corridor)
         self._motion.update(None if obstacle is None else obstacle.gap_m, speed, stamp_ns)
         blocked = self.watchdog.blocked_sectors
         obstacle, measured = self._blind.update(obstacle, self._motion.speed_mps, speed, stamp_ns, blocked)

@@ -54,9 +54,10 @@ def as_path(path: EgoPath | float) -> EgoPath:
 
 
 def corridor_mask(
-    points: np.ndarray, path: EgoPath | float, vehicle: VehicleConfig, corridor: CorridorConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mask of base_link points inside the corridor along the predicted path, and their arc lengths.
+    points: np.ndarray, path: EgoPath | float, vehicle: VehicleConfig, corridor: CorridorConfig, widen_m: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mask of base_link points inside the corridor along the predicted path (``widen_m`` wider each
+    side), their arc lengths along it and their distances from it (inf where not computed).
 
     A cheap box pre-filter (height band, ahead, within range) keeps the arc geometry off the ~99 % of
     a scan that is road or beside or behind the car.
@@ -69,10 +70,16 @@ def corridor_mask(
     s, d = as_path(path).coordinates(points[candidate, :2])
     s_all = np.full(points.shape[0], -np.inf)
     s_all[candidate] = s
+    d_all = np.full(points.shape[0], np.inf)
+    d_all[candidate] = np.abs(d)
     mask = np.zeros(points.shape[0], dtype=bool)
-    half_width = vehicle.width_m / 2 + corridor.lateral_margin_m
-    mask[candidate] = (s > front) & (s < front + reach) & (np.abs(d) < half_width)
-    return mask, s_all
+    mask[candidate] = (s > front) & (s < front + reach) & (np.abs(d) < corridor_half_width(vehicle, corridor) + widen_m)
+    return mask, s_all, d_all
+
+
+def corridor_half_width(vehicle: VehicleConfig, corridor: CorridorConfig) -> float:
+    """The corridor's half width: half the body and the lateral margin."""
+    return vehicle.width_m / 2 + corridor.lateral_margin_m
 
 
 def nearest_obstacle(
@@ -82,21 +89,16 @@ def nearest_obstacle(
 
     The gap is the ``min_points``-th closest return, so a few stray returns cannot set it.
     """
-    mask, s = corridor_mask(points, path, vehicle, corridor)
+    mask, s, _ = corridor_mask(points, path, vehicle, corridor)
     return nearest_in(points, mask, s, vehicle, corridor)
 
 
-def clutter_mask(
-    xyz_sensor: np.ndarray, points: np.ndarray, corridor: CorridorConfig, clutter: ClutterConfig
-) -> np.ndarray:
-    """Mask of the scan's returns that are drops (rain, spray, dust): within ``clutter.max_range_m`` of
-    the sensor, above the corridor's floor, and alone in their cell (:mod:`~av_edge.core.aeb.clutter`).
-    ``xyz_sensor`` and ``points`` are the same returns in the sensor frame and in base_link."""
-    x, y = xyz_sensor[:, 0], xyz_sensor[:, 1]
-    r = clutter.max_range_m
-    near = np.flatnonzero((points[:, 2] > corridor.min_height_m) & (x * x + y * y < r * r))
-    mask = np.zeros(points.shape[0], dtype=bool)
-    mask[near[isolated(xyz_sensor[near], clutter)]] = True
+def clutter_mask(band: np.ndarray, xyz_sensor: np.ndarray, clutter: ClutterConfig) -> np.ndarray:
+    """Mask of the returns in ``band`` (a mask over ``xyz_sensor``, the scan in the sensor frame) that
+    are drops of rain, spray or dust: alone in their cell (:mod:`~av_edge.core.aeb.clutter`)."""
+    inside = np.flatnonzero(band)
+    mask = np.zeros(band.shape[0], dtype=bool)
+    mask[inside[isolated(xyz_sensor[inside], clutter)]] = True
     return mask
 
 

@@ -27,7 +27,8 @@ class Watchdog:
         self.config = config
         self.health = health
         self._spurious: deque[int] = deque(maxlen=SPURIOUS_SCANS)
-        self.spurious = 0.0  # mean spurious returns per scan, over the last SPURIOUS_SCANS
+        self.last_spurious = 0  # drops in the last scan
+        self.spurious = 0.0  # mean drops per scan, over the last SPURIOUS_SCANS
         self.raining = False  # a spurious-return fault: raised over max_spurious, cleared under half of it
         self._offset_ns: int | None = None
         self._last_stamp_ns: int | None = None
@@ -46,6 +47,7 @@ class Watchdog:
             self._clock_fault_until_ns = now_ns + CLOCK_FAULT_HOLD_NS
         self._offset_ns, self._last_stamp_ns = offset, stamp_ns
         self.blocked_sectors, self.dropout = coverage(xyz_lidar, cfg)
+        self.last_spurious = spurious
         self._spurious.append(spurious)
         self.spurious = sum(self._spurious) / len(self._spurious)
         self.raining = self.spurious > (cfg.max_spurious / 2 if self.raining else cfg.max_spurious)
