@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from av_edge.core.aeb import AebCore, AebState, Availability
-from av_edge.core.aeb.clutter import isolated
 from av_edge.core.aeb.staging import BRAKING
+from av_edge.core.clutter import isolated
 from test.core.test_aeb import CONFIG, MOUNT, MS, scan, wall
 
 CLUTTER = CONFIG.clutter

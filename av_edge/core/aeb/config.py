@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from av_edge.core.aeb.motion import MotionConfig
 from av_edge.core.aeb.path import LaneConfig
+from av_edge.core.clutter import ClutterConfig
 from av_edge.core.config import Rule, below, bounded, choice, described
 from av_edge.core.ego import OdometryLimits
 from av_edge.core.geometry import Extrinsic
@@ -23,14 +24,10 @@ class CorridorConfig:
 
 
 @dataclass(frozen=True)
-class ClutterConfig:
-    """Cells in which a return alone is rain or spray, not a surface (:mod:`av_edge.core.aeb.clutter`)."""
+class AebClutterConfig(ClutterConfig):
+    """Drops (:mod:`av_edge.core.clutter`) are never an obstacle; ``max_range_m`` runs along the path."""
 
-    azimuth_deg: float = bounded(0.05, 10.0, "cell width: a surface returns on several rays across it")
-    elevation_deg: float = bounded(0.05, 20.0, "cell height: a surface returns on more than one beam in it")
-    range_m: float = bounded(0.05, 10.0, "cell depth: a surface's returns in a cell lie this close in range")
-    max_range_m: float = bounded(1.0, 300.0, "m along the path from the bumper: drops are looked for this close ...")
-    band_m: float = bounded(0.0, 10.0, "m: ... in the corridor and this far beside it (a return's cell-mates)")
+    band_m: float = bounded(0.0, 10.0, "m: looked for in the corridor and this far beside it (a return's cell-mates)")
 
 
 @dataclass(frozen=True)
@@ -148,7 +145,7 @@ class CameraFallbackConfig:
 class AebConfig:
     vehicle: VehicleConfig
     corridor: CorridorConfig
-    clutter: ClutterConfig
+    clutter: AebClutterConfig
     lane: LaneConfig
     brake: BrakeConfig
     objects: ObjectsConfig

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from av_edge.core.aeb.clutter import isolated
-from av_edge.core.aeb.config import AebConfig, BrakeConfig, ClutterConfig, CorridorConfig
+from av_edge.core.aeb.config import AebConfig, BrakeConfig, CorridorConfig
 from av_edge.core.aeb.path import Arc, EgoPath
+from av_edge.core.clutter import ClutterConfig, isolated
 from av_edge.core.objects import CLASSES
 from av_edge.core.vehicle import VehicleConfig
 
@@ -95,7 +95,7 @@ def nearest_obstacle(
 
 def clutter_mask(band: np.ndarray, xyz_sensor: np.ndarray, clutter: ClutterConfig) -> np.ndarray:
     """Mask of the returns in ``band`` (a mask over ``xyz_sensor``, the scan in the sensor frame) that
-    are drops of rain, spray or dust: alone in their cell (:mod:`~av_edge.core.aeb.clutter`)."""
+    are drops of rain, spray or dust: alone in their cell (:mod:`~av_edge.core.clutter`)."""
     inside = np.flatnonzero(band)
     mask = np.zeros(band.shape[0], dtype=bool)
     mask[inside[isolated(xyz_sensor[inside], clutter)]] = True

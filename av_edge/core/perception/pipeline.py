@@ -1,11 +1,13 @@
-"""The LiDAR pipeline: crop -> ground -> height band -> clusters -> boxes -> tracks -> object list."""
+"""The LiDAR pipeline: crop -> ground -> height band -> drops out -> clusters -> boxes -> tracks -> object list."""
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
+from av_edge.core.clutter import ClutterConfig, isolated
 from av_edge.core.config import bounded, described
 from av_edge.core.ego import EgoPose
 from av_edge.core.geometry import Extrinsic, box_corners, polar, transform_to_rows
@@ -31,6 +33,16 @@ class SelfCropConfig:
     half_width_m: float = bounded(0.0, 5.0, "m, half the ego body box's width")
 
 
+RAIN_SCANS = 5  # the lone-return count that says "rain" is a mean over this many scans
+
+
+@dataclass(frozen=True)
+class PerceptionClutterConfig(ClutterConfig):
+    rain_drops: float = bounded(
+        0.0, 100000.0, "lone returns a scan (mean of 5) from which they are drops and taken out; fewer: kept"
+    )
+
+
 @dataclass(frozen=True)
 class PerceptionConfig:
     lidar_extrinsic: Extrinsic
@@ -38,6 +50,7 @@ class PerceptionConfig:
     ground: GroundConfig
     cluster: ClusterConfig
     tracker: TrackerConfig
+    clutter: PerceptionClutterConfig
     lidar_frame: str = described("frame_id the LiDAR scans must carry; others are rejected")
     max_height_m: float = bounded(0.5, 10.0, "points higher above the ground (gantries, trees) are ignored")
     max_points: int = bounded(1000, 10_000_000, "larger clouds are strided down to this (bounded time)")
@@ -59,6 +72,7 @@ class LidarPipeline:
         self.config = config
         self.tracker = Tracker(config.tracker, SHAPE_DTYPE)
         self._lidar_to_base = config.lidar_extrinsic.matrix()
+        self._drop_counts: deque[int] = deque(maxlen=RAIN_SCANS)  # lone returns near the sensor, per scan
 
     def process(self, xyz_lidar: np.ndarray, stamp_ns: int, ego: EgoPose | None) -> PerceptionFrame:
         """One scan of finite lidar-frame points; ``ego`` (odom pose at the stamp) makes velocities absolute."""
@@ -75,8 +89,10 @@ class LidarPipeline:
         crop = cfg.self_crop  # on the few points above the ground only
         x, y = above[0], above[1]
         off_ego = (x <= crop.x_min_m) | (x >= crop.x_max_m) | (np.abs(y) >= crop.half_width_m)
-        obstacle = np.compress(off_ego, above, axis=1)
-        obstacle_height = np.take(height, np.compress(off_ego, band))
+        kept = np.compress(off_ego, band)
+        kept = kept[~self._drops(xyz_lidar[::stride][kept])]  # in rain or spray: no object, no obstacle point
+        obstacle = np.take(xyz, kept, axis=1)
+        obstacle_height = np.take(height, kept)
         labels, n_clusters = cluster_points(obstacle, cfg.cluster)
         boxes = fit_boxes(obstacle, labels, n_clusters, obstacle_height)
         objects = np.zeros(n_clusters, dtype=OBJECT_DTYPE)
@@ -118,6 +134,20 @@ class LidarPipeline:
             n_used=xyz.shape[1],
             n_ground=int(np.count_nonzero(is_ground)),
         )
+
+    def _drops(self, xyz_sensor: np.ndarray) -> np.ndarray:
+        """Mask of the returns to take out as drops of rain, spray or dust: alone in their cell, near the
+        sensor, while drops are many (``rain_drops``, mean of a few scans). In clear air a lone return is
+        as likely the first of an object coming into view (a child behind a parked car): kept."""
+        cfg = self.config.clutter
+        r = cfg.max_range_m
+        near = np.flatnonzero(xyz_sensor[:, 0] ** 2 + xyz_sensor[:, 1] ** 2 < r * r)
+        alone = near[isolated(xyz_sensor[near], cfg)]
+        self._drop_counts.append(alone.size)
+        drops = np.zeros(xyz_sensor.shape[0], dtype=bool)
+        if sum(self._drop_counts) / len(self._drop_counts) > cfg.rain_drops:
+            drops[alone] = True
+        return drops
 
     def _coasting(self, ego: EgoPose | None, obstacle: np.ndarray) -> np.ndarray:
         """Objects for the mature tracks this scan did not see, at their predicted place, while an

@@ -163,3 +163,24 @@ def test_hidden_by_needs_returns_nearer_along_the_line_of_sight():
     beside = np.column_stack([np.full(50, 29.0), np.linspace(9.0, 11.0, 50), np.ones(50)]).T  # same range
     hidden = hidden_by(boxes, np.hstack([wall, beside]), np.zeros(2), 1.0)
     assert hidden.tolist() == [True, False, False]
+
+
+def rain_model(clutter: float, seed: int = 3) -> LidarModel:
+    """The simulator's LiDAR with a share ``clutter`` of its rays returning early from drops (1-40 m)."""
+    return LidarModel(LIDAR, seed=seed, clutter=clutter)
+
+
+def test_heavy_rain_makes_no_objects_and_a_car_stays_one(perception_config):
+    """Heavy rain (0.8 % of rays): its lone returns are no obstacle points and no objects; the car
+    ahead is still found. Light rain (0.05 %) is below the rain gauge: lone returns stay (in clear
+    air a lone return may be the first of something coming into view)."""
+    car = Box(20.0, 0.0, 4.5, 1.8, 1.5)
+    pipeline, model = LidarPipeline(perception_config), rain_model(0.008)
+    frames = [pipeline.process(xyz(model.scan(0.0, 0.0, 0.0, [car])), k * 100 * MS, None) for k in range(6)]
+    last = frames[-1]
+    assert len(last.objects) == 1 and abs(last.objects["x"][0] - car.x) < 3.0
+    off_car = np.abs(last.obstacle_points[:, 0] - car.x) > 3.0
+    assert np.count_nonzero(off_car) < 10  # drops that happen to share a cell are all that is left
+    light, light_model = LidarPipeline(perception_config), rain_model(0.0005)
+    lone = [light.process(xyz(light_model.scan(0.0, 0.0, 0.0, [car])), k * 100 * MS, None) for k in range(6)][-1]
+    assert np.count_nonzero(np.abs(lone.obstacle_points[:, 0] - car.x) > 3.0) > 0

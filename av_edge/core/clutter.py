@@ -12,10 +12,22 @@ with ``np.unique``: no per-point loop.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
-from av_edge.core.aeb.config import ClutterConfig
+from av_edge.core.config import bounded
+
+
+@dataclass(frozen=True)
+class ClutterConfig:
+    """Cells in which a return alone is rain or spray, not a surface; how far out drops are looked for."""
+
+    azimuth_deg: float = bounded(0.05, 10.0, "cell width: a surface returns on several rays across it")
+    elevation_deg: float = bounded(0.05, 20.0, "cell height: a surface returns on more than one beam in it")
+    range_m: float = bounded(0.05, 10.0, "cell depth: a surface's returns in a cell lie this close in range")
+    max_range_m: float = bounded(1.0, 300.0, "m ahead: drops are looked for this close (they return from near by)")
 
 
 def isolated(xyz_sensor: np.ndarray, cfg: ClutterConfig) -> np.ndarray:
