@@ -40,8 +40,17 @@ def test_replayed_bag_reproduces_the_brake_decisions(dds_domain: int, tmp_path: 
         while len({b.stamp_ns for b in probe.brakes}) < len(recorded) and time.monotonic() < deadline:
             time.sleep(0.05)
         replayed = {b.stamp_ns: b.accel_mps2 for b in probe.brakes}
+        # Scans go best effort: one the middleware drops is no decision of the AEB's, but it must be
+        # one the node counted as lost in transport (its /diagnostics, sent each second).
+        missing = sorted(set(recorded) - set(replayed))
+        lost = 0
+        deadline = time.monotonic() + 3.0
+        while missing and lost < len(missing) and time.monotonic() < deadline:
+            lost = int((probe.latest_diagnostic_values("av_edge: aeb") or {}).get("lost.point cloud", "0"))
+            time.sleep(0.1)
     finally:
         probe.close()
         processes.stop(aeb)
     assert recorded and any(a < 0 for a in recorded.values()), "the recording must contain braking"
-    assert replayed == recorded, log.read_text()[-3000:]
+    assert len(missing) <= lost, f"unanswered scans {missing}, {lost} lost in transport:\n{log.read_text()[-3000:]}"
+    assert replayed == {stamp: recorded[stamp] for stamp in recorded if stamp not in missing}, log.read_text()[-3000:]
