@@ -13,7 +13,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from av_edge.core.aeb import AebCore, AebState, Decision
 from av_edge.core.aeb.path import corridor_outline
-from av_edge.core.aeb.threat import as_path
+from av_edge.core.aeb.threat import as_path, corridor_half_width
 from av_edge.ros.messages import header
 
 STATE_COLOURS = {
@@ -28,7 +28,7 @@ def aeb_markers(core: AebCore, decision: Decision) -> MarkerArray:
     cfg = core.config
     head = header(decision.stamp_ns, "base_link")
     path = as_path(core.path(decision.stamp_ns))
-    front, half = cfg.vehicle.front_overhang_m, cfg.vehicle.width_m / 2 + cfg.corridor.lateral_margin_m
+    front, half = cfg.vehicle.front_overhang_m, corridor_half_width(cfg.vehicle, cfg.corridor)
     outline = corridor_outline(path, front, cfg.corridor.max_range_m, half, step_m=2.0)
     r, g, b = STATE_COLOURS.get(decision.state, (0.8, 0.0, 0.8))  # hold at standstill: magenta
     corridor = Marker(header=head, ns="aeb/corridor", id=0, type=Marker.LINE_STRIP, action=Marker.ADD)

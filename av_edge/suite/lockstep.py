@@ -28,7 +28,7 @@ from geometry_msgs.msg import AccelStamped
 from av_edge import topics
 from av_edge.core.aeb import AebCore, AebState, Availability
 from av_edge.core.aeb.path import corridor_outline
-from av_edge.core.aeb.threat import as_path
+from av_edge.core.aeb.threat import as_path, corridor_half_width
 from av_edge.core.camera import CameraConfig
 from av_edge.core.ego import EgoPose
 from av_edge.core.image import array_to_image
@@ -300,7 +300,7 @@ def take_snapshot(sim: Simulation, now_ns: int, scan_lidar: np.ndarray, aeb: Aeb
     corridor = None
     if aeb is not None:
         cfg = aeb.config
-        half = cfg.vehicle.width_m / 2 + cfg.corridor.lateral_margin_m
+        half = corridor_half_width(cfg.vehicle, cfg.corridor)
         outline = corridor_outline(
             as_path(aeb.path(now_ns)), cfg.vehicle.front_overhang_m, cfg.corridor.max_range_m, half
         )

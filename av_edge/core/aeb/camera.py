@@ -18,7 +18,7 @@ import numpy as np
 
 from av_edge.core.aeb.config import AebConfig
 from av_edge.core.aeb.path import EgoPath
-from av_edge.core.aeb.threat import Threat, in_path_while_passing, path_frame, threat
+from av_edge.core.aeb.threat import Threat, corridor_half_width, in_path_while_passing, path_frame, threat
 from av_edge.core.objects import CLASSES
 
 PARTIAL_LEVEL = 2
@@ -43,7 +43,7 @@ def camera_threats(
     lateral = np.where(np.isin(objects["class_id"], VEHICLE_CLASSES) & sliding, 0.0, frame.lateral)
     sure = (objects["v_sigma"] > 0) & (objects["v_sigma"] <= config.camera.max_sigma_mps)
     usable = sure & (frame.closing > 0.1) & (frame.gap > 0) & np.isfinite(frame.s)
-    half_width = vehicle.width_m / 2 + config.corridor.lateral_margin_m
+    half_width = corridor_half_width(vehicle, config.corridor)
     out = []
     for i in np.flatnonzero(usable):
         t_in = frame.gap[i] / frame.closing[i]

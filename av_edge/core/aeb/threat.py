@@ -177,7 +177,7 @@ def lead_motion(
     object whose box (grown by ``box_margin_m``) holds the obstacle's return is it, whatever the box's
     fitted heading; failing that, one whose near edge is within ``association_m`` of it.
     """
-    cfg, half_width = config.objects, config.vehicle.width_m / 2 + config.corridor.lateral_margin_m
+    cfg, half_width = config.objects, corridor_half_width(config.vehicle, config.corridor)
     reach_x, reach_y = extents(objects)
     x = objects["x"] + (objects["vx"] - ego_speed) * dt_s
     y = objects["y"] + objects["vy"] * dt_s
@@ -222,7 +222,7 @@ def beyond_threats(
     along = vx * np.cos(heading) + vy * np.sin(heading)
     reach_s, reach_d = extents(objects)
     gap = s - reach_s - vehicle.front_overhang_m
-    half_width = vehicle.width_m / 2 + config.corridor.lateral_margin_m
+    half_width = corridor_half_width(vehicle, config.corridor)
     mature = objects["score"] >= cfg.min_score - SCORE_TOLERANCE
     found = mature & np.isfinite(s) & (np.abs(d) < half_width + reach_d) & (gap < config.corridor.max_range_m)
     # Within a vehicle's length of the nearest return, a track may be that vehicle's own roof or side.
@@ -323,7 +323,7 @@ def crossing_threats(
     usable = established & ~lane_traffic & ~standing & ~fragment & moving
     usable &= (closing > 0.1) & (gap > 0) & np.isfinite(frame.s)
     out = []
-    half_width = vehicle.width_m / 2 + config.corridor.lateral_margin_m
+    half_width = corridor_half_width(vehicle, config.corridor)
     for i in np.flatnonzero(usable):
         if gap[i] / closing[i] > cfg.max_prediction_s:
             continue
