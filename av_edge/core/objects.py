@@ -9,7 +9,10 @@ class_id; 0 = no camera evidence, class from LiDAR alone), v_sigma (m/s, 1 sigma
 may be off, from the tracker's covariance; a young track's or a wide face's is large; 0 = not
 estimated, and a list without the field decodes with 0), source (``SOURCE_LIDAR``: a LiDAR object,
 its class perhaps from the cameras; ``SOURCE_CAMERA``: seen by the cameras alone, ranged where its
-box meets the road; a list without the field decodes as LiDAR).
+box meets the road; a list without the field decodes as LiDAR), standing (0..1: the share of the
+object's returns that lie where returns lay about half a second before, in odom; 1 = it has not
+moved, whatever its track's velocity says; 0 = it moved, came into view, or not known, as in a list
+without the field).
 ``score`` stays the existence/track confidence (0.5 new, 0.7 confirmed, 0.9 mature).
 """
 
@@ -45,9 +48,10 @@ OBJECT_DTYPE = np.dtype(
         ("class_score", "<f4"),
         ("v_sigma", "<f4"),
         ("source", "<u4"),
+        ("standing", "<f4"),
     ]
 )
-OPTIONAL_FIELDS = frozenset({"v_sigma", "source"})  # added later: lists recorded before still decode (as 0)
+OPTIONAL_FIELDS = frozenset({"v_sigma", "source", "standing"})  # added later: lists recorded before still decode (as 0)
 SOURCE_LIDAR, SOURCE_CAMERA = 0, 1
 
 

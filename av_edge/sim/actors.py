@@ -182,5 +182,6 @@ def ground_truth(actors: list[Actor], road: Road, t: float) -> np.ndarray:
             1.0,
             0.0,  # v_sigma: exact
             SOURCE_LIDAR,
+            0.0,  # standing: not judged from returns
         )
     return truth

@@ -352,6 +352,16 @@ def test_motion_within_the_tracks_own_uncertainty_is_not_a_crossing() -> None:
     assert not crossing_threats(oncoming, 14.0, 0.0, 0.0, CONFIG)
 
 
+def test_an_object_whose_returns_stand_where_they_lay_is_not_predicted_to_cross() -> None:
+    # A parked car's face, its anchor sliding 2 m/s as the view changes: perception finds most of
+    # its returns where returns lay 0.3 s before (``standing``), so its velocity is no crossing.
+    x = V.front_overhang_m + 20
+    for standing, crossing in ((0.0, True), (CONFIG.objects.standing_share - 0.05, True), (0.9, False)):
+        obj = walker(x, -3.0, 2.0)
+        obj["standing"] = standing
+        assert bool(crossing_threats(obj, 14.0, 0.0, 0.0, CONFIG)) is crossing, standing
+
+
 def test_a_mature_track_clearing_the_path_just_before_the_ego_arrives_still_crosses() -> None:
     # At its estimated speed the walker clears the path 0.3 s before the ego's front gets there: a
     # post-encroachment time inside crossing_time_margin_s, a collision if the estimate is a little

@@ -15,6 +15,7 @@ from av_edge.core.objects import CONFIRMED_SCORE, MATURE_SCORE, OBJECT_DTYPE, TE
 from av_edge.core.perception.boxes import fit_boxes, half_turn
 from av_edge.core.perception.clustering import ClusterConfig, cluster_points
 from av_edge.core.perception.ground import GroundConfig, height_above_ground
+from av_edge.core.perception.standing import StandingCheck, StandingConfig
 from av_edge.core.perception.tracking import Tracker, TrackerConfig
 
 # What the tracker keeps of each detection's box, for the scans its track coasts unseen: the box
@@ -51,6 +52,7 @@ class PerceptionConfig:
     cluster: ClusterConfig
     tracker: TrackerConfig
     clutter: PerceptionClutterConfig
+    standing: StandingConfig
     lidar_frame: str = described("frame_id the LiDAR scans must carry; others are rejected")
     max_height_m: float = bounded(0.5, 10.0, "points higher above the ground (gantries, trees) are ignored")
     max_points: int = bounded(1000, 10_000_000, "larger clouds are strided down to this (bounded time)")
@@ -73,6 +75,7 @@ class LidarPipeline:
         self.tracker = Tracker(config.tracker, SHAPE_DTYPE)
         self._lidar_to_base = config.lidar_extrinsic.matrix()
         self._drop_counts: deque[int] = deque(maxlen=RAIN_SCANS)  # lone returns near the sensor, per scan
+        self._standing = StandingCheck(config.standing)
 
     def process(self, xyz_lidar: np.ndarray, stamp_ns: int, ego: EgoPose | None) -> PerceptionFrame:
         """One scan of finite lidar-frame points; ``ego`` (odom pose at the stamp) makes velocities absolute."""
@@ -122,6 +125,7 @@ class LidarPipeline:
         objects["v_sigma"] = assignment.velocity_sigma
         objects["ax"], objects["ay"] = acceleration[:, 0], acceleration[:, 1]
         objects["track_id"] = assignment.track_id
+        objects["standing"] = self._standing_share(obstacle, labels, assignment.velocity, ego, stamp_ns)
         tentative = np.where(assignment.confirmed, CONFIRMED_SCORE, TENTATIVE_SCORE)
         objects["score"] = np.where(assignment.mature, MATURE_SCORE, tentative)
         objects = np.concatenate([objects, self._coasting(ego, obstacle)])
@@ -134,6 +138,18 @@ class LidarPipeline:
             n_used=xyz.shape[1],
             n_ground=int(np.count_nonzero(is_ground)),
         )
+
+    def _standing_share(
+        self, obstacle: np.ndarray, labels: np.ndarray, velocity: np.ndarray, ego: EgoPose | None, stamp_ns: int
+    ) -> np.ndarray:
+        """Per cluster (tracked odom ``velocity``), the share of its returns (``obstacle``, rows x, y,
+        z in base_link) lying where returns lay ``standing.baseline_s`` before
+        (:mod:`~av_edge.core.perception.standing`); 0 without odometry (nothing to place them by)."""
+        if ego is None:
+            self._standing.reset()
+            return np.zeros(velocity.shape[0], dtype=np.float32)
+        xy = ego.to_odom(np.ascontiguousarray(obstacle[:2].T, dtype=np.float64))
+        return self._standing.update(xy, labels, velocity, (ego.x, ego.y), stamp_ns)
 
     def _drops(self, xyz_sensor: np.ndarray) -> np.ndarray:
         """Mask of the returns to take out as drops of rain, spray or dust: alone in their cell, near the

@@ -43,7 +43,7 @@ def objects(*rows: tuple[float, float, float, float, float]) -> np.ndarray:
     """(x, y, length, width, height) standing on the road, at rest."""
     out = np.zeros(len(rows), OBJECT_DTYPE)
     for i, (x, y, length, width, height) in enumerate(rows):
-        out[i] = (x, y, height / 2, length, width, height, 0, 0, 0, 0, 0.9, i + 1, 0, 0, 0, 0, 0)
+        out[i] = (x, y, height / 2, length, width, height, 0, 0, 0, 0, 0.9, i + 1, 0, 0, 0, 0, 0, 0)
     return out
 
 

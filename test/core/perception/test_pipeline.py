@@ -69,6 +69,23 @@ def test_crossing_pedestrian_velocity(perception_config):
         assert np.hypot(ped["vx"] - 0.0, ped["vy"] - 1.5) < 0.5
 
 
+def test_parked_cars_stand_and_a_crossing_pedestrian_does_not(perception_config):
+    # The ego passes parked cars at 15 m/s while a pedestrian crosses ahead: from 0.3 s on, the
+    # parked cars' returns lie where returns lay before (standing ~1), the walker's do not (0).
+    parked = [Box(40.0, -3.5, 4.5, 1.8, 1.5), Box(52.0, -3.5, 4.5, 1.8, 1.5)]
+    frames = run(
+        LidarPipeline(perception_config),
+        12,
+        15.0,
+        lambda t: [*parked, Box(60.0, 5 - 1.5 * t, 0.5, 0.6, 1.8, "pedestrian")],
+    )
+    assert not frames[2].objects["standing"].any()  # no scan 0.3 s old yet
+    for k, frame in enumerate(frames[4:], start=4):
+        t = k * 0.1
+        assert nearest_object(frame, 40.0 - 15 * t, -3.5)["standing"] > 0.8, k
+        assert nearest_object(frame, 60.0 - 15 * t, 5 - 1.5 * t)["standing"] == 0.0, k
+
+
 def test_scene_objects_found_gantry_and_trench_plate_ignored(perception_config):
     scene = [
         Box(20.0, 0.0, 4.5, 1.8, 1.5),
