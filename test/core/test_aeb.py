@@ -306,6 +306,17 @@ def test_a_stopped_car_behind_the_lead_is_a_threat_before_the_lead_moves_out() -
         assert not beyond_threats(other, 17.0, 0.0, 13.0, 0.0, CONFIG)
 
 
+def test_a_young_track_standing_behind_the_lead_is_a_stopped_obstacle() -> None:
+    # The lead swerves out and uncovers a stopped car's corner 2 m behind it: a young track whose
+    # anchor slides (1.5 m/s), but its returns stand where they lay. It counts at speed 0 at once,
+    # without the roof margin (a moving lead's roof does not stand).
+    corner = lead(15.0, 1.5, score=0.7)
+    assert not beyond_threats(corner, 17.0, 0.0, 13.0, 0.0, CONFIG)
+    corner["standing"] = 0.9
+    found = beyond_threats(corner, 17.0, 0.0, 13.0, 0.0, CONFIG)
+    assert len(found) == 1 and found[0].lead_speed_mps == 0.0 and found[0].closing_mps == 17.0
+
+
 def walker(x: float, y: float, vy: float, score: float = 0.7, size: float = 0.5) -> np.ndarray:
     obj = np.zeros(1, OBJECT_DTYPE)
     obj["x"], obj["y"], obj["vy"], obj["length"], obj["width"], obj["height"] = x, y, vy, size, size, 1.7

@@ -204,12 +204,15 @@ def lead_motion(
 def beyond_threats(
     objects: np.ndarray, ego_speed: float, path: EgoPath | float, nearest_gap_m: float, dt_s: float, config: AebConfig
 ) -> list[Threat]:
-    """Mature tracks in the corridor beyond the nearest in-path obstacle (gap ``nearest_gap_m``).
+    """Mature tracks in the corridor beyond the nearest in-path obstacle (gap ``nearest_gap_m``),
+    and younger ones standing there (perception's ``standing``: at speed 0, whatever their track says).
 
     The nearest obstacle hides what stands behind it, but not all of it: a stopped car's roof shows
     over a lead, and its track stays mature. While the lead is in the way, stopping short of the
     stopped car is needed anyway (the lead must stop before it, the ego before the lead); when the
-    lead swerves out, the car is already known and no new obstacle's range rate has to build up.
+    lead swerves out, the car is already known and no new obstacle's range rate has to build up. A
+    stopped car's first returns, as the lead uncovers it, stand where they lay: no need to wait for
+    its track to mature.
     """
     cfg, vehicle = config.objects, config.vehicle
     if objects.size == 0:
@@ -224,12 +227,20 @@ def beyond_threats(
     gap = s - reach_s - vehicle.front_overhang_m
     half_width = corridor_half_width(vehicle, config.corridor)
     mature = objects["score"] >= cfg.min_score - SCORE_TOLERANCE
-    found = mature & np.isfinite(s) & (np.abs(d) < half_width + reach_d) & (gap < config.corridor.max_range_m)
-    # Within a vehicle's length of the nearest return, a track may be that vehicle's own roof or side.
-    found &= (gap > nearest_gap_m + cfg.beyond_margin_m) & (objects["length"] >= cfg.min_object_m)
+    standing = (objects["standing"] >= cfg.standing_share) & (
+        objects["score"] >= cfg.crossing_min_score - SCORE_TOLERANCE
+    )
+    along = np.where(standing, 0.0, along)
+    found = (
+        (mature | standing) & np.isfinite(s) & (np.abs(d) < half_width + reach_d) & (gap < config.corridor.max_range_m)
+    )
+    # Within a vehicle's length of the nearest return, a track may be that vehicle's own roof or side,
+    # moving with it: what stands there is not a moving lead's.
+    margin = np.where(standing, 0.0, cfg.beyond_margin_m)
+    found &= (gap > nearest_gap_m + margin) & (objects["length"] >= cfg.min_object_m)
     out = []
     for i in np.flatnonzero(found):
-        decel = float(max(-objects["ax"][i], 0.0))
+        decel = 0.0 if standing[i] else float(max(-objects["ax"][i], 0.0))
         hit = threat("beyond", float(gap[i]), ego_speed, float(along[i]), decel, config)
         out.append(dataclasses.replace(hit, track_id=int(objects["track_id"][i])))
     return out

@@ -148,7 +148,9 @@ class LidarPipeline:
         if ego is None:
             self._standing.reset()
             return np.zeros(velocity.shape[0], dtype=np.float32)
-        xy = ego.to_odom(np.ascontiguousarray(obstacle[:2].T, dtype=np.float64))
+        c, s = np.cos(ego.yaw), np.sin(ego.yaw)
+        x, y = obstacle[0], obstacle[1]
+        xy = np.stack([c * x - s * y + ego.x, s * x + c * y + ego.y])
         return self._standing.update(xy, labels, velocity, (ego.x, ego.y), stamp_ns)
 
     def _drops(self, xyz_sensor: np.ndarray) -> np.ndarray:

@@ -12,8 +12,9 @@ velocity does (the returns moved back by velocity x elapsed time): a long car cr
 still overlaps its old place, but better where its velocity puts it. Its cost: a walker who has
 just started lies mostly where he stood, so his first scan of motion is not yet believed.
 
-The older scans are kept as occupancy grids in odom around the ego (one ``cv2.dilate`` each, so a
-lookup is one index per return), for the newest scan at least ``baseline_s`` old.
+The older scans are kept as occupancy grids over their returns' bounding box, on one lattice of
+cells in odom (one ``cv2.dilate`` each, so a lookup is one index per return), for the newest scan
+at least ``baseline_s`` old.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from av_edge.core.config import bounded
 
 DILATE = np.ones((3, 3), dtype=np.uint8)  # a return "lies where one lay" within one cell each way
+SAMPLES = 64  # returns of a cluster looked up, at least (every k-th of a larger one)
 
 
 @dataclass(frozen=True)
@@ -37,14 +39,14 @@ class StandingConfig:
     cell_m: float = bounded(
         0.02, 1.0, "m; a return lies where one lay when one lay in its cell or a neighbouring one (1-2 cells)"
     )
-    range_m: float = bounded(5.0, 500.0, "m; the grids reach this far from the ego each way (farther: no evidence)")
+    range_m: float = bounded(5.0, 500.0, "m; returns farther from the ego (either axis) carry no evidence")
 
 
 @dataclass(frozen=True)
 class _Grid:
     stamp_ns: int
-    origin: tuple[float, float]  # odom x, y of cell (0, 0)'s corner
-    occupied: np.ndarray  # (n, n) uint8, dilated by a cell
+    origin: tuple[int, int]  # the lattice cell (x, y) of the grid's column 0, row 0
+    occupied: np.ndarray  # (rows = y, columns = x) uint8, dilated by a cell
 
 
 class StandingCheck:
@@ -53,7 +55,6 @@ class StandingCheck:
     def __init__(self, config: StandingConfig) -> None:
         self.config = config
         self._grids: deque[_Grid] = deque()
-        self._cells = int(np.ceil(2 * config.range_m / config.cell_m))
 
     def update(
         self,
@@ -63,37 +64,41 @@ class StandingCheck:
         centre: tuple[float, float],
         stamp_ns: int,
     ) -> np.ndarray:
-        """``xy_odom`` (M, 2) obstacle returns of the scan at ``stamp_ns``, their cluster ``labels``
-        (-1 = none), each cluster's tracked odom ``velocity`` (K, 2) and the ego's odom position
-        ``centre``: per cluster, the share (0..1) of its returns found where returns lay in the
-        reference scan, where that explains them at least as well as its velocity does (returns found
-        where they were, moved back by velocity x elapsed time); else 0, as while no scan is old enough.
+        """``xy_odom`` (2, M) obstacle returns of the scan at ``stamp_ns`` (rows x, y), their cluster
+        ``labels`` (-1 = none), each cluster's tracked odom ``velocity`` (K, 2) and the ego's odom
+        position ``centre``: per cluster, the share (0..1) of its returns found where returns lay in
+        the reference scan, where that explains them at least as well as its velocity does (returns
+        found where they were, moved back by velocity x elapsed time); else 0, as while no scan is
+        old enough.
         """
         while self._grids and self._grids[-1].stamp_ns >= stamp_ns:  # time went back (a replay restarted)
             self._grids.clear()
         n_clusters = velocity.shape[0]
         standing = np.zeros(n_clusters, dtype=np.float32)
+        r = self.config.range_m
+        x, y = xy_odom
+        near = np.flatnonzero((np.abs(x - centre[0]) < r) & (np.abs(y - centre[1]) < r))
+        cells = self._cells(x[near], y[near])  # one lattice in odom for every scan: cells compare as integers
         reference = self._reference(stamp_ns)
         if reference is not None and n_clusters > 0:
-            clustered = np.flatnonzero(labels >= 0)
-            label, xy = labels[clustered], xy_odom[clustered]
+            near_labels = labels[near]
+            mine = np.flatnonzero(near_labels >= 0)
+            label = near_labels[mine]
+            # A share needs no more than ~SAMPLES returns of a cluster: a near car's thousands are thinned.
+            stride = np.maximum(np.bincount(label, minlength=n_clusters) // SAMPLES, 1)
+            mine = mine[np.arange(mine.size) % stride[label] == 0]
+            label, points = near_labels[mine], near[mine]
             elapsed = (stamp_ns - reference.stamp_ns) / 1e9
             counts = np.maximum(np.bincount(label, minlength=n_clusters), 1)
-            still = np.bincount(label, weights=self._found(reference, xy), minlength=n_clusters) / counts
-            moved = self._found(reference, xy - velocity[label] * elapsed)
-            moving = np.bincount(label, weights=moved, minlength=n_clusters) / counts
+            found = self._found(reference, cells[0][mine], cells[1][mine])
+            still = np.bincount(label, weights=found, minlength=n_clusters) / counts
+            back = self._cells(x[points] - velocity[label, 0] * elapsed, y[points] - velocity[label, 1] * elapsed)
+            moving = np.bincount(label, weights=self._found(reference, *back), minlength=n_clusters) / counts
             # Within a cell the two hypotheses are one: a velocity that small claims no motion.
             alike = np.hypot(velocity[:, 0], velocity[:, 1]) * elapsed < self.config.cell_m
             standing = np.where((still >= moving) | alike, still, 0.0).astype(np.float32)
-        self._grids.append(self._grid(xy_odom, centre, stamp_ns))
+        self._grids.append(self._grid(cells, stamp_ns))
         return standing
-
-    def _found(self, reference: _Grid, xy: np.ndarray) -> np.ndarray:
-        """Mask of ``xy`` whose cell (or a neighbour) held a return in ``reference``."""
-        rows, cols, inside = self._index(xy, reference.origin)
-        found = np.zeros(xy.shape[0], dtype=bool)
-        found[inside] = reference.occupied[rows, cols] > 0
-        return found
 
     def reset(self) -> None:
         """Forget the older scans (no odometry: returns cannot be placed in odom)."""
@@ -108,16 +113,29 @@ class StandingCheck:
             return self._grids[0]
         return None
 
-    def _index(self, xy: np.ndarray, origin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Row (y) and column (x) cells of ``xy`` in a grid at ``origin``, for the returns ``inside`` it."""
-        cell = np.floor((xy - np.asarray(origin)) / self.config.cell_m).astype(np.intp)
-        inside = np.flatnonzero(((cell >= 0) & (cell < self._cells)).all(axis=1))
-        return cell[inside, 1], cell[inside, 0], inside
+    def _cells(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scale = 1.0 / self.config.cell_m
+        return np.floor(x * scale).astype(np.int64), np.floor(y * scale).astype(np.int64)
 
-    def _grid(self, xy: np.ndarray, centre: tuple[float, float], stamp_ns: int) -> _Grid:
-        r = self.config.range_m
-        origin = (centre[0] - r, centre[1] - r)
-        occupied = np.zeros((self._cells, self._cells), dtype=np.uint8)
-        rows, cols, _ = self._index(xy, origin)
-        occupied[rows, cols] = 1
+    @staticmethod
+    def _found(reference: _Grid, cell_x: np.ndarray, cell_y: np.ndarray) -> np.ndarray:
+        """Mask of the returns in lattice cells (``cell_x``, ``cell_y``) whose cell (or a neighbour)
+        held one in ``reference``."""
+        column, row = cell_x - reference.origin[0], cell_y - reference.origin[1]
+        rows, columns = reference.occupied.shape
+        inside = np.flatnonzero((column >= 0) & (column < columns) & (row >= 0) & (row < rows))
+        found = np.zeros(cell_x.shape[0], dtype=bool)
+        found[inside] = reference.occupied[row[inside], column[inside]] > 0
+        return found
+
+    @staticmethod
+    def _grid(cells: tuple[np.ndarray, np.ndarray], stamp_ns: int) -> _Grid:
+        """The occupancy of ``cells`` over their bounding box and a cell of margin, dilated by a cell."""
+        cell_x, cell_y = cells
+        if cell_x.shape[0] == 0:
+            return _Grid(stamp_ns, (0, 0), np.zeros((0, 0), dtype=np.uint8))
+        origin = (int(cell_x.min()) - 1, int(cell_y.min()) - 1)
+        column, row = cell_x - origin[0], cell_y - origin[1]
+        occupied = np.zeros((int(row.max()) + 2, int(column.max()) + 2), dtype=np.uint8)
+        occupied[row, column] = 1
         return _Grid(stamp_ns, origin, cv2.dilate(occupied, DILATE))

@@ -21,7 +21,7 @@ def run(frames: list[tuple[np.ndarray, np.ndarray]], check: StandingCheck | None
     check = check or StandingCheck(CONFIG)
     out = []
     for k, (xy, velocity) in enumerate(frames):
-        out.append(check.update(xy, np.zeros(xy.shape[0], dtype=np.intp), velocity, (0.0, 0.0), k * SCAN_NS))
+        out.append(check.update(xy.T, np.zeros(xy.shape[0], dtype=np.intp), velocity, (0.0, 0.0), k * SCAN_NS))
     return out
 
 
@@ -58,7 +58,7 @@ def test_time_going_back_forgets_the_older_scans() -> None:
     still = np.zeros((1, 2))
     run([(face(30.0, -4.0, -2.2), still)] * 5, check)
     labels = np.zeros(40, dtype=np.intp)
-    assert check.update(face(30.0, -4.0, -2.2), labels, still, (0.0, 0.0), 0)[0] == 0.0
+    assert check.update(face(30.0, -4.0, -2.2).T, labels, still, (0.0, 0.0), 0)[0] == 0.0
 
 
 def test_unclustered_returns_and_empty_clusters_are_harmless() -> None:
@@ -67,5 +67,5 @@ def test_unclustered_returns_and_empty_clusters_are_harmless() -> None:
     labels = np.full(xy.shape[0], -1, dtype=np.intp)
     velocity = np.zeros((2, 2))
     for k in range(5):
-        shares = check.update(xy, labels, velocity, (0.0, 0.0), k * SCAN_NS)
+        shares = check.update(xy.T, labels, velocity, (0.0, 0.0), k * SCAN_NS)
     assert shares.shape == (2,) and not shares.any()
