@@ -10,7 +10,7 @@ may be off, from the tracker's covariance; a young track's or a wide face's is l
 estimated, and a list without the field decodes with 0), source (``SOURCE_LIDAR``: a LiDAR object,
 its class perhaps from the cameras; ``SOURCE_CAMERA``: seen by the cameras alone, ranged where its
 box meets the road; a list without the field decodes as LiDAR), standing (0..1: the share of the
-object's returns that lie where returns lay about half a second before, in odom; 1 = it has not
+object's returns that lie where returns lay 0.3 s before, in odom; 1 = it has not
 moved, whatever its track's velocity says; 0 = it moved, came into view, or not known, as in a list
 without the field).
 ``score`` stays the existence/track confidence (0.5 new, 0.7 confirmed, 0.9 mature).

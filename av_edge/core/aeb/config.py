@@ -85,7 +85,7 @@ class ObjectsConfig:
     min_object_m: float = bounded(0.0, 2.0, "shorter objects are fragments (a few returns off an edge): not predicted")
     vehicle_min_speed_mps: float = bounded(0.0, 10.0, "larger objects slower than this do not cross (outline noise)")
     standing_share: float = bounded(
-        0.0, 1.0, "objects with this share of their returns where returns lay ~0.5 s before stand: not predicted"
+        0.0, 1.0, "objects with this share of their returns where returns lay 0.3 s before stand: not predicted"
     )
     beyond_margin_m: float = bounded(
         0.0, 20.0, "tracks in the path this far behind the nearest obstacle count as further obstacles"

@@ -304,7 +304,7 @@ def crossing_threats(
     passes alongside, and a car that really changes into the path is braked for from the corridor.
     A vehicle-sized object slower than ``vehicle_min_speed_mps`` is standing (a parked car's outline
     shifts as the ego passes; a car cannot step sideways), and so is any object perception found
-    ``standing`` (most of its returns where returns lay half a second before).
+    ``standing`` (its returns where returns lay 0.3 s before).
     Objects crossing (a walker, a cyclist, a car at a junction) are predicted on their velocity. An
     object the cameras classify as pedestrian or cyclist counts as vulnerable whatever its size and
     gets a wider lateral margin (class-aware: people change direction, cyclists swerve).
@@ -329,7 +329,7 @@ def crossing_threats(
     # A vehicle cannot step sideways: below this speed its "motion" is its outline changing as we pass.
     standing = sized & (np.hypot(vx, vy) < cfg.vehicle_min_speed_mps)
     fragment = objects["length"] < cfg.min_object_m  # a column or two of returns: an edge, not a walker
-    # Its returns lie where returns lay half a second ago: it stands, whatever its anchor did (a parked
+    # Its returns lie where returns lay 0.3 s ago: it stands, whatever its anchor did (a parked
     # car's face fragmenting as the ego passes). A walker has left his place by then.
     standing |= objects["standing"] >= cfg.standing_share
     # Motion is believed once it stands out of the track's own velocity uncertainty: a young track's

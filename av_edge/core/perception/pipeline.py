@@ -148,9 +148,7 @@ class LidarPipeline:
         if ego is None:
             self._standing.reset()
             return np.zeros(velocity.shape[0], dtype=np.float32)
-        c, s = np.cos(ego.yaw), np.sin(ego.yaw)
-        x, y = obstacle[0], obstacle[1]
-        xy = np.stack([c * x - s * y + ego.x, s * x + c * y + ego.y])
+        xy = ego.to_odom(obstacle[:2].T.astype(np.float64)).T
         return self._standing.update(xy, labels, velocity, (ego.x, ego.y), stamp_ns)
 
     def _drops(self, xyz_sensor: np.ndarray) -> np.ndarray:
