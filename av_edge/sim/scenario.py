@@ -112,6 +112,21 @@ def lane_centre(scenario: Scenario, spacing_m: float = 2.0) -> np.ndarray:
     return np.array(scenario.road.centre_line(scenario.ego_speed_mps * scenario.duration_s + 150.0, spacing_m))
 
 
+def first_overlap(scenario: Scenario, step_s: float = 0.25) -> tuple[float, str, str] | None:
+    """(time, kind, kind) of the first two actors sharing volume, every ``step_s``; None if none do.
+    A child starting inside a parked car or a car crossing through the wall meant to hide it tests
+    nothing real. Roofs (bridges, gantries) rest on their supports and are left out."""
+    roofs = ("bridge", "gantry")
+    solid = [actor for actor in scenario.actors if actor.kind not in roofs]
+    for t in np.arange(0.0, scenario.duration_s, step_s):
+        boxes = [(actor.kind, actor.boxes(scenario.road, float(t))) for actor in solid]
+        for i, (kind, mine) in enumerate(boxes):
+            for other, theirs in boxes[i + 1 :]:
+                if any(a.overlaps(b) for a in mine for b in theirs):
+                    return float(t), kind, other
+    return None
+
+
 def load_catalog(directory: Path, ego: EgoGeometry) -> list[Scenario]:
     """Every scenario of every ``*.yaml`` file in ``directory`` (``known_failures.yaml`` excluded)."""
     scenarios: list[Scenario] = []
@@ -198,15 +213,36 @@ def build(spec: Mapping[str, Any], category: str, expected: str, ego: EgoGeometr
     )
 
 
+ACTOR_KEYS = frozenset(
+    (
+        "kind",
+        *("gap_m", "headway_s", "s_m", "align", "offset_m", "d", "overlap_pct"),
+        *("speed_kmh", "decel_g", "decel_start_s", "accel_mps2", "accel_start_s", "accel_to_kmh"),
+        *("lane_change_start_s", "lane_change_at_gap_m", "lane_change_to_d", "lane_change_mps"),
+        *("cross_speed_kmh", "cross_from_d", "cross_to_d", "hit_d", "cross_early_s", "cross_moving"),
+        *("scale", "length_m", "width_m", "height_m", "z_min_m"),
+    )
+)
+
+
 def _actor(spec: Mapping[str, Any], ego_speed: float, ego: EgoGeometry) -> Actor:
     kind = spec["kind"]
     if kind not in SIZES:
         raise ValueError(f"unknown actor kind '{kind}' (known: {sorted(SIZES)})")
+    unknown = sorted(set(spec) - ACTOR_KEYS)
+    if unknown:  # a misspelt key would otherwise change the scenario silently
+        raise ValueError(f"actor '{kind}': unknown keys {unknown} (known: {sorted(ACTOR_KEYS)})")
     dims = _dims(spec, kind)
     length, width = dims[0], dims[1]
     gap = max(float(spec.get("gap_m", 0.0)), ego_speed * float(spec.get("headway_s", 0.0)))
-    s = float(spec["s_m"]) if "s_m" in spec else ego.front_overhang_m + gap + length / 2
-    s += float(spec.get("offset_m", 0.0))  # shift along the road after placement (relative layouts)
+    # The gap ends at the actor's rear (``align: front``: at its front, so a layout relative to another
+    # actor holds whatever this one's size), then ``offset_m`` shifts it along the road.
+    align = spec.get("align", "rear")
+    if align not in ("rear", "front"):
+        raise ValueError(f"align: '{align}' is not one of rear, front")
+    half = length / 2 if align == "rear" else -length / 2
+    s = float(spec["s_m"]) if "s_m" in spec else ego.front_overhang_m + gap + half
+    s += float(spec.get("offset_m", 0.0))
     if "overlap_pct" in spec:  # of the ego's width, from the right (negative: from the left)
         overlap = float(spec["overlap_pct"]) / 100.0
         d = 0.0 if abs(overlap) >= 1.0 else -ego.width_m / 2 + abs(overlap) * ego.width_m - width / 2

@@ -47,6 +47,18 @@ class Box:
         ground = self.footprint()
         return np.vstack([np.column_stack([ground, np.full(4, z)]) for z in (self.z_min, self.z_max)])
 
+    def overlaps(self, other: Box) -> bool:
+        """Do the two solids share volume? (Separating axes of the footprints, then the heights.)"""
+        if self.z_min >= other.z_max or other.z_min >= self.z_max:
+            return False
+        mine, theirs = self.footprint(), other.footprint()
+        for yaw in (self.yaw, self.yaw + np.pi / 2, other.yaw, other.yaw + np.pi / 2):
+            axis = np.array([np.cos(yaw), np.sin(yaw)])
+            a, b = mine @ axis, theirs @ axis
+            if a.max() <= b.min() or b.max() <= a.min():
+                return False
+        return True
+
     def contains(self, points: np.ndarray, margin: float = 0.0) -> np.ndarray:
         """Mask of ``(N, 3)`` odom points inside the box grown by ``margin``."""
         c, s = np.cos(self.yaw), np.sin(self.yaw)

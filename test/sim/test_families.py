@@ -9,7 +9,7 @@ import yaml
 
 from av_edge.core.errors import ConfigError
 from av_edge.sim.families import Family, allocate, catalog_document, draw, evaluate, load_families, scenario
-from av_edge.sim.scenario import EgoGeometry, expand_file
+from av_edge.sim.scenario import EgoGeometry, expand_file, first_overlap
 
 FAMILIES = Path(__file__).resolve().parents[2] / "config/scenarios/families"
 EGO = EgoGeometry(front_overhang_m=3.8, width_m=1.9)
@@ -69,3 +69,12 @@ def test_a_family_with_an_unknown_distribution_is_refused(tmp_path: Path) -> Non
     (bad,), _ = load_families(tmp_path)
     with pytest.raises(ConfigError, match="unknown distribution 'gauss'"):
         draw(bad, 0, 0)
+
+
+def test_no_actor_drives_walks_or_parks_through_another(families: list[Family]) -> None:
+    for family in families:
+        for index in range(40):
+            overlap = first_overlap(scenario(family, draw(family, 5, index), EGO))
+            assert overlap is None, (
+                f"{family.name} i{index}: at {overlap[0]:.2f} s a {overlap[1]} and a {overlap[2]} overlap"
+            )

@@ -12,7 +12,7 @@ import pytest
 from av_edge.core.errors import ConfigError
 from av_edge.sim.actors import Actor
 from av_edge.sim.road import Road
-from av_edge.sim.scenario import EgoGeometry, expand_file, load_catalog
+from av_edge.sim.scenario import EgoGeometry, expand_file, first_overlap, load_catalog
 
 EGO = EgoGeometry(front_overhang_m=3.8, width_m=1.9)
 CATALOG = load_catalog(Path(__file__).resolve().parents[2] / "config/scenarios", EGO)
@@ -28,6 +28,33 @@ def test_catalog_covers_the_fmvss_127_sets() -> None:
     assert stopped == {(float(v), half) for v in range(10, 101, 10) for half in (False, True)}
     assert {s.lighting for s in CATALOG if s.name.startswith("ped_crossing_near")} == {"day", "night"}
     assert all(s.expected == "not_activated" for s in CATALOG if s.category == "false_activation")
+
+
+def test_no_catalog_actor_passes_through_another() -> None:
+    assert {s.name: first_overlap(s) for s in CATALOG if first_overlap(s)} == {}
+
+
+def test_front_alignment_places_an_actor_by_its_front_whatever_its_size() -> None:
+    doc = {
+        "category": "pedestrian",
+        "expected": "no_contact",
+        "scenarios": [
+            {
+                "name": "a",
+                "ego_kmh": 30,
+                "actors": [
+                    {"kind": "car", "gap_m": 20.0, "align": "front", "offset_m": -1.0},
+                    {"kind": "car", "gap_m": 20.0, "align": "front", "offset_m": -1.0, "scale": 1.1},
+                ],
+            }
+        ],
+    }
+    (built,) = expand_file(doc, EGO)
+    fronts = [a.s + a.size[0] / 2 for a in built.actors]
+    assert fronts == pytest.approx([EGO.front_overhang_m + 19.0] * 2)
+    doc["scenarios"][0]["actors"][0]["algin"] = "front"
+    with pytest.raises(ValueError, match="unknown keys \\['algin'\\]"):
+        expand_file(doc, EGO)
 
 
 def test_placement_by_headway_and_overlap() -> None:
