@@ -53,7 +53,13 @@ def _replay(args: argparse.Namespace) -> int:
 def _regress(args: argparse.Namespace) -> int:
     from av_edge.suite import regression
 
-    return regression.main(args.bag)
+    if args.write_reference:
+        for path in regression.write_reference():
+            print(f"regress: wrote {path}")
+        return 0
+    if args.bag is None:
+        raise AvEdgeError("regress: name a bag (or --write-reference)")
+    return regression.main(args.bag, args.process)
 
 
 def _perceive(args: argparse.Namespace) -> int:
@@ -218,6 +224,17 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
 
 
+def _add_regress(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    regress = commands.add_parser("regress", help="re-run each node's handlers over a bag; diff against it")
+    regress.add_argument("bag", type=Path, nargs="?")
+    regress.add_argument(
+        "--process", action="append", default=[], choices=["aeb", "perception"], help="only these (default: all)"
+    )
+    regress.add_argument(
+        "--write-reference", action="store_true", help="re-record the reference bags in test/data/replay"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="av-edge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -241,8 +258,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--restamp", action="store_true", help="header stamps = now, as a live sensor would")
     replay.add_argument("--no-clock", action="store_true", help="do not publish /clock")
 
-    regress = commands.add_parser("regress", help="re-run aeb and perception over a bag; diff against it")
-    regress.add_argument("bag", type=Path)
+    _add_regress(commands)
 
     perceive = commands.add_parser("perceive", help="LiDAR pipeline on a .bin (KITTI), .npy, .pcd or .ply file")
     perceive.add_argument("file", type=Path)

@@ -82,12 +82,12 @@ def run_lockstep(
     with ``full_stack`` they are also detected and fused, and the AEB gets the fused list."""
     sim = Simulation(stack.sim, scenario, 0, cameras)
     log: list[str] = []
-    aeb = _aeb(scenario, stack, log)
+    record = recorder.write if recorder else (lambda topic, msg, t: None)
+    aeb = _aeb(scenario, stack, log, record)
     seeing = PerceptionHandler(stack.perception, log.append) if perception else None
     camera_stack = CameraStack(stack.perception, cameras, log.append) if full_stack and seeing else None
     planning = _planning(scenario, stack, log) if perception and scenario.category == "planning" else None
     budget_ns, scan_period_ns = int(stack.sim.latency_budget_ms * 1e6), int(1e9 / stack.sim.lidar.rate_hz)
-    record = recorder.write if recorder else (lambda topic, msg, t: None)
     now = next_scan = next_odometry = next_watchdog = 0
     telltale_s: float | None = None  # when the availability telltale first said anything but "available"
     pending_objects: list[tuple[int, int, Any]] = []  # (due at the AEB, scan stamp, object list)
@@ -210,10 +210,12 @@ def _watchdog(
     return telltale_s
 
 
-def _aeb(scenario: Scenario, stack: StackConfig, log: list[str]) -> AebHandler:
-    """The AEB, given the ego lane's centre line as a map would."""
+def _aeb(scenario: Scenario, stack: StackConfig, log: list[str], record: Any) -> AebHandler:
+    """The AEB, given the ego lane's centre line as a map would (recorded: replay gives it the same)."""
     aeb = AebHandler(stack.aeb, log.append)
-    aeb.on_lane(path_msg(lane_centre(scenario), 0), 0)
+    lane = path_msg(lane_centre(scenario), 0)
+    aeb.on_lane(lane, 0)
+    record(topics.REFERENCE_PATH.name, lane, 0)
     return aeb
 
 

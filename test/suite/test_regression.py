@@ -1,4 +1,5 @@
-"""Record a lock-step run to rosbag2, replay it through the handlers, and catch a changed threshold."""
+"""Per-process replay: record a lock-step run to rosbag2, replay each node's handlers over it, catch a
+changed threshold by topic, message index and field; the reference bags in the repo replay clean."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from av_edge import topics
 from av_edge.suite.bag import BagRecorder, read_bag
 from av_edge.suite.lockstep import run_lockstep
-from av_edge.suite.regression import run
+from av_edge.suite.regression import PROCESSES, REFERENCE_DIR, REFERENCE_SCENARIOS, run
 from av_edge.suite.stack import StackConfig
 from test.sim.test_scenario import BY_NAME
 
@@ -33,6 +34,7 @@ def test_recording_holds_every_input_and_output(bag: Path) -> None:
         topics.BRAKE_COMMAND.name,
         topics.OBJECTS.name,
         topics.GROUND_TRUTH.name,
+        topics.REFERENCE_PATH.name,  # the lane the AEB was given
     }
     assert (bag / "metadata.yaml").exists() and list(bag.glob("*.mcap"))
 
@@ -47,14 +49,56 @@ def test_a_changed_braking_threshold_is_caught(bag: Path) -> None:
     differences = run(bag, changed)
     assert differences, "a 2 m larger stop margin must change some brake decision"
     assert {d.topic for d in differences} == {topics.BRAKE_COMMAND.name}
-    assert all(d.field == "accel.linear.x" for d in differences)
+    assert all(d.field == "accel.linear.x" and d.index >= 0 for d in differences)
+    first = differences[0]
+    assert str(first).startswith(f"{topics.BRAKE_COMMAND.name} #{first.index} @ ")
+
+
+def test_a_changed_tracking_parameter_names_the_object_field(bag: Path) -> None:
+    tracker = dataclasses.replace(STACK.perception.pipeline.tracker, measurement_noise_m=0.3)
+    pipeline = dataclasses.replace(STACK.perception.pipeline, tracker=tracker)
+    changed = dataclasses.replace(STACK, perception=dataclasses.replace(STACK.perception, pipeline=pipeline))
+    differences = run(bag, changed, ["perception"])
+    assert differences and {d.topic for d in differences} == {topics.OBJECTS.name}
+    fields = {d.field.split(".")[-1] for d in differences}
+    assert "v_sigma" in fields and all(d.field.startswith("objects[") for d in differences)
 
 
 def test_a_changed_clustering_parameter_is_caught(bag: Path) -> None:
     cluster = dataclasses.replace(STACK.perception.pipeline.cluster, min_points=500)
     pipeline = dataclasses.replace(STACK.perception.pipeline, cluster=cluster)
     changed = dataclasses.replace(STACK, perception=dataclasses.replace(STACK.perception, pipeline=pipeline))
-    assert any(d.topic == topics.OBJECTS.name for d in run(bag, changed))
+    differences = run(bag, changed, ["perception"])
+    assert any(d.topic == topics.OBJECTS.name and d.field == "objects.count" for d in differences)
+
+
+def test_each_process_says_what_it_reads_and_writes() -> None:
+    assert PROCESSES["aeb"].outputs == (topics.BRAKE_COMMAND.name,)
+    assert PROCESSES["perception"].outputs == (topics.OBJECTS.name,)
+    assert PROCESSES["perception"].takes(topics.CAMERA_IMAGE.format(camera="front"))
+    assert not PROCESSES["aeb"].takes(topics.CAMERA_IMAGE.format(camera="front"))
+    assert PROCESSES["aeb"].takes(topics.OBJECTS.name)  # the AEB reads what perception published
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_SCENARIOS))
+def test_the_reference_bags_in_the_repo_replay_without_a_difference(name: str) -> None:
+    """The openpilot process-replay check: a change that alters any node output fails here; if it is
+    meant to, `av-edge regress --write-reference` re-records them (commit them with the change)."""
+    assert run(REFERENCE_DIR / name, STACK) == []
+
+
+def test_the_full_stack_replays_the_fused_list_the_node_publishes(tmp_path: Path) -> None:
+    from av_edge.core.camera import load_rig
+    from av_edge.paths import config_file
+
+    rig = load_rig(config_file("vehicle.yaml"))
+    short = dataclasses.replace(BY_NAME["ped_crossing_near_30kmh_day"], duration_s=0.6)
+    with BagRecorder(tmp_path / "full") as recorder:
+        run_lockstep(short, STACK, recorder, cameras=rig, full_stack=True)
+    assert run(tmp_path / "full", STACK, ["perception"]) == []
+    classes = dataclasses.replace(STACK.perception.fusion, min_iou=0.99)  # cameras' votes no longer match
+    changed = dataclasses.replace(STACK, perception=dataclasses.replace(STACK.perception, fusion=classes))
+    assert any(d.field.endswith(("class_id", "class_score")) for d in run(tmp_path / "full", changed, ["perception"]))
 
 
 def test_bags_from_other_tools_in_sqlite3_read_too(tmp_path: Path) -> None:
