@@ -34,6 +34,10 @@ class TrackerConfig:
     jerk_noise_mps3: float = bounded(0.01, 100.0, "process noise: unmodelled jerk (1 sigma)")
     small_object_m: float = bounded(0.0, 10.0, "detections no longer than this are people or bikes ...")
     small_jerk_noise_mps3: float = bounded(0.01, 1000.0, "... whose speed can change at once: their jerk noise")
+    person_m: float = bounded(0.0, 10.0, "detections no longer than this are people-sized ...")
+    person_max_speed_mps: float = bounded(
+        0.1, 100.0, "... and a people-sized track takes no people-sized detection farther than this moves"
+    )
     measurement_noise_m: float = bounded(0.001, 5.0, "detection centre noise (1 sigma)")
     anchor_spread_noise: float = bounded(
         0.0, 10.0, "m of noise (1 sigma) per m of spread of the returns a detection's centre averages"
@@ -121,7 +125,7 @@ class Tracker:
         dt = 0.0 if self._stamp_ns is None else max((stamp_ns - self._stamp_ns) / 1e9, 0.0)
         self._stamp_ns = stamp_ns
         self._predict(dt)
-        track_of = self._associate(centers)
+        track_of = self._associate(centers, dt, lengths)
         matched = track_of >= 0
         tracks = track_of[matched]
         variance = np.full((tracks.size, 2), self.config.measurement_noise_m**2)
@@ -194,7 +198,7 @@ class Tracker:
         pft = (self.covariance.reshape(-1, 3) @ f.T).reshape(-1, 3, 3)
         self.covariance = (pft.transpose(0, 2, 1).reshape(-1, 3) @ f.T).reshape(shape) + q
 
-    def _associate(self, centers: np.ndarray) -> np.ndarray:
+    def _associate(self, centers: np.ndarray, dt: float, lengths: np.ndarray | None) -> np.ndarray:
         """Track index per detection (-1 where no track within the gate)."""
         track_of = np.full(centers.shape[0], -1, dtype=np.intp)
         if centers.shape[0] == 0 or self.ids.size == 0:
@@ -211,8 +215,18 @@ class Tracker:
         # track coasting unseen: its stale velocity would be pinned on whatever appears near it.
         gate = self.config.gate_m
         reach = np.clip(GATE_SIGMAS**2 * variance.max(axis=1), gate**2, (2 * gate) ** 2)
-        reach = np.where(self.hits == 1, reach, gate**2)  # (track,)
-        cost = np.where(square.sum(axis=2) <= reach[None, :], cost, _UNGATED)
+        reach = np.where(self.hits == 1, reach, gate**2)[None, :]  # (detection, track)
+        if lengths is not None:
+            # A person does not move 1.4 m in a scan: a people-sized track (a sliver of a car's face,
+            # a walker) takes a people-sized detection only within a person's reach since it was last
+            # seen, so a child stepping out beside a parked car gets a track of its own, not a
+            # fragment's 14 m/s. (A car seen first as a sliver grows past person-size as it nears.)
+            cfg = self.config
+            unseen_s = dt * (self.misses + 1)
+            person = cfg.person_max_speed_mps * unseen_s + GATE_SIGMAS * cfg.measurement_noise_m
+            capped = (lengths <= cfg.person_m)[:, None] & (self.extent <= cfg.person_m)[None, :]
+            reach = np.where(capped, np.minimum(reach, person[None, :] ** 2), reach)
+        cost = np.where(square.sum(axis=2) <= reach, cost, _UNGATED)
         rows, cols = linear_sum_assignment(cost)
         ok = cost[rows, cols] < _UNGATED
         track_of[rows[ok]] = cols[ok]

@@ -59,6 +59,18 @@ def test_a_motorway_car_keeps_one_track_from_its_first_scan():
     assert result.velocity[0] == pytest.approx([40.0, 0.0], abs=0.5)
 
 
+def test_a_people_sized_track_seen_once_takes_no_detection_a_person_could_not_reach():
+    """A parked car's 0.2 m fragment, then a child stepping out 1.6 m from it: a new track, not 16 m/s."""
+    reach = CONFIG.person_max_speed_mps * DT_NS / 1e9 + 3 * CONFIG.measurement_noise_m
+    assert 1.6 > reach > 1.0
+    person, car = np.array([0.3]), np.array([4.5])
+    for step_m, length, same in ((1.6, person, False), (1.0, person, True), (1.6, car, True)):
+        tracker = Tracker(CONFIG)
+        first = tracker.update(np.array([[20.0, -3.0]]), 0, lengths=length)
+        second = tracker.update(np.array([[20.0, -3.0 + step_m]]), DT_NS, lengths=length)
+        assert bool(second.track_id[0] == first.track_id[0]) is same, (step_m, length)
+
+
 def test_a_track_never_takes_a_detection_beyond_twice_its_gate():
     tracker = Tracker(CONFIG)
     tracker.update(np.array([[10.0, 0.0]]), 0)
