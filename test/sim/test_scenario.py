@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,6 +36,10 @@ def test_no_catalog_actor_passes_through_another() -> None:
 
 
 def test_front_alignment_places_an_actor_by_its_front_whatever_its_size() -> None:
+    actors: list[dict[str, Any]] = [
+        {"kind": "car", "gap_m": 20.0, "align": "front", "offset_m": -1.0},
+        {"kind": "car", "gap_m": 20.0, "align": "front", "offset_m": -1.0, "scale": 1.1},
+    ]
     doc = {
         "category": "pedestrian",
         "expected": "no_contact",
@@ -42,17 +47,14 @@ def test_front_alignment_places_an_actor_by_its_front_whatever_its_size() -> Non
             {
                 "name": "a",
                 "ego_kmh": 30,
-                "actors": [
-                    {"kind": "car", "gap_m": 20.0, "align": "front", "offset_m": -1.0},
-                    {"kind": "car", "gap_m": 20.0, "align": "front", "offset_m": -1.0, "scale": 1.1},
-                ],
+                "actors": actors,
             }
         ],
     }
     (built,) = expand_file(doc, EGO)
     fronts = [a.s + a.size[0] / 2 for a in built.actors]
     assert fronts == pytest.approx([EGO.front_overhang_m + 19.0] * 2)
-    doc["scenarios"][0]["actors"][0]["algin"] = "front"
+    actors[0]["algin"] = "front"
     with pytest.raises(ValueError, match="unknown keys \\['algin'\\]"):
         expand_file(doc, EGO)
 
