@@ -153,3 +153,23 @@ def test_bad_paths_and_bags_without_outputs_are_one_line_errors(
         err = capsys.readouterr().err
         assert err.startswith("[av_edge] ") and err.count("\n") == 1 and "Traceback" not in err, err
     assert "nothing to compare" in err
+
+
+def test_compare_names_object_fields_honours_ignore_and_reads_every_byte() -> None:
+    import numpy as np
+
+    from av_edge.core.objects import OBJECT_DTYPE, encode_objects
+    from av_edge.ros.messages import cloud_msg
+    from av_edge.suite.regression import compare
+
+    objects = np.zeros(2, dtype=OBJECT_DTYPE)
+    moved = objects.copy()
+    moved["vx"][1] = 1.5
+    a, b = (cloud_msg(encode_objects(o), 0, "base_link") for o in (objects, moved))
+    assert compare(topics.OBJECTS.name, a, b, 1e-6, frozenset()) == [("objects[1].vx", 0.0, 1.5)]
+    assert compare(topics.OBJECTS.name, a, b, 1e-6, frozenset({"objects.vx"})) == []
+    cloud = cloud_msg(encode_objects(np.zeros(40, dtype=OBJECT_DTYPE)), 0, "odom")
+    flipped = cloud_msg(encode_objects(np.zeros(40, dtype=OBJECT_DTYPE)), 0, "odom")
+    flipped.data[-1] = 1  # one byte of thousands, in a topic compared leaf by leaf
+    (difference,) = compare(topics.GROUND_TRUTH.name, cloud, flipped, 1e-6, frozenset())
+    assert difference[0] == "data" and "crc32" in difference[1] and difference[1] != difference[2]
