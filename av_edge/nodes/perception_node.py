@@ -1,14 +1,13 @@
-"""LiDAR perception node (logic in :class:`av_edge.ros.handlers.PerceptionHandler`).
+"""Perception node: LiDAR (:class:`av_edge.ros.handlers.PerceptionHandler`) and the cameras'
+detection and fusion (:class:`av_edge.ros.camera_pipeline.CameraPipeline`, on a worker thread at its own
+rate, so a camera batch never delays a LiDAR scan).
 
-Publishes obstacle points with cluster ids, the object list, RViz markers (only while someone
-subscribes) and ``/diagnostics``. Camera detection (:class:`av_edge.ros.camera_handler.CameraDetectionHandler`)
-runs in this process on a worker thread at its own rate, so a camera batch never delays a LiDAR scan.
+Publishes obstacle points with cluster ids, the fused object list, RViz markers (only while someone
+subscribes), events, camera health and ``/diagnostics``.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from typing import Any
 
 import cv2
@@ -22,20 +21,18 @@ from visualization_msgs.msg import MarkerArray
 
 from av_edge import topics
 from av_edge.core.detection.config import DetectionConfig
-from av_edge.core.diagnostics import ChangeOrPeriod, EventLimiter
-from av_edge.core.errors import ConfigError
+from av_edge.core.diagnostics import ChangeOrPeriod
 from av_edge.core.objects import encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
-from av_edge.core.sensor_health import CameraHealthConfig
 from av_edge.core.update.gate import BusyGate
 from av_edge.detection.updates import EVENT as PROMOTION_EVENT
 from av_edge.ros import node_setup
-from av_edge.ros.camera_handler import CameraDetectionHandler, debug_image
-from av_edge.ros.fusion_handler import FusionHandler, ScanObjects
+from av_edge.ros.camera_handler import CameraDetections, debug_image
+from av_edge.ros.camera_pipeline import CameraPipeline, Released
+from av_edge.ros.fusion_handler import ScanObjects
 from av_edge.ros.handlers import PerceptionHandler
 from av_edge.ros.messages import cloud_msg, diagnostic_array, object_markers, stamp_to_ns, statuses
 from av_edge.ros.qos import qos_profile
-from av_edge.runtime.worker import Worker
 
 
 class PerceptionNode(Node):
@@ -55,39 +52,38 @@ class PerceptionNode(Node):
             Odometry, topics.ODOMETRY.name, lambda m: self.handler.on_odometry(m, now()), qos(topics.ODOMETRY.qos)
         )
         self.create_timer(1.0, self._publish_diagnostics)
-        self._setup_cameras(config.camera_detection, config.camera_health)
+        self._setup_cameras(config.camera_detection)
 
-    def _setup_cameras(self, config: DetectionConfig, health: CameraHealthConfig) -> None:
+    def _setup_cameras(self, config: DetectionConfig) -> None:
         qos = qos_profile
-        budget = self.handler.config.latency_budget_ms
-        self.cameras = CameraDetectionHandler(config, budget, self.get_logger().error, health)
         vehicle = node_setup.node_vehicle(self)
-        rig = {c.name: c for c in vehicle.cameras}
-        unknown = sorted(set(config.cameras) - set(rig))
-        if unknown:
-            raise ConfigError(f"camera_detection.cameras {unknown} are not in {vehicle.path} ({sorted(rig)})")
-        detector = self.cameras.detector
-        classes = detector.package.manifest.class_names if detector is not None else ()
-        fused_cameras = {name: rig[name] for name in config.cameras} if detector is not None else {}
-        self.fusion = FusionHandler(
-            self.handler.config.fusion, fused_cameras, classes, budget, self.get_logger().warning
+        log = self.get_logger()
+        self.pipeline = CameraPipeline(
+            self.handler.config,
+            vehicle.cameras,
+            str(vehicle.path),
+            self._now_ns,
+            self.handler.ego_motion,
+            self._publish_debug_images,
+            log.error,
+            log.warning,
         )
+        self.cameras = self.pipeline.detection
         self._events = self.create_publisher(DiagnosticArray, topics.EVENTS.name, qos(topics.EVENTS.qos))
-        self._event_limiter = EventLimiter(self.handler.config.events_min_interval_s)
-        if fused_cameras:  # object lists whose camera wait timed out go out within 10 ms of it
-            self.create_timer(0.01, self._tick)
+        if self.pipeline.waits_for_cameras:  # object lists whose camera wait timed out go out within 10 ms of it
+            self.create_timer(0.01, lambda: self._publish_objects(self.pipeline.tick()))
         self._debug_images = {}
         for camera in config.cameras:
             self.create_subscription(
                 Image,
                 topics.CAMERA_IMAGE.format(camera=camera),
-                lambda m, c=camera: self._on_image(c, m),
+                lambda m, c=camera: self.pipeline.on_image(c, m),
                 qos(topics.CAMERA_IMAGE.qos),
             )
             self.create_subscription(
                 CameraInfo,
                 topics.CAMERA_INFO.format(camera=camera),
-                lambda m, c=camera: self.fusion.on_camera_info(c, m),
+                lambda m, c=camera: self.pipeline.fusion.on_camera_info(c, m),
                 qos(topics.CAMERA_INFO.qos),
             )
             self._debug_images[camera] = self.create_publisher(
@@ -111,33 +107,10 @@ class PerceptionNode(Node):
             )
             self.create_subscription(DiagnosticArray, topics.EVENTS.name, self._on_events, qos(topics.EVENTS.qos))
             self.create_timer(1.0, self._poll_updates)
-        self._worker = Worker(
-            "camera_detection",
-            lambda err: self.cameras.on_batch_failed(err, self._now_ns()),
-            initializer=_nice_this_thread,
-            initargs=(config.niceness,),
-        )
 
-    def _on_image(self, camera: str, msg: Image) -> None:
-        self.cameras.on_image(camera, msg, self._now_ns())
-        self._schedule_detection()
-
-    def _tick(self) -> None:
-        self._schedule_detection()
-        self._release_objects()
-
-    def _schedule_detection(self) -> None:
-        """Start a batch as soon as the cameras' images of a moment are in (inference runs on the worker)."""
-        if self._worker.busy:
-            return  # the previous batch is still running: the next takes the newest images then
-        if self.cameras.due(self._now_ns()):
-            self._worker.submit(self._detect)
-
-    def _detect(self) -> None:
+    def _publish_debug_images(self, results: list[CameraDetections]) -> None:
+        """A batch's detections drawn on its images, for whoever watches (worker thread)."""
         detector = self.cameras.detector
-        results = self.cameras.detect(self._now_ns)
-        now = self._now_ns()
-        self.fusion.on_camera_batch(results, self.handler.ego_motion(now), now)
         for result in results:
             publisher = self._debug_images[result.frame.camera]
             if detector is not None and publisher.get_subscription_count() > 0:
@@ -169,7 +142,7 @@ class PerceptionNode(Node):
 
     def _publish_diagnostics(self) -> None:
         now = self._now_ns()
-        statuses = [self.handler.status(now), self.cameras.status(now), self.fusion.status(now)]
+        statuses = [self.handler.status(now), self.cameras.status(now), self.pipeline.fusion.status(now)]
         statuses += self.cameras.camera_statuses(now)
         self._diagnostics.publish(diagnostic_array(statuses, now))
 
@@ -185,32 +158,21 @@ class PerceptionNode(Node):
         stamp_ns = stamp_to_ns(msg.header.stamp)
         self.handler.on_published(stamp_ns, started, self._now_ns())
         scan = ScanObjects(stamp_ns, output.frame.objects, self.handler.ego_motion(started))
-        self.fusion.on_scan(scan, self._now_ns())
-        self._release_objects()  # at once unless a live camera's detections are still coming
+        self._publish_objects(self.pipeline.on_scan(scan))
 
-    def _release_objects(self) -> None:
-        now = self._now_ns()
-        for fused in self.fusion.release(now):
+    def _publish_objects(self, released: Released) -> None:
+        for fused in released.lists:
             self._objects.publish(cloud_msg(encode_objects(fused.objects), fused.stamp_ns, "base_link"))
             if self._markers.get_subscription_count() > 0:
                 self._markers.publish(object_markers(fused.objects, fused.stamp_ns, "base_link"))
-            for event in fused.events:
-                self._event_limiter.push(event)
-        due = self._event_limiter.drain(now)  # held repeats go out with the next list after their interval
-        if due:
-            self._events.publish(diagnostic_array(due, now))
+        if released.events:
+            self._events.publish(diagnostic_array(released.events, self._now_ns()))
 
     def destroy_node(self) -> None:
-        self._worker.shutdown()  # a batch still running finishes before its publishers go
+        self.pipeline.shutdown()  # a batch still running finishes before its publishers go
         if self.cameras.updates is not None:
             self.cameras.updates.close()  # a candidate's shadow thread and sessions
         super().destroy_node()
-
-
-def _nice_this_thread(niceness: int) -> None:
-    """Camera detection yields the CPU to LiDAR perception and to the AEB process (Linux: per thread)."""
-    if hasattr(os, "setpriority"):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
 def main() -> int:

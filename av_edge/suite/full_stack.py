@@ -1,7 +1,7 @@
 """The perception node's camera half in a lock-step run: detection on the rendered images and fusion.
 
-The same handlers as ``perception_node`` (:class:`CameraDetectionHandler`, :class:`FusionHandler`),
-driven synchronously: each scan's images are detected (one batch for every camera), the scan's
+The same handlers as ``perception_node``, built by the same :func:`camera_handlers`, driven
+synchronously: each scan's images are detected (one batch for every camera), the scan's
 LiDAR objects are fused with them, and the fused list (what the node publishes) goes to the AEB.
 Every stage's wall-clock cost is recorded per scan, for the report; the list reaches the AEB after
 the run's cost profile (``fused_objects_delay_ms``), so outcomes do not depend on the machine's load.
@@ -20,8 +20,8 @@ from av_edge.core.camera import CameraConfig
 from av_edge.core.fusion.associate import EgoMotion
 from av_edge.core.objects import encode_objects
 from av_edge.core.perception.node_config import PerceptionNodeConfig
-from av_edge.ros.camera_handler import CameraDetectionHandler
-from av_edge.ros.fusion_handler import FusionHandler, ScanObjects
+from av_edge.ros.camera_pipeline import camera_handlers
+from av_edge.ros.fusion_handler import ScanObjects
 from av_edge.ros.messages import camera_info_msg, cloud_msg, diagnostic_array
 
 Log = Callable[[str], None]
@@ -29,14 +29,9 @@ Log = Callable[[str], None]
 
 class CameraStack:
     def __init__(self, config: PerceptionNodeConfig, rig: Sequence[CameraConfig], log: Log) -> None:
-        budget = config.latency_budget_ms
-        self.detection = CameraDetectionHandler(config.camera_detection, budget, log, config.camera_health)
-        detector = self.detection.detector
-        classes = detector.package.manifest.class_names if detector is not None else ()
-        cameras = {c.name: c for c in rig if c.name in config.camera_detection.cameras and detector is not None}
-        self.rig = cameras
-        self.fusion = FusionHandler(config.fusion, cameras, classes, budget, log)
-        for camera in cameras.values():
+        self.detection, self.fusion = camera_handlers(config, rig, log, log)
+        self.rig = self.fusion.rig
+        for camera in self.rig.values():
             self.fusion.on_camera_info(camera.name, camera_info_msg(camera, 0))
         self.stage_ms: dict[str, list[float]] = {"lidar": [], "detection": [], "fusion": []}
 

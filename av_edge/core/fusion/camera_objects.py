@@ -144,7 +144,8 @@ def _lateral_extent(
     the path's axis shows a face: both corners hold."""
     y1 = ground_at(boxes["x1"], boxes["y2"], calibration)[:, 1]
     y2 = ground_at(boxes["x2"], boxes["y2"], calibration)[:, 1]
-    measured = np.abs(y1 - y2)
+    with np.errstate(invalid="ignore"):  # a ray that never meets the road (+inf both sides): NaN, handled below
+        measured = np.abs(y1 - y2)
     width = np.minimum(measured, [CLASS_SIZE_M[n][1] for n in names])
     outer = np.where(np.abs(y1) > np.abs(y2), y1, y2)
     beside = np.sign(y1) == np.sign(y2)
