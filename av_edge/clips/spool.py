@@ -201,9 +201,6 @@ class Spool:
                     lock.unlink()
             os.close(fd)  # releases the flock
 
-    def used_bytes(self) -> int:
-        return sum(e.size_bytes for e in self.entries())
-
     def _make_room(self, incoming: SpoolEntry) -> bool:
         # an entry being uploaded (by this process or another) still takes disk space but is never a victim
         with contextlib.ExitStack() as held:

@@ -17,7 +17,6 @@ from av_edge.core.aeb.threat import (
     crossing_threats,
     nearest_obstacle,
     required_decel,
-    stopping_distance,
     time_to_collision,
 )
 
@@ -42,7 +41,6 @@ __all__ = [
     "next_state",
     "requested_decel",
     "required_decel",
-    "stopping_distance",
     "threat_level",
     "time_to_collision",
 ]

@@ -138,12 +138,6 @@ def required_decel(gap_m: float, ego_speed: float, lead_speed: float, lead_decel
     return need
 
 
-def stopping_distance(closing_speed_mps: float, brake: BrakeConfig) -> float:
-    """Gap at which a constant-speed closing of ``closing_speed_mps`` needs full braking to start."""
-    closing = max(closing_speed_mps, 0.0)
-    return closing * brake.response_time_s + closing**2 / (2 * brake.full_trigger_mps2) + brake.stop_margin_m
-
-
 def time_to_collision(gap_m: float, closing_speed_mps: float) -> float:
     """Seconds until contact at constant closing speed (inf when not closing)."""
     return gap_m / closing_speed_mps if closing_speed_mps > 0 else math.inf

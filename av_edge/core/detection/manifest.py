@@ -52,10 +52,6 @@ class ModelPackage:
     manifest: ModelManifest
     onnx_bytes: bytes
 
-    @property
-    def onnx_path(self) -> Path:
-        return self.path / MODEL_FILE
-
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
