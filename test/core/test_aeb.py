@@ -14,6 +14,7 @@ from av_edge.core.aeb import (
     AebConfig,
     AebCore,
     AebState,
+    BrakeConfig,
     Decision,
     Threat,
     beyond_threats,
@@ -22,7 +23,6 @@ from av_edge.core.aeb import (
     next_state,
     requested_decel,
     required_decel,
-    stopping_distance,
     threat_level,
     time_to_collision,
 )
@@ -104,6 +104,12 @@ def test_corridor_follows_the_curve() -> None:
 
 
 # --- threat quantities ------------------------------------------------------------------------------
+
+
+def stopping_distance(closing_mps: float, brake: BrakeConfig) -> float:
+    """Gap at which a constant closing speed needs full braking to start (by hand, not the AEB's code)."""
+    closing = max(closing_mps, 0.0)
+    return closing * brake.response_time_s + closing**2 / (2 * brake.full_trigger_mps2) + brake.stop_margin_m
 
 
 def test_required_deceleration() -> None:
