@@ -29,6 +29,16 @@ def test_every_family_draws_scenarios_that_build(families: list[Family]) -> None
             assert built.actors and built.ego_speed_kmh > 0
 
 
+def test_every_crossing_starts_after_the_run_does_so_its_timing_holds(families: list[Family]) -> None:
+    """A crossing timed to reach ``hit_d`` ``cross_early_s`` before the ego would must start after t = 0
+    (or be traffic already moving): a start before it is clamped and the timing drawn is not the one run."""
+    for family in families:
+        for index in range(40):
+            for actor in scenario(family, draw(family, 5, index), EGO).actors:
+                if actor.cross_speed_mps and not actor.cross_moving:
+                    assert actor.cross_start_s > 0.0, f"{family.name} index {index}: its crossing starts before the run"
+
+
 def test_a_run_is_the_same_whatever_else_is_drawn(families: list[Family]) -> None:
     family = families[0]
     assert draw(family, 7, 4) == draw(family, 7, 4)
