@@ -4,7 +4,8 @@ This is `av-edge suite --random 324 --seed 4242 --stack lidar` as CI runs it (a 
 bench` runs 2000 on another seed. Any avoidable contact, excess impact over the oracle's or false
 activation fails, named with its one-line reproduction, unless its family is listed with its reason
 in `config/scenarios/families/known_failures.yaml` (the ratchet: a listed family that has no failure
-in the sample fails the test too, so the list only shrinks).
+in the sample, nor a nuisance warning where it is a true negative, fails the test too, so the list
+only shrinks).
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def test_no_avoidable_contact_excess_impact_or_false_activation_outside_known_fa
 def test_the_known_failures_ratchet_only_shrinks(sample: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
     records, _ = sample
     known = load_known_failures(config_file("scenarios/families"))
-    failing = {r["family"] for r in records if r["verdict"] != "ok"}
+    # a true-negative family is also listed for its nuisance warnings (the nuisance test exempts it)
+    nuisance = {r["family"] for r in records if r["expected"] == "not_activated" and r["fcw"]}
+    failing = {r["family"] for r in records if r["verdict"] != "ok"} | nuisance
     assert not set(known) - {r["family"] for r in records}, "known_failures.yaml names families that do not exist"
     passing = sorted(set(known) - failing)
     assert not passing, f"no failure in the sample any more: remove them from known_failures.yaml: {passing}"
