@@ -5,9 +5,9 @@ A brake command counts from when DDS delivered it to this process (its reception
 rclpy hands Iron's and later callbacks), so time the simulator spends ray casting is not charged to
 the stack; on Humble the callback time is used, pessimistic by up to one scan's work. (rclpy's Python
 multi-threaded executor was tried for this and stalled the timer for up to 2 s on 2 cores.)
-Before the scenario starts, scans of the frozen initial scene go out until the stack has answered
-``warmup_answers`` of them within the latency budget (processes still importing or discovering
-would otherwise count as the stack's latency).
+Before the scenario starts, scans of the frozen initial scene go out until the stack is warm
+(:class:`av_edge.sim.warmup.Warmup`: ``warmup_answers`` AEB answers in a row within the latency
+budget and ``warmup_object_lists`` object lists from perception).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from av_edge.ros.sim_io import odometry
 from av_edge.sim.catalog import find_scenario
 from av_edge.sim.scenario import lane_centre
 from av_edge.sim.simulation import SimConfig, Simulation
+from av_edge.sim.warmup import Warmup
 
 LANE_PERIOD_S = 1.0
 
@@ -55,6 +56,9 @@ class SimulatorNodeConfig:
     odometry_rate_hz: float = bounded(1.0, 200.0)
     wait_for_stack_s: float = bounded(0.0, 120.0, "wait this long for the stack to answer before starting")
     warmup_answers: int = bounded(0, 1000, "in-budget brake answers to frozen scans before the scenario starts")
+    warmup_object_lists: int = bounded(
+        0, 1000, "object lists from perception before the scenario starts (0: perception is not waited for)"
+    )
 
 
 class SimulatorNode(Node):
@@ -65,8 +69,14 @@ class SimulatorNode(Node):
         self.rig = node_setup.node_vehicle(self).cameras
         self._sim: Simulation | None = None
         self._warmup = Simulation(self.config.sim, self.scenario, self._now_ns())  # frozen: never advanced
-        self._answers_in_budget = 0
-        self._created_ns = self._now_ns()
+        config = self.config
+        self._gate = Warmup(
+            config.warmup_answers,
+            config.warmup_object_lists,
+            config.sim.latency_budget_ms,
+            config.wait_for_stack_s,
+            self._now_ns(),
+        )
         self._cloud = self.create_publisher(PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos))
         self._odometry = self.create_publisher(Odometry, topics.ODOMETRY.name, qos_profile(topics.ODOMETRY.qos))
         self._truth = self.create_publisher(PointCloud2, topics.GROUND_TRUTH.name, qos_profile(topics.GROUND_TRUTH.qos))
@@ -88,6 +98,13 @@ class SimulatorNode(Node):
             self._on_brake_with_info if with_info else self._on_brake,
             qos_profile(topics.BRAKE_COMMAND.qos),
         )
+        if config.warmup_object_lists:
+            self.create_subscription(
+                PointCloud2,
+                topics.OBJECTS.name,
+                lambda _: self._gate.on_object_list(),
+                qos_profile(topics.OBJECTS.qos),
+            )
         self._next_scan_ns = 0
         self._next_odometry_ns = 0
         self.create_timer(1.0 / self.config.physics_rate_hz, self._tick)
@@ -102,9 +119,6 @@ class SimulatorNode(Node):
     def _now_ns(self) -> int:
         return self.get_clock().now().nanoseconds
 
-    def _stack_ready(self) -> bool:
-        return self._answers_in_budget >= self.config.warmup_answers
-
     def _on_brake_with_info(self, msg: AccelStamped, info: Mapping[str, Any]) -> None:
         self._on_brake(msg, int(info.get("received_timestamp") or 0))
 
@@ -112,8 +126,7 @@ class SimulatorNode(Node):
         now_ns = received_ns if received_ns > 0 else self._now_ns()
         stamp_ns = stamp_to_ns(msg.header.stamp)
         if self._sim is None:
-            on_time = (now_ns - stamp_ns) / 1e6 <= self.config.sim.latency_budget_ms
-            self._answers_in_budget = self._answers_in_budget + 1 if on_time else 0
+            self._gate.on_answer(stamp_ns, now_ns)
         elif stamp_ns >= self._sim.start_ns:
             self._sim.advance(now_ns)
             self._sim.on_brake_command(msg.accel.linear.x, stamp_ns, now_ns)
@@ -166,12 +179,11 @@ class SimulatorNode(Node):
         return True
 
     def _start(self, now_ns: int) -> bool:
-        waited_s = (now_ns - self._created_ns) / 1e9
-        ready = self._stack_ready()
-        if not ready and waited_s < self.config.wait_for_stack_s:
+        if not self._gate.due(now_ns):
             return False
-        if not ready:
-            self.get_logger().error("the stack did not answer in time; running the scenario anyway")
+        if not self._gate.ready:
+            missing = self._gate.waiting_for()
+            self.get_logger().error(f"the stack is not warm ({missing}); running the scenario anyway")
         cameras = self.rig if self.config.publish_cameras else ()
         self._sim = Simulation(self.config.sim, self.scenario, now_ns, cameras)
         self._next_scan_ns = self._next_odometry_ns = now_ns
