@@ -26,7 +26,8 @@ from av_edge.ros import node_setup
 from av_edge.ros.messages import diagnostic_array, statuses
 from av_edge.ros.qos import qos_profile
 
-FIRST_CHECK_S = 2.0  # after start-up: DDS discovery first, so the first check's events reach their subscribers
+FIRST_CHECK_S = 2.0  # after start-up: DDS discovery first, so the first check's events reach their subscribers ...
+DISCOVERY_WAIT_S = 10.0  # ... and while nobody listens to events yet, up to this long (slow discovery)
 
 
 class ModelUpdaterNode(Node):
@@ -67,6 +68,11 @@ class ModelUpdaterNode(Node):
         try:
             if self._stop.wait(FIRST_CHECK_S):
                 return
+            waited = FIRST_CHECK_S
+            while self._events.get_subscription_count() < 2 and waited < DISCOVERY_WAIT_S:  # 1: our own
+                if self._stop.wait(0.2):
+                    return
+                waited += 0.2
             serve(self.updater, self._stop, self._publish_events)
         except Exception as err:  # a worker error surfaces: logged, and ERROR on /diagnostics
             self.get_logger().error(f"model updater stopped: {type(err).__name__}: {err}")
