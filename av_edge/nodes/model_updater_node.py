@@ -11,6 +11,7 @@ becomes the perception node's candidate (shadow-evaluated, then promoted there),
 from __future__ import annotations
 
 import threading
+import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import AccelStamped
@@ -68,11 +69,10 @@ class ModelUpdaterNode(Node):
         try:
             if self._stop.wait(FIRST_CHECK_S):
                 return
-            waited = FIRST_CHECK_S
-            while self._events.get_subscription_count() < 2 and waited < DISCOVERY_WAIT_S:  # 1: our own
+            deadline = time.monotonic() + DISCOVERY_WAIT_S - FIRST_CHECK_S
+            while self._events.get_subscription_count() < 2 and time.monotonic() < deadline:  # 1: our own
                 if self._stop.wait(0.2):
                     return
-                waited += 0.2
             serve(self.updater, self._stop, self._publish_events)
         except Exception as err:  # a worker error surfaces: logged, and ERROR on /diagnostics
             self.get_logger().error(f"model updater stopped: {type(err).__name__}: {err}")

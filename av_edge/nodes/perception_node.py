@@ -68,7 +68,6 @@ class PerceptionNode(Node):
             log.error,
             log.warning,
         )
-        self.cameras = self.pipeline.detection
         self._events = self.create_publisher(DiagnosticArray, topics.EVENTS.name, qos(topics.EVENTS.qos))
         if self.pipeline.waits_for_cameras:  # object lists whose camera wait timed out go out within 10 ms of it
             self.create_timer(0.01, lambda: self._publish_objects(self.pipeline.tick()))
@@ -97,7 +96,7 @@ class PerceptionNode(Node):
         self.create_service(Trigger, "~/reload_model", self._on_reload)
         # over-the-air models (camera_detection.update_directory): promotions wait while the vehicle
         # brakes or an event is on
-        if self.cameras.updates is not None:
+        if self.pipeline.detection.updates is not None:
             self._busy = BusyGate(brake_mps2=0.5, hold_s=config.shadow.calm_s)
             self.create_subscription(
                 AccelStamped,
@@ -110,7 +109,7 @@ class PerceptionNode(Node):
 
     def _publish_debug_images(self, results: list[CameraDetections]) -> None:
         """A batch's detections drawn on its images, for whoever watches (worker thread)."""
-        detector = self.cameras.detector
+        detector = self.pipeline.detection.detector
         for result in results:
             publisher = self._debug_images[result.frame.camera]
             if detector is not None and publisher.get_subscription_count() > 0:
@@ -119,7 +118,7 @@ class PerceptionNode(Node):
     def _publish_camera_health(self) -> None:
         """Each checked camera's health, for the AEB's telltale: on change (within 0.1 s) and every second."""
         now = self._now_ns()
-        found = self.cameras.camera_statuses(now)
+        found = self.pipeline.detection.camera_statuses(now)
         if found and self._camera_health_due.due(tuple((s.name, s.message) for s in found), now):
             self._camera_health.publish(diagnostic_array(found, now))
 
@@ -131,19 +130,19 @@ class PerceptionNode(Node):
 
     def _poll_updates(self) -> None:
         now = self._now_ns()
-        events = self.cameras.poll_updates(now, self._busy.paused(now))
+        events = self.pipeline.detection.poll_updates(now, self._busy.paused(now))
         node_setup.log_events(self.get_logger(), events)
         if events:
             self._events.publish(diagnostic_array(events, now))
 
     def _on_reload(self, request: Any, response: Any) -> Any:
-        response.success, response.message = self.cameras.reload()
+        response.success, response.message = self.pipeline.detection.reload()
         return response
 
     def _publish_diagnostics(self) -> None:
         now = self._now_ns()
-        statuses = [self.handler.status(now), self.cameras.status(now), self.pipeline.fusion.status(now)]
-        statuses += self.cameras.camera_statuses(now)
+        statuses = [self.handler.status(now), self.pipeline.detection.status(now), self.pipeline.fusion.status(now)]
+        statuses += self.pipeline.detection.camera_statuses(now)
         self._diagnostics.publish(diagnostic_array(statuses, now))
 
     def _now_ns(self) -> int:
@@ -170,8 +169,8 @@ class PerceptionNode(Node):
 
     def destroy_node(self) -> None:
         self.pipeline.shutdown()  # a batch still running finishes before its publishers go
-        if self.cameras.updates is not None:
-            self.cameras.updates.close()  # a candidate's shadow thread and sessions
+        if self.pipeline.detection.updates is not None:
+            self.pipeline.detection.updates.close()  # a candidate's shadow thread and sessions
         super().destroy_node()
 
 
