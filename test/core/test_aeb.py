@@ -351,6 +351,47 @@ def test_every_crossing_object_is_predicted_but_traffic_in_its_lane_keeps_it() -
     assert not crossing_threats(oncoming, 14.0, 0.0, 0.0, CONFIG)
 
 
+def car(gap_m: float, y: float, vx: float, vy: float, score: float = 0.9) -> np.ndarray:
+    """A 4.5 x 1.8 m car whose rear is ``gap_m`` ahead of the bumper."""
+    obj = walker(V.front_overhang_m + gap_m + 2.25, y, vy, score=score, size=4.5)
+    obj["width"], obj["vx"] = 1.8, vx
+    return obj
+
+
+def test_a_car_changing_lanes_towards_the_path_is_predicted_over_a_lane_change_s_first_seconds() -> None:
+    # 25 m/s behind a 17 m/s car in the next lane, 10 m ahead, coming over at 1 m/s: it is in the path
+    # before we reach it. Lane keeping's sway (0.3 m/s), a car moving away, a young track, oncoming
+    # traffic: each keeps its lane.
+    objects = CONFIG.objects
+    assert len(crossing_threats(car(10.0, -3.5, 17.0, 1.0), 25.0, 0.0, 0.0, CONFIG)) == 1
+    assert crossing_threats(car(10.0, -3.5, 17.0, 1.0), 25.0, 0.0, 0.0, CONFIG)[0].lead_speed_mps == 17.0
+    for other in (
+        car(10.0, -3.5, 17.0, 0.3),
+        car(10.0, -3.5, 17.0, -1.0),
+        car(10.0, -3.5, 17.0, 1.0, score=0.7),
+        car(10.0, -3.5, -17.0, 1.0),
+    ):
+        assert not crossing_threats(other, 25.0, 0.0, 0.0, CONFIG)
+    # Its lateral speed is believed for lane_change_horizon_s only: 30 m ahead (3.75 s away) and 4.5 m
+    # aside, where 1 m/s would take it across in time, it is no threat until it is nearer.
+    far = car(30.0, -4.5, 17.0, 1.0)
+    assert objects.lane_change_horizon_s < 3.0 and not crossing_threats(far, 25.0, 0.0, 0.0, CONFIG)
+    unlimited = dataclasses.replace(CONFIG, objects=dataclasses.replace(objects, lane_change_horizon_s=10.0))
+    assert len(crossing_threats(far, 25.0, 0.0, 0.0, unlimited)) == 1
+
+
+def test_a_car_cutting_in_that_we_pass_before_it_arrives_is_no_threat() -> None:
+    # 1 m ahead, closing at 8 m/s: we are past it in 1.2 s, and at 0.8 m/s it reaches the path 0.3 s
+    # later. Braking would leave us beside it as it comes over, so there is no post-encroachment margin
+    # (a crossing walker's), and a car that arrives sooner is braked for.
+    reach = V.width_m / 2 + C.lateral_margin_m + 0.9
+    t_out = (1.0 + 4.5 + V.front_overhang_m) / 8.0
+    late = car(1.0, -(reach + 0.8 * (t_out + 0.3)), 17.0, 0.8)
+    assert not crossing_threats(late, 25.0, 0.0, 0.0, CONFIG)
+    sooner = car(1.0, -(reach + 0.8 * (t_out - 0.4)), 17.0, 0.8)
+    assert len(crossing_threats(sooner, 25.0, 0.0, 0.0, CONFIG)) == 1
+
+
 def test_motion_within_the_tracks_own_uncertainty_is_not_a_crossing() -> None:
     # The walker of the test above, its 1.4 m/s lateral speed now as uncertain as the track says:
     # within 1 sigma (a young track's two-scan difference, a parked car's face whose nearest returns

@@ -93,6 +93,11 @@ class ObjectsConfig:
     lane_traffic_ratio: float = bounded(
         0.0, 1.0, "larger objects moving along the path under this lateral/along ratio keep their lane"
     )
+    lane_change_min_mps: float = bounded(
+        0.0, 5.0, "... unless mature, going our way and moving towards the path this fast ..."
+    )
+    lane_change_sigmas: float = bounded(0.0, 5.0, "... and this many times its v_sigma")
+    lane_change_horizon_s: float = bounded(0.0, 10.0, "a lane change's lateral speed is predicted this far ahead")
 
     RULES: ClassVar[tuple[Rule, ...]] = (below("min_object_m", "small_object_m", "fragments are smaller than people"),)
 

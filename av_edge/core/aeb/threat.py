@@ -268,14 +268,21 @@ def path_frame(objects: np.ndarray, ego_speed: float, path: EgoPath | float, dt_
 
 
 def in_path_while_passing(
-    frame: PathFrame, i: int, lateral: float, margin_s: float, reach_m: float, front_m: float
+    frame: PathFrame,
+    i: int,
+    lateral: float,
+    margin_s: float,
+    reach_m: float,
+    front_m: float,
+    horizon_s: float = math.inf,
 ) -> bool:
-    """Whether object ``i``, moving sideways at ``lateral``, comes within ``reach_m`` of the path's
-    centre line at any time from ``margin_s`` before the ego's front reaches it to as long after the
-    ego has passed it (the ego closing at ``frame.closing``)."""
+    """Whether object ``i``, moving sideways at ``lateral`` for up to ``horizon_s``, comes within
+    ``reach_m`` of the path's centre line at any time from ``margin_s`` before the ego's front reaches
+    it to as long after the ego has passed it (the ego closing at ``frame.closing``)."""
     t_in = frame.gap[i] / frame.closing[i]
     t_out = t_in + (2 * frame.reach_s[i] + front_m) / frame.closing[i]
-    d_in, d_out = frame.d[i] + lateral * max(t_in - margin_s, 0.0), frame.d[i] + lateral * (t_out + margin_s)
+    t_first, t_last = min(max(t_in - margin_s, 0.0), horizon_s), min(t_out + margin_s, horizon_s)
+    d_in, d_out = frame.d[i] + lateral * t_first, frame.d[i] + lateral * t_last
     return bool(min(d_in, d_out) < reach_m and max(d_in, d_out) > -reach_m)
 
 
@@ -293,9 +300,12 @@ def crossing_threats(
     track), and "clears 0.2 s before we arrive" is a collision on the real one. A young track gets
     no such margin: its velocity is two scans' difference, and a parked car's fragment "moving"
     within it would brake for nothing. Vehicle-sized traffic moving along the path (lateral speed under
-    ``lane_traffic_ratio`` of its speed along it: oncoming, overtaking, cutting in) keeps its lane in
-    the prediction: a lateral drift of a few degrees is what a track's nearest face does while a car
-    passes alongside, and a car that really changes into the path is braked for from the corridor.
+    ``lane_traffic_ratio`` of its speed along it: oncoming, overtaking) keeps its lane in the
+    prediction: a lateral drift of a few degrees is what a track's nearest face does while a car
+    passes alongside. A vehicle's mature track going our way and moving towards the path at
+    ``lane_change_min_mps`` or more (and ``lane_change_sigmas`` of its ``v_sigma``) is changing lanes
+    (cutting in): its lateral speed is predicted for ``lane_change_horizon_s`` only, with no
+    post-encroachment margin.
     A vehicle-sized object slower than ``vehicle_min_speed_mps`` is standing (a parked car's outline
     shifts as the ego passes; a car cannot step sideways), and so is any object perception found
     ``standing`` (its returns where returns lay 0.3 s before).
@@ -320,6 +330,18 @@ def crossing_threats(
     # (an oncoming car in a bend seen first as a sliver: its young track's direction is 15 deg off).
     doubt = np.where(sized, cfg.crossing_sigmas * objects["v_sigma"], 0.0)
     lane_traffic = ~classified & (np.abs(lateral) < cfg.lane_traffic_ratio * np.abs(along) + doubt)
+    # ... unless a vehicle changes lanes towards the path: a mature track going our way whose lateral speed stands
+    # out of lane keeping's sway and its own uncertainty. Believed only over a lane change's first
+    # seconds: its corner would enter the corridor beside the bumper, too late to brake on from there.
+    changing = (
+        lane_traffic
+        & sized
+        & mature
+        & (along > 0)
+        & (lateral * frame.d < 0)
+        & (np.abs(lateral) >= np.maximum(cfg.lane_change_min_mps, cfg.lane_change_sigmas * objects["v_sigma"]))
+    )
+    lane_traffic &= ~changing
     # A vehicle cannot step sideways: below this speed its "motion" is its outline changing as we pass.
     standing = sized & (np.hypot(vx, vy) < cfg.vehicle_min_speed_mps)
     fragment = objects["length"] < cfg.min_object_m  # a column or two of returns: an edge, not a walker
@@ -336,10 +358,13 @@ def crossing_threats(
     for i in np.flatnonzero(usable):
         if gap[i] / closing[i] > cfg.max_prediction_s:
             continue
-        margin = cfg.crossing_time_margin_s if mature[i] else 0.0
+        # A car cutting in gets no post-encroachment margin: braking for one we would have passed leaves
+        # us beside it as it comes over.
+        margin = cfg.crossing_time_margin_s if mature[i] and not changing[i] else 0.0
         reach = half_width + frame.reach_d[i] + (cfg.vulnerable_margin_m if classified[i] else 0.0)
-        reach += cfg.lateral_sigma_mps * gap[i] / closing[i]
-        if in_path_while_passing(frame, int(i), float(lateral[i]), margin, reach, vehicle.front_overhang_m):
+        horizon = cfg.lane_change_horizon_s if changing[i] else math.inf
+        reach += cfg.lateral_sigma_mps * min(gap[i] / closing[i], horizon)
+        if in_path_while_passing(frame, int(i), float(lateral[i]), margin, reach, vehicle.front_overhang_m, horizon):
             found = threat("crossing", float(gap[i]), ego_speed, float(along[i]), 0.0, config)
             out.append(dataclasses.replace(found, track_id=int(objects["track_id"][i])))
     return out
