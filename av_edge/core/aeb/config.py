@@ -150,6 +150,17 @@ class CameraFallbackConfig:
 
 
 @dataclass(frozen=True)
+class SparseConfig:
+    """A standing obstacle too sparse for ``corridor.min_points``, believed over scans (``sparse``)."""
+
+    enabled: bool = described("believe standing obstacles with fewer returns than corridor.min_points over scans")
+    min_points: int = bounded(1, 100, "returns in a group that make a candidate")
+    cluster_m: float = bounded(0.0, 5.0, "m along the path the group's returns lie within")
+    half_width_m: float = bounded(0.0, 5.0, "m either side of the path's centre line a candidate must lie")
+    max_speed_mps: float = bounded(0.0, 10.0, "m/s along the path: faster candidates are not standing")
+
+
+@dataclass(frozen=True)
 class AebConfig:
     vehicle: VehicleConfig
     corridor: CorridorConfig
@@ -159,6 +170,7 @@ class AebConfig:
     objects: ObjectsConfig
     camera: CameraFallbackConfig
     motion: MotionConfig
+    sparse: SparseConfig
     watchdog: WatchdogConfig
     odometry_limits: OdometryLimits
     lidar_extrinsic: Extrinsic

@@ -19,6 +19,7 @@ from av_edge.core.aeb.camera import camera_threats, gated
 from av_edge.core.aeb.config import AebConfig
 from av_edge.core.aeb.motion import InPathMotion
 from av_edge.core.aeb.path import EgoPath, lane_path, path_curvature
+from av_edge.core.aeb.sparse import SparseObstacle
 from av_edge.core.aeb.staging import AebState, next_state, requested_decel, threat_level
 from av_edge.core.aeb.threat import (
     NO_THREAT,
@@ -85,6 +86,7 @@ class AebCore:
         self._camera_health_ns = -CAMERA_HEALTH_TIMEOUT_NS
         self._objects_stamp_ns = 0
         self._motion = InPathMotion(config.motion)
+        self._sparse = SparseObstacle(config.sparse, config.motion)
         sensor = (float(self._lidar_to_base[0, 3]), float(self._lidar_to_base[1, 3]))
         watchdog = config.watchdog
         self._blind = BlindHold(
@@ -196,9 +198,14 @@ class AebCore:
         self.watchdog.on_cloud(xyz_lidar, int(np.count_nonzero(drops)), stamp_ns, now_ns)
         corridor = band & (d < corridor_half_width(cfg.vehicle, cfg.corridor)) & ~drops
         obstacle = nearest_in(points, corridor, s, cfg.vehicle, cfg.corridor)
-        self._motion.update(None if obstacle is None else obstacle.gap_m, speed, stamp_ns)
+        measured = self._motion.update(None if obstacle is None else obstacle.gap_m, speed, stamp_ns)
+        nearest_gap = math.inf if obstacle is None else obstacle.gap_m
+        front = cfg.vehicle.front_overhang_m
+        low = self._sparse.update(points, corridor, s, d, nearest_gap, front, speed, stamp_ns)
+        if low is not None:  # a standing obstacle too sparse for one scan, nearer (debris)
+            obstacle, measured = low
         blocked = self.watchdog.blocked_sectors
-        obstacle, measured = self._blind.update(obstacle, self._motion.speed_mps, speed, stamp_ns, blocked)
+        obstacle, measured = self._blind.update(obstacle, measured, speed, stamp_ns, blocked)
         in_path = self._points_threat(obstacle, measured, speed, stamp_ns, now_ns)
         crossing = self._crossing(speed, path, stamp_ns, now_ns) + self._camera(speed, path, stamp_ns, now_ns)
         if obstacle is not None and self.health.fresh("objects", now_ns):
