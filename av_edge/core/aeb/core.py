@@ -202,7 +202,7 @@ class AebCore:
         nearest_gap = math.inf if obstacle is None else obstacle.gap_m
         front = cfg.vehicle.front_overhang_m
         low = self._sparse.update(points, corridor, s, d, nearest_gap, front, speed, stamp_ns)
-        if low is not None:  # a standing obstacle too sparse for one scan, nearer (debris)
+        if low is not None:  # a standing obstacle too sparse for one scan, in front of it (debris)
             obstacle, measured = low
         blocked = self.watchdog.blocked_sectors
         obstacle, measured = self._blind.update(obstacle, measured, speed, stamp_ns, blocked)
