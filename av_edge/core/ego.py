@@ -71,6 +71,11 @@ class EgoPose:
         c, s = np.cos(self.yaw), np.sin(self.yaw)
         return xy @ np.array([[c, s], [-s, c]]) + (self.x, self.y)
 
+    def rotate_to_odom(self, vectors: np.ndarray) -> np.ndarray:
+        """base_link-axis vectors ``(N, 2)`` (directions) -> odom axes."""
+        c, s = np.cos(self.yaw), np.sin(self.yaw)
+        return vectors @ np.array([[c, s], [-s, c]])
+
     def rotate_to_base(self, vectors: np.ndarray) -> np.ndarray:
         """odom-axis vectors ``(N, 2)`` (velocities) -> base_link axes."""
         c, s = np.cos(self.yaw), np.sin(self.yaw)

@@ -28,6 +28,9 @@ BOX_DTYPE = np.dtype(
     ]
 )
 NEAR_FACE_M = 0.3
+# A near face whose returns spread less than this (m^2, along its longer axis: 0.5 m of face) has no
+# direction to speak of: a walker, a sliver.
+FACE_MIN_VARIANCE = 0.5**2 / 12
 OUTLINE_BIN_DEG = 0.1  # finer than a spinning LiDAR's column spacing (0.1-0.35 deg)
 
 
@@ -114,6 +117,14 @@ def _near_face_centroids(
     dx, dy = near_x - np.take(cx, label), near_y - np.take(cy, label)
     moments = [np.bincount(label, weights=w, minlength=n) / count for w in (dx * dx, dy * dy, dx * dy)]
     return cx, cy, *moments
+
+
+def near_face_axis(sxx: np.ndarray, syy: np.ndarray, sxy: np.ndarray) -> np.ndarray:
+    """Unit vectors (K, 2) along each near face from its returns' second moments (the principal
+    axis); 0 where they spread less than ``FACE_MIN_VARIANCE`` along it (no direction to speak of)."""
+    angle = 0.5 * np.arctan2(2 * sxy, sxx - syy)
+    spread = (sxx + syy) / 2 + np.hypot((sxx - syy) / 2, sxy)  # the larger eigenvalue
+    return np.column_stack([np.cos(angle), np.sin(angle)]) * (spread >= FACE_MIN_VARIANCE)[:, None]
 
 
 def half_turn(yaw: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from av_edge.core.config import bounded, described
 from av_edge.core.ego import EgoPose
 from av_edge.core.geometry import Extrinsic, box_corners, polar, transform_to_rows
 from av_edge.core.objects import CONFIRMED_SCORE, MATURE_SCORE, OBJECT_DTYPE, TENTATIVE_SCORE
-from av_edge.core.perception.boxes import fit_boxes, half_turn
+from av_edge.core.perception.boxes import fit_boxes, half_turn, near_face_axis
 from av_edge.core.perception.clustering import ClusterConfig, cluster_points
 from av_edge.core.perception.ground import GroundConfig, height_above_ground
 from av_edge.core.perception.standing import StandingCheck, StandingConfig
@@ -105,8 +105,10 @@ class LidarPipeline:
         centres = np.column_stack([boxes["x"], boxes["y"]]).astype(np.float64)
         yaw = boxes["yaw"].astype(np.float64)
         sxx, syy, sxy = (boxes[name].astype(np.float64) for name in ("anchor_sxx", "anchor_syy", "anchor_sxy"))
+        face = near_face_axis(sxx, syy, sxy)
         if ego is not None:
             anchors, centres, yaw = ego.to_odom(anchors), ego.to_odom(centres), yaw + ego.yaw
+            face = ego.rotate_to_odom(face)
             c, s = np.cos(ego.yaw), np.sin(ego.yaw)  # the moments' diagonal in odom axes (R S R^T)
             sxx, syy = c * c * sxx - 2 * c * s * sxy + s * s * syy, s * s * sxx + 2 * c * s * sxy + c * c * syy
         shape = np.zeros(n_clusters, dtype=SHAPE_DTYPE)
@@ -116,7 +118,13 @@ class LidarPipeline:
         shape["yaw"] = yaw
         along = np.column_stack([np.cos(yaw), np.sin(yaw)])
         assignment = self.tracker.update(
-            anchors, stamp_ns, boxes["length"], payload=shape, along=along, spread=np.column_stack([sxx, syy])
+            anchors,
+            stamp_ns,
+            boxes["length"],
+            payload=shape,
+            along=along,
+            spread=np.column_stack([sxx, syy]),
+            face=face,
         )
         velocity, acceleration = assignment.velocity, assignment.acceleration
         if ego is not None:

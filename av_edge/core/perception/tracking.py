@@ -22,6 +22,7 @@ from av_edge.core.config import Rule, below, bounded
 
 _UNGATED = 1e6
 GATE_SIGMAS = 3.0  # a new track's gate: this many sigmas of its position uncertainty (at least gate_m)
+FACE_TURN_COS = np.cos(np.radians(45.0))  # a near face this far turned from the last is another face
 WHOLE_VIEW_M = 0.3  # a detection within this of its track's longest is a whole view (lengths jitter)
 _NO_PAYLOAD = np.dtype([])
 
@@ -93,6 +94,7 @@ class Tracker:
         self.misses = np.zeros(0, dtype=np.int32)
         self.small = np.zeros(0, dtype=bool)
         self.extent = np.zeros(0)  # longest detection seen on each track, m
+        self.face = np.zeros((0, 2))  # unit vector along the last near face with a direction (0: none yet)
         self.payload = np.zeros(0, dtype=payload)
         self._next_id = 1
         self._stamp_ns: int | None = None
@@ -107,6 +109,7 @@ class Tracker:
         payload: np.ndarray | None = None,
         along: np.ndarray | None = None,
         spread: np.ndarray | None = None,
+        face: np.ndarray | None = None,
     ) -> Assignment:
         """Advance to ``stamp_ns`` and absorb ``(K, 2)`` detection centres (odom frame).
 
@@ -120,7 +123,9 @@ class Tracker:
         detection's track from its whole views. ``spread`` (K, 2), m^2: the variance per axis of
         the returns each centre averages; the centre slides along them as they come and go (a
         car's face seen at an angle), ``anchor_spread_noise`` m of noise per m of their spread
-        (small detections only).
+        (small detections only). ``face`` (K, 2): unit vectors along each detection's near face (0
+        where its returns are too few to say): when it turns from the track's last, another face has
+        become the nearest and the anchor has jumped across it too.
         """
         dt = 0.0 if self._stamp_ns is None else max((stamp_ns - self._stamp_ns) / 1e9, 0.0)
         self._stamp_ns = stamp_ns
@@ -142,6 +147,16 @@ class Tracker:
             # edge of the field of view): its anchor may sit anywhere along the hidden part.
             hidden = np.maximum(self.extent[tracks] - lengths[matched], 0.0)
             spread = np.ones((tracks.size, 2)) if along is None else np.square(along[matched])
+            if face is not None:
+                # ... unless, on something larger than a person, another face has become the nearest
+                # (a parked car's rear giving way to its side as we pass: the anchor jumps 0.9 m
+                # across the face too), or the near face is too short to say which it is (a sliver,
+                # a grazing side's nearest piece): then the hidden part may lie in any direction.
+                seen, known = face[matched], self.face[tracks]
+                defined = seen.any(axis=1)
+                turned = known.any(axis=1) & (np.abs((seen * known).sum(axis=1)) < FACE_TURN_COS)
+                spread[(~defined | turned) & (self.extent[tracks] > self.config.person_m)] = 1.0
+                self.face[tracks[defined]] = seen[defined]
             variance += np.square(self.config.partial_view_noise * hidden)[:, None] * spread
             self.small[tracks] = lengths[matched] <= self.config.small_object_m
             self.extent[tracks] = np.maximum(self.extent[tracks], lengths[matched])
@@ -153,6 +168,8 @@ class Tracker:
         if lengths is not None:
             self.small[track_of[~matched]] = lengths[~matched] <= self.config.small_object_m
             self.extent[track_of[~matched]] = lengths[~matched]
+        if face is not None:
+            self.face[track_of[~matched]] = face[~matched]
         if payload is not None:  # kept from whole views: a track hidden behind a wall keeps its car's size
             whole = np.ones(track_of.size, dtype=bool)
             if lengths is not None:
@@ -260,10 +277,11 @@ class Tracker:
         self.misses = np.concatenate([self.misses, np.zeros(k, dtype=np.int32)])
         self.small = np.concatenate([self.small, np.zeros(k, dtype=bool)])
         self.extent = np.concatenate([self.extent, np.zeros(k)])
+        self.face = np.concatenate([self.face, np.zeros((k, 2))])
         self.payload = np.concatenate([self.payload, np.zeros(k, dtype=self.payload.dtype)])
         return np.arange(first, first + k)
 
     def _keep(self, alive: np.ndarray) -> None:
         self.ids, self.state, self.covariance = self.ids[alive], self.state[alive], self.covariance[alive]
         self.hits, self.misses, self.small = self.hits[alive], self.misses[alive], self.small[alive]
-        self.extent, self.payload = self.extent[alive], self.payload[alive]
+        self.extent, self.face, self.payload = self.extent[alive], self.face[alive], self.payload[alive]

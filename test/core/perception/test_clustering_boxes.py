@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from av_edge.core.perception.boxes import fit_boxes
+from av_edge.core.perception.boxes import fit_boxes, near_face_axis
 from av_edge.core.perception.clustering import ClusterConfig, cluster_points
 
 CONFIG = ClusterConfig(
@@ -178,3 +178,18 @@ def test_the_anchor_spread_lies_along_the_near_face():
     assert face_box["anchor_sxx"] == pytest.approx(0.0, abs=1e-6)
     assert face_box["anchor_sxy"] == pytest.approx(0.0, abs=1e-6)
     assert np.sqrt(walker_box["anchor_syy"]) < 0.15
+
+
+@pytest.mark.parametrize("angle", [0.0, 0.5, np.pi / 4, -1.2, np.pi / 2])
+def test_the_near_face_axis_follows_its_returns(angle):
+    """The direction of a face (from its returns' moments), whichever way it runs, from half a metre
+    of it; a walker's near face spreads too little to have one."""
+    c, s = np.cos(angle), np.sin(angle)
+    for length, has_axis in ((1.8, True), (0.55, True), (0.4, False)):
+        t = np.linspace(-length / 2, length / 2, 200)
+        sxx, syy, sxy = (np.array([np.mean(a * b * t * t)]) for a, b in ((c, c), (s, s), (c, s)))
+        axis = near_face_axis(sxx, syy, sxy)[0]
+        if has_axis:
+            assert abs(axis[0] * s - axis[1] * c) < 1e-9 and np.hypot(*axis) == pytest.approx(1.0)
+        else:
+            assert axis.tolist() == [0.0, 0.0]
