@@ -68,8 +68,7 @@ class EgoPose:
 
     def to_odom(self, xy: np.ndarray) -> np.ndarray:
         """base_link ``(N, 2)`` -> odom."""
-        c, s = np.cos(self.yaw), np.sin(self.yaw)
-        return xy @ np.array([[c, s], [-s, c]]) + (self.x, self.y)
+        return self.rotate_to_odom(xy) + np.array([self.x, self.y])
 
     def rotate_to_odom(self, vectors: np.ndarray) -> np.ndarray:
         """base_link-axis vectors ``(N, 2)`` (directions) -> odom axes."""
