@@ -60,6 +60,8 @@ def test_the_braking_path_is_real_time_and_alone_on_its_core_and_clip_work_is_ni
     for service in ("av-edge-clip-recorder.service", "av-edge-uploader.service", "av-edge-model-updater.service"):
         section = unit(service)["Service"]
         assert int(section["Nice"]) >= 10 and section["IOSchedulingClass"] == "idle"
+    for node in ("aeb", "perception", "planner", "adapter"):  # node_setup.lock_memory may lock all of it
+        assert unit(f"av-edge-{node}.service")["Service"]["LimitMEMLOCK"] == "infinity"
 
 
 def test_the_exec_wrapper_is_posix_sh_and_executable() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import resource
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -122,11 +123,63 @@ def keep_heap_resident() -> bool:
     return bool(mallopt(M_TRIM_THRESHOLD, -1)) and bool(mallopt(M_MMAP_MAX, 0))
 
 
+MCL_CURRENT, MCL_FUTURE = 1, 2  # Linux's sys/mman.h
+CAP_IPC_LOCK = 14  # linux/capability.h
+
+
+def memlock_refusal(soft_limit: int, capabilities: int) -> str:
+    """Why a process under this memlock limit with these effective capabilities may not lock all its
+    memory; empty where it may (no limit, or CAP_IPC_LOCK).
+
+    Under a finite limit locking is not tried at all: with ``MCL_FUTURE`` every later allocation
+    past the limit would fail, which is worse than a page fault.
+    """
+    if soft_limit == resource.RLIM_INFINITY or capabilities >> CAP_IPC_LOCK & 1:
+        return ""
+    return (
+        f"RLIMIT_MEMLOCK is {soft_limit / 2**20:g} MiB and no CAP_IPC_LOCK "
+        "(the service units set LimitMEMLOCK=infinity; docker run --ulimit memlock=-1)"
+    )
+
+
+def may_lock_memory() -> str:
+    """:func:`memlock_refusal` for this process."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        capabilities = int(next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff:")), 16)
+    except (OSError, StopIteration, ValueError):
+        capabilities = 0
+    return memlock_refusal(resource.getrlimit(resource.RLIMIT_MEMLOCK)[0], capabilities)
+
+
+def lock_memory() -> str:
+    """Lock every page of the process in RAM, those mapped now and those mapped later (``mlockall``).
+
+    A locked page is resident from the moment it is mapped: the braking path takes no page fault
+    when a shared-memory transport segment's pages are first used mid-run (a peer that died held
+    buffers, the publisher moved on to pages it had not used), nor for a new thread's stack; and
+    the node's resident size is fixed after start-up, so growth is a leak, not a late first
+    touch. The real-time Linux recipe, with :func:`keep_heap_resident`. Returns how it went, for
+    the start-up log line.
+    """
+    why_not = may_lock_memory()
+    if why_not:
+        return f"not locked: {why_not}"
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:  # not glibc
+        return "not locked: no libc.so.6"
+    if libc.mlockall(MCL_CURRENT | MCL_FUTURE) != 0:
+        return f"not locked: mlockall: {os.strerror(ctypes.get_errno())}"
+    return "locked"
+
+
 def run(make_node: Callable[[], Node], *, threads: int = 1, keep_heap: bool = True) -> int:
     """Init rclpy, build the node, spin until shutdown; exit code 2 on invalid configuration.
 
-    ``keep_heap``: see :func:`keep_heap_resident`; off for a node whose latency matters less than
-    handing memory back (the clip recorder, running for hours beside the stack).
+    ``keep_heap``: keep the heap resident and lock memory (:func:`keep_heap_resident`,
+    :func:`lock_memory`); off for a node whose latency matters less than handing memory back
+    (the clip recorder, running for hours beside the stack).
     """
     heap = "kept resident" if keep_heap and keep_heap_resident() else "allocator defaults"
     rclpy.init(args=sys.argv)
@@ -141,8 +194,10 @@ def run(make_node: Callable[[], Node], *, threads: int = 1, keep_heap: bool = Tr
         # collections to what is allocated while running (openpilot disables GC in its control
         # processes for the same reason; freezing instead still collects cycles made while running).
         gc.freeze()
+        # after the node is built: its models, buffers and transport segments are mapped by now
+        memory = lock_memory() if keep_heap else "not locked"
         # rclpy's first log line costs ~30 ms (later ones ~1 ms): pay it here, not on a braking scan.
-        node.get_logger().info(f"running (pid {os.getpid()}, heap {heap})")
+        node.get_logger().info(f"running (pid {os.getpid()}, heap {heap}, memory {memory})")
         executor.spin()
     except ConfigError as err:
         print(f"[av_edge] {err}", file=sys.stderr)

@@ -112,3 +112,38 @@ def test_a_subscription_counts_losses_where_the_middleware_reports_them_and_says
         node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
+
+
+def test_memory_is_locked_only_where_nothing_can_fail_for_it() -> None:
+    import resource
+
+    from av_edge.ros.node_setup import CAP_IPC_LOCK, memlock_refusal
+
+    assert memlock_refusal(resource.RLIM_INFINITY, 0) == ""
+    assert memlock_refusal(8 << 20, 1 << CAP_IPC_LOCK) == ""
+    assert "RLIMIT_MEMLOCK is 8 MiB" in memlock_refusal(8 << 20, 0)
+
+
+LOCKED_ALLOCATION = """
+import numpy as np
+from av_edge.ros.node_setup import lock_memory
+def rss_mib():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:")) / 1024
+print(lock_memory())
+before = rss_mib()
+block = np.empty(64 << 20, np.uint8)  # mapped, never touched
+print(rss_mib() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mlockall")
+def test_a_locked_node_maps_its_pages_resident_before_it_touches_them() -> None:
+    from av_edge.ros.node_setup import may_lock_memory
+
+    if why_not := may_lock_memory():
+        pytest.skip(f"this process may not lock memory: {why_not}")
+    run = subprocess.run(  # its own process: the lock would hold the test runner's pages too
+        [sys.executable, "-c", LOCKED_ALLOCATION], capture_output=True, text=True, check=True, timeout=60
+    )
+    status, growth = run.stdout.split()[0], float(run.stdout.split()[-1])
+    assert status == "locked" and growth >= 60, run.stdout
