@@ -6,6 +6,7 @@ process can hold one per DDS domain).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from sensor_msgs.msg import PointCloud2
 from av_edge import topics
 from av_edge.ros.messages import ns_to_stamp, stamp_to_ns
 from av_edge.ros.qos import qos_profile
+
+MEASURING_DEPTH = 100  # brake commands the probe's queue holds: 10 s of scans
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,11 @@ class VehicleProbe:
             PointCloud2, topics.LIDAR_POINTS.name, qos_profile(topics.LIDAR_POINTS.qos)
         )
         self._odometry = self.node.create_publisher(Odometry, topics.ODOMETRY.name, qos_profile(topics.ODOMETRY.qos))
-        self.node.create_subscription(
-            AccelStamped, topics.BRAKE_COMMAND.name, self._on_brake, qos_profile(topics.BRAKE_COMMAND.qos)
-        )
+        # The registry's QoS, but a history deep enough to keep every command until this process
+        # takes it: a command overwritten in the probe's own queue while the measuring process was
+        # descheduled would read as the AEB's loss (a control stack keeps only the latest, depth 1).
+        measuring = dataclasses.replace(topics.BRAKE_COMMAND.qos, depth=MEASURING_DEPTH)
+        self.node.create_subscription(AccelStamped, topics.BRAKE_COMMAND.name, self._on_brake, qos_profile(measuring))
         self.node.create_subscription(
             DiagnosticArray, topics.DIAGNOSTICS.name, self._on_diagnostics, qos_profile(topics.DIAGNOSTICS.qos)
         )
