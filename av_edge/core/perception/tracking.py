@@ -37,7 +37,10 @@ class TrackerConfig:
     small_jerk_noise_mps3: float = bounded(0.01, 1000.0, "... whose speed can change at once: their jerk noise")
     person_m: float = bounded(0.0, 10.0, "detections no longer than this are people-sized ...")
     person_max_speed_mps: float = bounded(
-        0.1, 100.0, "... and a people-sized track takes no people-sized detection farther than this moves"
+        0.1,
+        100.0,
+        "... and a people-sized track takes no people-sized detection farther than this moves (unless it"
+        " continues the seen-once track it was born from)",
     )
     measurement_noise_m: float = bounded(0.001, 5.0, "detection centre noise (1 sigma)")
     anchor_spread_noise: float = bounded(
@@ -95,6 +98,9 @@ class Tracker:
         self.small = np.zeros(0, dtype=bool)
         self.extent = np.zeros(0)  # longest detection seen on each track, m
         self.face = np.zeros((0, 2))  # unit vector along the last near face with a direction (0: none yet)
+        # on a people-sized track seen once: the velocity it has if it continues the people-sized track
+        # seen once that it was born beyond a person's reach of (NaN: none); see _continued
+        self.continues = np.zeros((0, 2))
         self.payload = np.zeros(0, dtype=payload)
         self._next_id = 1
         self._stamp_ns: int | None = None
@@ -133,6 +139,7 @@ class Tracker:
         track_of = self._associate(centers, dt, lengths)
         matched = track_of >= 0
         tracks = track_of[matched]
+        continues = self._continued(centers[~matched], None if lengths is None else lengths[~matched], tracks, dt)
         variance = np.full((tracks.size, 2), self.config.measurement_noise_m**2)
         if spread is not None:
             # On the agile small-object model only: a car's smooth model averages its anchor's slides
@@ -165,6 +172,7 @@ class Tracker:
         self.misses += 1
         self.misses[track_of[matched]] = 0
         track_of[~matched] = self._birth(centers[~matched])
+        self.continues[track_of[~matched]] = continues
         if lengths is not None:
             self.small[track_of[~matched]] = lengths[~matched] <= self.config.small_object_m
             self.extent[track_of[~matched]] = lengths[~matched]
@@ -241,8 +249,12 @@ class Tracker:
             cfg = self.config
             unseen_s = dt * (self.misses + 1)
             person = cfg.person_max_speed_mps * unseen_s + GATE_SIGMAS * cfg.measurement_noise_m
+            # ... unless it continues the seen-once track it was born from: something people-sized
+            # but faster (a motorcycle going our way at 80 km/h moves 2.3 m a scan in odom).
             capped = (lengths <= cfg.person_m)[:, None] & (self.extent <= cfg.person_m)[None, :]
-            reach = np.where(capped, np.minimum(reach, person[None, :] ** 2), reach)
+            carried = np.square(offset - (self.continues * unseen_s[:, None])[None]).sum(axis=2)  # NaN: none
+            within = (square.sum(axis=2) <= person**2) | (carried <= person**2)
+            reach = np.where(capped & ~within, -1.0, reach)
         cost = np.where(square.sum(axis=2) <= reach, cost, _UNGATED)
         rows, cols = linear_sum_assignment(cost)
         ok = cost[rows, cols] < _UNGATED
@@ -262,6 +274,37 @@ class Tracker:
         self.state[tracks] += gain * innovation[:, :, None]
         self.covariance[tracks] = p - gain[:, :, :, None] * column[:, :, None, :]
 
+    def _continued(self, centers: np.ndarray, lengths: np.ndarray | None, matched: np.ndarray, dt: float) -> np.ndarray:
+        """Per unmatched detection, the velocity from the nearest people-sized track seen once and not
+        seen now to it, where that is beyond a person's reach and within a seen-once track's widest
+        gate (NaN elsewhere, and without lengths).
+
+        Only the gate uses it (:meth:`_associate`), never the state: the next scan says which it is. A
+        child stepping out 1.6 m from a parked car's fragment is where it was (a person's reach from
+        its own track, which never took the fragment's jump), a motorcycle has moved on by the same
+        step again.
+        """
+        out = np.full((centers.shape[0], 2), np.nan)
+        if lengths is None or centers.shape[0] == 0:
+            return out
+        cfg = self.config
+        parent = (self.hits == 1) & (self.extent <= cfg.person_m)
+        parent[matched] = False
+        people = lengths <= cfg.person_m
+        if not parent.any() or not people.any():
+            return out
+        rows = np.flatnonzero(parent)
+        unseen_s = dt * (self.misses[rows] + 1)
+        step = centers[people][:, None, :] - self.state[rows][None, :, :, 0]  # (detection, parent, axis)
+        distance = np.sqrt(np.square(step).sum(axis=2))
+        person = cfg.person_max_speed_mps * unseen_s + GATE_SIGMAS * cfg.measurement_noise_m
+        distance = np.where((distance > person) & (distance <= 2 * cfg.gate_m), distance, np.inf)
+        nearest = distance.argmin(axis=1)
+        found = np.isfinite(distance.min(axis=1))
+        index = np.flatnonzero(people)[found]
+        out[index] = step[found, nearest[found]] / unseen_s[nearest[found], None]
+        return out
+
     def _birth(self, centers: np.ndarray) -> np.ndarray:
         """Start a track per centre; returns their row indices."""
         k, first = centers.shape[0], self.ids.size
@@ -278,6 +321,7 @@ class Tracker:
         self.small = np.concatenate([self.small, np.zeros(k, dtype=bool)])
         self.extent = np.concatenate([self.extent, np.zeros(k)])
         self.face = np.concatenate([self.face, np.zeros((k, 2))])
+        self.continues = np.concatenate([self.continues, np.full((k, 2), np.nan)])
         self.payload = np.concatenate([self.payload, np.zeros(k, dtype=self.payload.dtype)])
         return np.arange(first, first + k)
 
@@ -285,3 +329,4 @@ class Tracker:
         self.ids, self.state, self.covariance = self.ids[alive], self.state[alive], self.covariance[alive]
         self.hits, self.misses, self.small = self.hits[alive], self.misses[alive], self.small[alive]
         self.extent, self.face, self.payload = self.extent[alive], self.face[alive], self.payload[alive]
+        self.continues = self.continues[alive]

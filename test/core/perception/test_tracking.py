@@ -71,6 +71,33 @@ def test_a_people_sized_track_seen_once_takes_no_detection_a_person_could_not_re
         assert bool(second.track_id[0] == first.track_id[0]) is same, (step_m, length)
 
 
+def test_a_motorcycle_seen_from_behind_gets_one_track_at_motorway_speed():
+    """0.8 m wide, people-sized, but 2.3 m a scan in odom (80 km/h): beyond a person's reach of a track
+    seen once, so its second detection starts a track that its third continues, at its speed."""
+    tracker = Tracker(CONFIG)
+    ids = []
+    for k in range(12):
+        position = np.array([[30.0 + 22.8 * k * DT_NS / 1e9, 0.0]])
+        result = tracker.update(position, k * DT_NS, lengths=np.array([0.8]))
+        ids.append(int(result.track_id[0]))
+    assert ids[2:] == [ids[1]] * 10, ids
+    assert result.velocity[0] == pytest.approx([22.8, 0.0], abs=0.5)
+
+
+def test_a_child_born_beyond_a_fragments_reach_keeps_a_walkers_velocity():
+    """The fragment's jump to the child is never its velocity: the child walks on from where it appeared."""
+    tracker = Tracker(CONFIG)
+    person = np.array([0.3])
+    tracker.update(np.array([[20.0, -3.0]]), 0, lengths=person)  # the fragment, seen once
+    child = np.array([20.0, -1.4])  # 1.6 m on: a new track
+    ids = [int(tracker.update(child[None], DT_NS, lengths=person).track_id[0])]
+    for k in range(2, 6):  # walking out at 1.5 m/s
+        result = tracker.update((child + np.array([0.0, 0.15 * (k - 1)]))[None], k * DT_NS, lengths=person)
+        ids.append(int(result.track_id[0]))
+    assert ids == [ids[0]] * 5
+    assert result.velocity[0] == pytest.approx([0.0, 1.5], abs=0.5)
+
+
 def test_a_track_never_takes_a_detection_beyond_twice_its_gate():
     tracker = Tracker(CONFIG)
     tracker.update(np.array([[10.0, 0.0]]), 0)
