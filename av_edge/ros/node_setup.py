@@ -198,6 +198,8 @@ def run(make_node: Callable[[], Node], *, threads: int = 1, keep_heap: bool = Tr
         memory = lock_memory() if keep_heap else "not locked"
         # rclpy's first log line costs ~30 ms (later ones ~1 ms): pay it here, not on a braking scan.
         node.get_logger().info(f"running (pid {os.getpid()}, heap {heap}, memory {memory})")
+        if keep_heap and memory != "locked":
+            node.get_logger().warning(f"memory {memory}: the braking path may page-fault while driving")
         executor.spin()
     except ConfigError as err:
         print(f"[av_edge] {err}", file=sys.stderr)
