@@ -363,8 +363,9 @@ def _metrics(
         # the AEB's own count and its stamp -> publish latency: a reply late or missing at the probe
         # but not in here was delayed or lost on the way, not in the AEB
         "soak_aeb_node_outputs": aeb_view.get("outputs", "?"),
-        # brake commands the probe received, all of them: fewer than the AEB's outputs were lost on the way
-        "soak_brake_commands_received": len(run.probe.brakes),
+        # gaps in the brake commands' publication sequence numbers at the probe: lost on the way back
+        # (None where rclpy hands over no message info)
+        "soak_brake_commands_missing": run.probe.brakes_missing,
         "soak_aeb_node_deadline_misses": aeb_view.get("deadline_misses", "?"),
         # scans the middleware dropped before the AEB saw them (sample-lost events): a lost scan
         # counted here was overrun in transport (a flood on its topic), not ignored by the AEB

@@ -10,6 +10,7 @@ import dataclasses
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
@@ -17,6 +18,7 @@ from geometry_msgs.msg import AccelStamped
 from nav_msgs.msg import Odometry
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.subscription import Subscription
 from sensor_msgs.msg import PointCloud2
 
 from av_edge import topics
@@ -60,7 +62,14 @@ class VehicleProbe:
         # takes it: a command overwritten in the probe's own queue while the measuring process was
         # descheduled would read as the AEB's loss (a control stack keeps only the latest, depth 1).
         measuring = dataclasses.replace(topics.BRAKE_COMMAND.qos, depth=MEASURING_DEPTH)
-        self.node.create_subscription(AccelStamped, topics.BRAKE_COMMAND.name, self._on_brake, qos_profile(measuring))
+        # Where rclpy hands over the middleware's message info (Iron and later), a command counts as
+        # received when the middleware received it, not when this process's Python got round to it,
+        # and gaps in its publication sequence numbers are commands lost on the way.
+        with_info = hasattr(Subscription, "CallbackType")
+        on_brake = self._on_brake_info if with_info else self._on_brake
+        self.node.create_subscription(AccelStamped, topics.BRAKE_COMMAND.name, on_brake, qos_profile(measuring))
+        self.brakes_missing: int | None = 0 if with_info else None  # commands never received (sequence gaps)
+        self._last_sequence: int | None = None
         self.node.create_subscription(
             DiagnosticArray, topics.DIAGNOSTICS.name, self._on_diagnostics, qos_profile(topics.DIAGNOSTICS.qos)
         )
@@ -91,10 +100,19 @@ class VehicleProbe:
                     raise
                 return
 
-    def _on_brake(self, msg: AccelStamped) -> None:
-        sample = BrakeSample(stamp_to_ns(msg.header.stamp), self.now_ns(), msg.accel.linear.x)
+    def _on_brake(self, msg: AccelStamped, received_ns: int | None = None) -> None:
+        received_ns = received_ns or self.now_ns()
+        sample = BrakeSample(stamp_to_ns(msg.header.stamp), received_ns, msg.accel.linear.x)
         with self._lock:
             self.brakes.append(sample)
+
+    def _on_brake_info(self, msg: AccelStamped, info: Any) -> None:
+        sequence = info.get("publication_sequence_number")
+        if sequence is not None and self.brakes_missing is not None:
+            if self._last_sequence is not None and sequence > self._last_sequence + 1:
+                self.brakes_missing += sequence - self._last_sequence - 1
+            self._last_sequence = sequence
+        self._on_brake(msg, int(info.get("received_timestamp") or 0) or None)
 
     def _on_event(self, msg: DiagnosticArray) -> None:
         with self._lock:
